@@ -1,0 +1,55 @@
+"""Reading user tables (CSV / XLSX) with the encodings Chinese offices produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from data.errors import DataError
+
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class TableReadError(DataError):
+    """A table file cannot be read."""
+
+
+def read_table(path: str | Path, *, dtype_str: bool = True) -> pd.DataFrame:
+    """Read a CSV (UTF-8, UTF-8 with BOM or GB18030/GBK) or an XLSX sheet.
+
+    Every cell is read as text when ``dtype_str`` (so ids such as ``000123`` keep their
+    zeros); numbers are parsed by the caller, which can then report what failed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"file not found: {p}"
+        raise TableReadError(msg)
+    if p.stat().st_size == 0:
+        msg = f"{p.name} is empty"
+        raise TableReadError(msg)
+    dtype = str if dtype_str else None
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return pd.read_excel(p, dtype=dtype, keep_default_na=False, na_values=[""])
+        except Exception as exc:  # openpyxl raises many types on broken files
+            msg = f"cannot read {p.name} as Excel: {exc}"
+            raise TableReadError(msg) from exc
+    raw = p.read_bytes()
+    for enc in ENCODINGS:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        from io import StringIO
+
+        try:
+            return pd.read_csv(StringIO(text), dtype=dtype, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError as exc:
+            msg = f"{p.name} has no header row"
+            raise TableReadError(msg) from exc
+        except pd.errors.ParserError as exc:
+            msg = f"{p.name} is not a valid CSV: {exc}"
+            raise TableReadError(msg) from exc
+    msg = f"{p.name}: unknown text encoding (expected UTF-8 or GB18030/GBK)"
+    raise TableReadError(msg)

@@ -1,0 +1,115 @@
+"""Command line of the routing core.
+
+    python -m geo coverage --network PATH --hubs HUBS.csv --points POINTS.csv \
+        [--minutes 10] [--speed-kmh 4.5] --out OUT.csv
+
+This module is an entry point, like ``app.py``: it is the one place in ``geo`` allowed to
+import ``data`` (to read files); the computation it calls stays free of I/O.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.network import load_network
+from data.tables import read_table
+from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
+from geo.errors import GeoError, InputColumnsError
+from geo.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
+from geo.snap import Snapper
+
+log = logging.getLogger("geo")
+
+
+def _numeric_lonlat(df: pd.DataFrame, what: str, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    missing = [c for c in (id_col, "lon", "lat") if c not in df.columns]
+    if missing:
+        msg = f"{what}: missing column(s) {', '.join(missing)} (have: {', '.join(map(str, df.columns))})"
+        raise InputColumnsError(msg)
+    out = []
+    for col in ("lon", "lat"):
+        raw = df[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is line 1
+            msg = f"{what}: line {row}: {col} value {raw[bad].iloc[0]!r} is not a number"
+            raise InputColumnsError(msg)
+        out.append(num.to_numpy(dtype=np.float64))
+    lon, lat = out
+    bad = np.isfinite(lon) & np.isfinite(lat) & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 2
+        msg = f"{what}: line {row}: coordinates out of range (lon {lon[bad][0]}, lat {lat[bad][0]})"
+        raise InputColumnsError(msg)
+    return lon, lat
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    hubs = read_table(args.hubs)
+    points = read_table(args.points)
+    _numeric_lonlat(hubs, f"hubs file {Path(args.hubs).name}", "hub_id")
+    lon, lat = _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
+    dup = hubs["hub_id"][hubs["hub_id"].duplicated()]
+    if len(dup):
+        msg = f"hubs file {Path(args.hubs).name}: duplicate hub_id {dup.iloc[0]!r}"
+        raise InputColumnsError(msg)
+    net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
+    snapper = Snapper(net)
+    hubset = hubs_from_frame(hubs, snapper)
+    far = hubset.access_m > settings.max_access_m
+    for hid, d in zip(hubset.hub_id[far], hubset.access_m[far], strict=True):
+        log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
+    engine = engine_for_hubs(snapper, hubset, settings)
+    cov = point_coverage(lon, lat, engine=engine, snapper=snapper, hub_ids=hubset.hub_id, settings=settings)
+    extra = points.drop(columns=[c for c in cov.columns if c in points.columns and c != "point_id"])
+    out = pd.concat([extra.reset_index(drop=True), cov.drop(columns=["node"])], axis=1)
+    front = ["point_id", "hub_id", "walk_m", "walk_min", "covered"]
+    out = out[front + [c for c in out.columns if c not in front]]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False, encoding="utf-8-sig")
+    n = len(out)
+    ncov = int(out["covered"].sum())
+    print(
+        f"{n} points, {ncov} covered ({(100.0 * ncov / n) if n else 0:.1f}%) within {settings.minutes:g} min "
+        f"at {settings.speed_kmh:g} km/h ({settings.cutoff_m:.0f} m); "
+        f"{int(out['off_network'].sum())} off-network; wrote {args.out}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m geo", description="Walking coverage on a real street network.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("coverage", help="nearest hub and walking distance for every point")
+    c.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
+    c.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    c.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat (WGS-84)")
+    c.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84)")
+    c.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    c.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    c.add_argument("--out", required=True)
+    c.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    c.set_defaults(func=cmd_coverage)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (GeoError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Shared fixtures: a hand-checkable lattice built in code, and the real Xihu network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geo.graph import WalkNetwork, network_from_edges
+from geo.settings import Settings
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+XIHU = SHARED / "xihu"
+HANGZHOU = SHARED / "hangzhou"
+
+# a 100 m lattice anchored in Xihu: 0.001 deg of latitude is ~110.9 m, of longitude ~96.2 m
+LAT0, LON0 = 30.25, 120.10
+DLAT = 100.0 / 110_900.0
+DLON = 100.0 / 96_200.0
+
+
+def lattice(n: int = 20, spacing_m: float = 100.0) -> WalkNetwork:
+    """An ``n`` x ``n`` grid whose every edge is exactly ``spacing_m`` long.
+
+    Node ``i * n + j`` is row ``i``, column ``j``; the network distance between two nodes
+    is ``spacing_m * (|di| + |dj|)``, known by arithmetic.
+    """
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    idx = ii * n + jj
+    lon = LON0 + jj.ravel() * DLON * spacing_m / 100.0
+    lat = LAT0 + ii.ravel() * DLAT * spacing_m / 100.0
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    return network_from_edges(lon, lat, u, v, np.full(u.shape[0], spacing_m), metric_crs="EPSG:32651")
+
+
+@pytest.fixture(scope="session")
+def lattice_net() -> WalkNetwork:
+    return lattice()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data not available at {path} (../shared/data is absent)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def xihu_dir() -> Path:
+    return _need(XIHU)
+
+
+@pytest.fixture(scope="session")
+def hangzhou_gpkg() -> Path:
+    return _need(HANGZHOU / "hangzhou_osm_2019.gpkg")
+
+
+@pytest.fixture(scope="session")
+def xihu_net(xihu_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> WalkNetwork:
+    from data.network import load_network
+
+    return load_network(
+        xihu_dir / "xihu.osm.pbf", metric_crs="EPSG:32651", cache_dir=tmp_path_factory.mktemp("netcache")
+    )
