@@ -19,6 +19,7 @@ import logging
 import re
 import time
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,14 +168,27 @@ def network_from_osm(path: str | Path, *, metric_crs: str) -> WalkNetwork:
     pos = np.searchsorted(ids_sorted, refs_arr)
     pos = np.clip(pos, 0, ids_sorted.shape[0] - 1)
     found = ids_sorted[pos] == refs_arr
-    if not found.all():
-        msg = f"{p.name}: {int((~found).sum())} way vertices reference nodes missing from the file"
-        raise NetworkSourceError(msg)
+    off = np.asarray(offsets, dtype=np.int64)
+    n_missing = int((~found).sum())
+    if n_missing:
+        # extracts clipped at a boundary keep ways whose outer nodes were cut off: split
+        # each way at its missing vertices instead of refusing the file
+        log.warning("%s: %d way vertices reference nodes missing from the file; ways split there", p.name, n_missing)
+        run = np.zeros(refs_arr.shape[0], dtype=np.int64)
+        run[off[:-1]] = 1
+        run[1:] += ~found[:-1]
+        run = np.cumsum(run)[found]
+        refs_arr, pos = refs_arr[found], pos[found]
+        if refs_arr.shape[0] == 0:
+            msg = f"{p.name}: no way vertex has a location in the file"
+            raise NetworkSourceError(msg)
+        starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+        off = np.r_[starts, refs_arr.shape[0]]
     src = order[pos]
     lon = np.asarray(node_lon, dtype=np.float64)[src]
     lat = np.asarray(node_lat, dtype=np.float64)[src]
     return network_from_paths(
-        np.asarray(offsets), lon, lat, refs_arr, metric_crs=metric_crs, meta={"source_kind": "osm"}
+        off, lon, lat, refs_arr, metric_crs=metric_crs, meta={"source_kind": "osm", "missing_vertices": n_missing}
     )
 
 
@@ -240,6 +254,16 @@ def network_from_lines(
     )
 
 
+def _crs_is_projected(crs: str) -> bool:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return bool(CRS.from_user_input(crs).is_projected)
+    except CRSError:  # unknown text: the coordinate range check below decides
+        return False
+
+
 def network_from_graphml(path: str | Path, *, metric_crs: str) -> WalkNetwork:
     """Read a GraphML written by osmnx (``ox.save_graphml``).
 
@@ -265,6 +289,10 @@ def network_from_graphml(path: str | Path, *, metric_crs: str) -> WalkNetwork:
     def attrs(el: ET.Element) -> dict[str, str]:
         return {keys.get(d.get("key"), (None, d.get("key")))[1] or "": d.text or "" for d in el.findall("g:data", ns)}
 
+    crs = attrs(graph).get("crs")
+    if crs and _crs_is_projected(crs):
+        msg = f"{p.name} is projected ({crs}); save the unprojected (WGS-84) graph with ox.save_graphml"
+        raise NetworkSourceError(msg)
     xy: dict[str, tuple[float, float]] = {}
     for n in graph.findall("g:node", ns):
         a = attrs(n)
@@ -296,6 +324,9 @@ def network_from_graphml(path: str | Path, *, metric_crs: str) -> WalkNetwork:
         msg = f"{p.name} holds no walkable edge"
         raise EmptyNetworkError(msg)
     allxy = np.concatenate(coords)
+    if (np.abs(allxy[:, 0]) > 180).any() or (np.abs(allxy[:, 1]) > 90).any():
+        msg = f"{p.name}: node x/y are not WGS-84 longitude/latitude; save the unprojected graph"
+        raise NetworkSourceError(msg)
     return network_from_paths(
         np.asarray(offsets), allxy[:, 0], allxy[:, 1], None, metric_crs=metric_crs, meta={"source_kind": "graphml"}
     )
@@ -371,6 +402,9 @@ def default_cache_dir() -> Path:
 def network_from_file(path: str | Path, *, metric_crs: str, layer: str | None = None) -> WalkNetwork:
     """Parse any supported source without the cache."""
     kind = source_kind(path)
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        msg = f"network file {Path(path).name} is empty"
+        raise NetworkSourceError(msg)
     if kind == "osm":
         return network_from_osm(path, metric_crs=metric_crs)
     if kind == "graphml":
@@ -406,21 +440,24 @@ def load_network(
     cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     npz = cdir / f"{key}.npz"
     meta_path = cdir / f"{key}.json"
+    source_date = time.strftime("%Y-%m-%d", time.localtime(p.stat().st_mtime))
     if use_cache and npz.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            with np.load(npz) as z:
+            # open the file ourselves: np.load leaks its handle when the zip is truncated
+            with open(npz, "rb") as fh, np.load(fh) as z:
                 net = WalkNetwork.from_arrays(dict(z), metric_crs=metric_crs, meta=meta)
-            net.meta["from_cache"] = True
+            # the key is the content: the same bytes may come under another name or date
+            net.meta.update({"source": p.name, "source_date": source_date, "from_cache": True})
             return net
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("network cache %s unreadable (%s); rebuilding", npz, exc)
     net = network_from_file(p, metric_crs=metric_crs, layer=layer)
     net.meta.update(
         {
             "source": p.name,
             "sha256": sha,
-            "source_date": time.strftime("%Y-%m-%d", time.localtime(p.stat().st_mtime)),
+            "source_date": source_date,
             "n_nodes": net.n_nodes,
             "n_edges": net.n_edges,
             "from_cache": False,

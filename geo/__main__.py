@@ -55,11 +55,17 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
     hubs = read_table(args.hubs)
     points = read_table(args.points)
-    _numeric_lonlat(hubs, f"hubs file {Path(args.hubs).name}", "hub_id")
+    hubs_what = f"hubs file {Path(args.hubs).name}"
+    hlon, hlat = _numeric_lonlat(hubs, hubs_what, "hub_id")
+    nocoord = ~(np.isfinite(hlon) & np.isfinite(hlat))
+    if nocoord.any():
+        i = int(np.flatnonzero(nocoord)[0])
+        msg = f"{hubs_what}: line {i + 2}: hub {hubs['hub_id'].iloc[i]!r} has no lon/lat"
+        raise InputColumnsError(msg)
     lon, lat = _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
     dup = hubs["hub_id"][hubs["hub_id"].duplicated()]
     if len(dup):
-        msg = f"hubs file {Path(args.hubs).name}: duplicate hub_id {dup.iloc[0]!r}"
+        msg = f"{hubs_what}: duplicate hub_id {dup.iloc[0]!r}"
         raise InputColumnsError(msg)
     net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
     snapper = Snapper(net)

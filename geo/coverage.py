@@ -110,7 +110,7 @@ def point_coverage(
         {
             "node": sn.node,
             "access_m": np.round(sn.access_m, 2),
-            "hub_id": hub,
+            "hub_id": pd.Series(hub, dtype=object),  # keep None: pandas 3 would infer str with NaN
             "walk_m": np.round(walk_m, 2),
             "walk_min": np.round(walk_m / settings.metres_per_minute, 2),
             "covered": covered,
