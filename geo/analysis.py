@@ -1,0 +1,85 @@
+"""One coverage run: hubs + beneficiaries on a network -> tidy frames every consumer shares.
+
+Pages, reports and the planner all call :func:`coverage_run`, so the figures on the map,
+in the XLSX/PDF and in the planner's baseline are the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.coverage import HubSet, engine_for_hubs, hubs_from_frame, point_coverage
+from geo.engine import CoverageEngine
+from geo.hexes import aggregate_points
+from geo.settings import Settings
+from geo.snap import Snapper
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageRun:
+    """The result of one coverage computation.
+
+    Attributes
+    ----------
+    settings : the Settings used (minutes, speed, H3 resolution ...).
+    points : the input beneficiaries (all their columns, input order) plus ``node``,
+        ``access_m``, ``hub_id`` (nearest hub within the cutoff or None), ``walk_m``,
+        ``walk_min`` (NaN beyond the cutoff), ``covered``, ``off_network``, ``status``.
+    hubs : the input hubs plus ``slot`` (engine slot), ``node``, ``hub_access_m`` and
+        ``served`` (beneficiaries whose nearest hub within the cutoff is this hub).
+    hexes : :func:`geo.hexes.aggregate_points` of ``points`` at ``settings.h3_res``.
+    engine : the CoverageEngine (node distances) — private to this run; copy before editing.
+    hubset : the snapped hubs (ids, nodes, access legs).
+    """
+
+    settings: Settings
+    points: pd.DataFrame
+    hubs: pd.DataFrame
+    hexes: pd.DataFrame
+    engine: CoverageEngine
+    hubset: HubSet
+
+    @property
+    def n_covered(self) -> int:
+        return int(self.points["covered"].sum())
+
+    @property
+    def coverage_pct(self) -> float:
+        n = len(self.points)
+        return 100.0 * self.n_covered / n if n else float("nan")
+
+
+def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFrame, settings: Settings) -> CoverageRun:
+    """Compute the coverage of ``beneficiaries`` by ``hubs`` (both with ``lon, lat`` in WGS-84).
+
+    Parameters
+    ----------
+    snapper : Snapper over the walking network (its ``network`` is used by the engine).
+    hubs : table with at least ``hub_id, lon, lat``.
+    beneficiaries : table with at least ``lon, lat``; ``category`` and ``need_type`` are
+        aggregated per hex when present.
+    settings : minutes, speed, H3 resolution, off-network threshold.
+    """
+    hubset = hubs_from_frame(hubs, snapper)
+    engine = engine_for_hubs(snapper, hubset, settings)
+    cov = point_coverage(
+        pd.to_numeric(beneficiaries["lon"], errors="coerce").to_numpy(dtype=np.float64),
+        pd.to_numeric(beneficiaries["lat"], errors="coerce").to_numpy(dtype=np.float64),
+        engine=engine,
+        snapper=snapper,
+        hub_ids=hubset.hub_id,
+        settings=settings,
+    )
+    base = beneficiaries.reset_index(drop=True).drop(columns=[c for c in cov.columns if c in beneficiaries.columns])
+    points = pd.concat([base, cov], axis=1)
+    served = points.loc[points["covered"], "hub_id"].value_counts()
+    hub_out = hubs.reset_index(drop=True).copy()
+    hub_out["slot"] = np.arange(len(hub_out))
+    hub_out["node"] = hubset.node
+    hub_out["hub_access_m"] = np.round(hubset.access_m, 2)
+    hub_out["served"] = hub_out["hub_id"].astype(str).map(served).fillna(0).astype(np.int64)
+    hexes = aggregate_points(points, res=settings.h3_res)
+    return CoverageRun(settings=settings, points=points, hubs=hub_out, hexes=hexes, engine=engine, hubset=hubset)
