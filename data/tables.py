@@ -9,10 +9,26 @@ import pandas as pd
 from data.errors import DataError
 
 ENCODINGS = ("utf-8-sig", "gb18030")
+#: largest integer a float64 (an Excel number) holds exactly
+_EXACT_INT_MAX = 2**53
 
 
 class TableReadError(DataError):
     """A table file cannot be read."""
+
+
+def _excel_cell_text(value: object) -> object:
+    """An Excel cell as text; NaN (empty) stays NaN.
+
+    A numeric cell beyond float64's exact integers (2**53) went through a double, so it
+    keeps the float's form (``3.301061990010113e+17``) instead of made-up trailing digits:
+    an ID-card number that Excel stored as a number stays recognisable as damaged.
+    """
+    if isinstance(value, float) and value != value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_INT_MAX:
+        return repr(float(value))
+    return str(value)
 
 
 def read_table(path: str | Path, *, dtype_str: bool = True) -> pd.DataFrame:
@@ -31,10 +47,11 @@ def read_table(path: str | Path, *, dtype_str: bool = True) -> pd.DataFrame:
     dtype = str if dtype_str else None
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         try:
-            return pd.read_excel(p, dtype=dtype, keep_default_na=False, na_values=[""])
+            sheet = pd.read_excel(p, dtype=object if dtype_str else None, keep_default_na=False, na_values=[""])
         except Exception as exc:  # openpyxl raises many types on broken files
             msg = f"cannot read {p.name} as Excel: {exc}"
             raise TableReadError(msg) from exc
+        return sheet.map(_excel_cell_text).astype("str") if dtype_str else sheet
     raw = p.read_bytes()
     for enc in ENCODINGS:
         try:
@@ -44,7 +61,9 @@ def read_table(path: str | Path, *, dtype_str: bool = True) -> pd.DataFrame:
         from io import StringIO
 
         try:
-            return pd.read_csv(StringIO(text), dtype=dtype, keep_default_na=False, na_values=[""])
+            return pd.read_csv(
+                StringIO(text), dtype=dtype, keep_default_na=False, na_values=[""], skip_blank_lines=False
+            )
         except pd.errors.EmptyDataError as exc:
             msg = f"{p.name} has no header row"
             raise TableReadError(msg) from exc

@@ -1,0 +1,205 @@
+"""Command line of the ``data`` package: ``python -m data <command> ...``.
+
+Commands
+--------
+``import``
+    Validate a beneficiaries / hubs / providers spreadsheet (CSV or XLSX) and write
+    ``accepted.csv`` (canonical columns, WGS-84, UTF-8 with BOM so Excel opens it),
+    ``rejected.csv`` (original columns + ``source_row``, ``reason_code``, ``reason``),
+    ``warnings.csv`` and ``summary.json`` into ``--out``::
+
+        python -m data import --kind beneficiaries --input 救助对象.xlsx --out out/
+
+Other commands are added with a function ``add_<name>_command(subparsers)`` that
+registers a sub-parser and sets ``func`` (see :func:`add_import_command`), then one line
+in :func:`build_parser`.
+
+Expected problems (a missing or unreadable file, an unknown column, a bad option) exit
+with code 2 and one line on stderr; rejected rows are not an error (exit code 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from data.errors import DataError
+from data.schemas import KINDS
+from geo.errors import GeoError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from shapely.geometry.base import BaseGeometry
+
+    from geo.settings import Settings
+    from geo.snap import Snapper
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+#: ``--network none`` / ``--area none`` switch a default off
+NONE_WORDS = frozenset({"none", "no", "off", "-"})
+DEFAULT_AREA_NAME = "西湖区"
+
+
+class CliError(DataError):
+    """An expected command-line problem; the message is printed on one line."""
+
+
+def _default_path(settings: Settings, name: str) -> Path | None:
+    p = Path(settings.shared_data) / "xihu" / name
+    return p if p.is_file() else None
+
+
+def _choose(value: str | None, default: Path | None) -> Path | None:
+    """The user's path, the default when not given, nothing for ``none``."""
+    if value is None:
+        return default
+    if value.strip().lower() in NONE_WORDS:
+        return None
+    p = Path(value)
+    if not p.is_file():
+        msg = f"文件不存在：{p} (file not found)"
+        raise CliError(msg)
+    return p
+
+
+def _load_snapper(path: Path, settings: Settings) -> Snapper:
+    from data.network import load_network
+    from geo.snap import Snapper
+
+    return Snapper(load_network(path, metric_crs=settings.metric_crs))
+
+
+def _parse_mapping(pairs: Sequence[str]) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for pair in pairs:
+        header, sep, column = pair.partition("=")
+        if not sep or not header.strip():
+            msg = f"--map 的格式应为 原列名=目标列，收到“{pair}” (expected HEADER=COLUMN)"
+            raise CliError(msg)
+        mapping[header.strip()] = column.strip() or None
+    return mapping
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Run ``import``: read, validate, write the four output files, print one summary line."""
+    from data.crs import UnknownCRSError, check_crs
+    from data.idcard import id_hash_key
+    from data.importer import import_table, read_area, read_communities
+    from data.tables import TableReadError, read_table
+    from geo.settings import Settings
+
+    settings = Settings()
+    if args.crs.strip().lower() != "auto":
+        try:
+            check_crs(args.crs)
+        except UnknownCRSError as exc:
+            msg = f"--crs 的值“{args.crs}”无法识别：应为 auto、wgs84、gcj02（高德/腾讯）或 bd09（百度）"
+            raise CliError(msg) from exc
+    src = Path(args.input)
+    try:
+        raw = read_table(src)
+    except TableReadError as exc:
+        msg = f"无法读取输入文件：{exc}"
+        raise CliError(msg) from exc
+    if len(raw) == 0:
+        msg = f"{src.name} 只有表头，没有数据行 (no data rows)"
+        raise CliError(msg)
+    network_path = _choose(args.network, _default_path(settings, "xihu.osm.pbf"))
+    area_path = _choose(args.area, _default_path(settings, "district_wgs84.geojson"))
+    communities_path = _choose(args.communities, _default_path(settings, "centroids_2016_wgs84.geojson"))
+    snapper = _load_snapper(network_path, settings) if network_path is not None else None
+    area: BaseGeometry | None = read_area(area_path) if area_path is not None else None
+    communities = read_communities(communities_path) if communities_path is not None else None
+    area_name = args.area_name or (DEFAULT_AREA_NAME if args.area is None else "指定区域")
+    result = import_table(
+        raw,
+        args.kind,
+        crs=args.crs,
+        snapper=snapper,
+        area=area,
+        area_buffer_m=args.buffer_m,
+        area_name=area_name,
+        communities=communities,
+        id_key=id_hash_key() if args.kind == "beneficiaries" else None,
+        mapping=_parse_mapping(args.map),
+    )
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_csv(result.accepted, out / "accepted.csv")
+        _write_csv(result.rejected, out / "rejected.csv")
+        _write_csv(result.warnings, out / "warnings.csv")
+        summary: dict[str, Any] = {
+            **result.summary,
+            "input": src.name,
+            "input_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+            "network": network_path.name if network_path else None,
+            "area": area_path.name if area_path else None,
+            "communities": communities_path.name if communities_path else None,
+        }
+        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    except OSError as exc:
+        msg = f"无法写入输出目录 {out}：{exc} (cannot write output)"
+        raise CliError(msg) from exc
+    s = result.summary
+    reasons = "，".join(f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1]))
+    print(
+        f"读取 {s['read']} 行：接受 {s['accepted']} 行，拒绝 {s['rejected']} 行"
+        + (f"（{reasons}）" if reasons else "")
+        + f"；坐标系 {s['crs_detected']}（{s['crs_source']}）；输出 {out}"
+    )
+    return EXIT_OK
+
+
+def add_import_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``import`` on the sub-parsers of :func:`build_parser`."""
+    p = sub.add_parser(
+        "import",
+        help="导入并校验救助对象 / 服务站点 / 服务主体表格 (validate a spreadsheet)",
+        description="校验表格的每一行，输出 accepted.csv、rejected.csv、warnings.csv 和 summary.json。",
+    )
+    p.add_argument("--kind", required=True, choices=KINDS)
+    p.add_argument("--input", required=True, help="CSV（UTF-8 / GB18030）或 XLSX 文件")
+    p.add_argument("--crs", default="auto", help="auto（按路网自动识别）、wgs84、gcj02 或 bd09；默认 auto")
+    p.add_argument("--network", help="路网文件（默认：当前数据包的西湖区路网；none 表示不用路网）")
+    p.add_argument("--area", help="区域边界（默认：当前数据包的西湖区边界；none 表示只检查在中国境内）")
+    p.add_argument("--area-name", help="区域名称，用于提示信息（默认：西湖区）")
+    p.add_argument("--buffer-m", type=float, default=1000.0, help="区域外扩的容差，米（默认 1000）")
+    p.add_argument("--communities", help="社区中心点文件（默认：当前数据包的社区中心点；none 表示不用）")
+    p.add_argument("--map", action="append", default=[], metavar="原列名=目标列", help="手工指定列映射，可重复")
+    p.add_argument("--out", required=True, help="输出目录")
+    p.set_defaults(func=run_import)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m data`` parser with every command registered."""
+    parser = argparse.ArgumentParser(prog="python -m data", description="数据导入与管理 (data import and management)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    add_import_command(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; expected errors give exit code 2 and one stderr line."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except GeoError as exc:
+        line = " ".join(str(exc).split())
+        print(f"错误：{line}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
