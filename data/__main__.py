@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from data.errors import DataError
 from data.schemas import KINDS
+from data.users_cli import register as add_users_commands
 from geo.errors import GeoError
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m data", description="数据导入与管理 (data import and management)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     add_import_command(sub)
+    add_users_commands(sub)
     return parser
 
 
