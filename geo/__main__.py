@@ -2,6 +2,9 @@
 
     python -m geo coverage --network PATH --hubs HUBS.csv --points POINTS.csv \
         [--minutes 10] [--speed-kmh 4.5] --out OUT.csv
+    python -m geo site --network PATH --hubs HUBS.csv --points POINTS.csv \
+        --candidates CANDS.csv --add P [--minutes 10] [--speed-kmh 4.5] \
+        [--weight-column COL] --out OUT.csv
 
 This module is an entry point, like ``app.py``: it is the one place in ``geo`` allowed to
 import ``data`` (to read files); the computation it calls stays free of I/O.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,9 +23,12 @@ import pandas as pd
 
 from data.network import load_network
 from data.tables import read_table
+from geo.analysis import coverage_run
+from geo.candidates import candidates_from_frame
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.errors import GeoError, InputColumnsError
 from geo.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
+from geo.siting import DEFAULT_TIME_LIMIT_S, problem_from_run, recommend_sites
 from geo.snap import Snapper
 
 log = logging.getLogger("geo")
@@ -91,6 +98,115 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked_hubs(hubs: pd.DataFrame, what: str) -> None:
+    hlon, hlat = _numeric_lonlat(hubs, what, "hub_id")
+    nocoord = ~(np.isfinite(hlon) & np.isfinite(hlat))
+    if nocoord.any():
+        i = int(np.flatnonzero(nocoord)[0])
+        msg = f"{what}: line {i + 2}: hub {hubs['hub_id'].iloc[i]!r} has no lon/lat"
+        raise InputColumnsError(msg)
+    dup = hubs["hub_id"][hubs["hub_id"].duplicated()]
+    if len(dup):
+        msg = f"{what}: duplicate hub_id {dup.iloc[0]!r}"
+        raise InputColumnsError(msg)
+
+
+def _quiet_highs_banner() -> None:
+    """Create the process's first HiGHS solver with stdout closed.
+
+    highspy prints its version banner from C to file descriptor 1 when the first solver
+    of a process is created; the command's stdout is meant for its own result lines.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Choose ``--add`` new sites among the candidates (maximal covering) and write them in rank order."""
+    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    if args.add < 1:
+        msg = f"--add must be at least 1, got {args.add}"
+        raise InputColumnsError(msg)
+    hubs = read_table(args.hubs)
+    points = read_table(args.points)
+    cands = read_table(args.candidates)
+    _checked_hubs(hubs, f"hubs file {Path(args.hubs).name}")
+    points_what = f"points file {Path(args.points).name}"
+    _numeric_lonlat(points, points_what, "point_id")
+    cands_what = f"candidates file {Path(args.candidates).name}"
+    clon, clat = _numeric_lonlat(cands, cands_what, "site_id")
+    nocoord = ~(np.isfinite(clon) & np.isfinite(clat))
+    if nocoord.any():
+        i = int(np.flatnonzero(nocoord)[0])
+        msg = f"{cands_what}: line {i + 2}: site {cands['site_id'].iloc[i]!r} has no lon/lat"
+        raise InputColumnsError(msg)
+    dup = cands["site_id"][cands["site_id"].duplicated()]
+    if len(dup):
+        msg = f"{cands_what}: duplicate site_id {dup.iloc[0]!r}"
+        raise InputColumnsError(msg)
+    if args.weight_column is not None:
+        if args.weight_column not in points.columns:
+            have = ", ".join(map(str, points.columns))
+            msg = f"{points_what}: no weight column {args.weight_column!r} (have: {have})"
+            raise InputColumnsError(msg)
+        raw = points[args.weight_column]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = num.isna() | (num < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            msg = f"{points_what}: line {row}: weight {raw[bad].iloc[0]!r} in {args.weight_column} is not a number >= 0"
+            raise InputColumnsError(msg)
+    net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
+    snapper = Snapper(net)
+    run = coverage_run(snapper, hubs, points, settings)
+    sites = candidates_from_frame(cands, snapper, max_access_m=settings.max_access_m)
+    usable = int((~sites["off_network"]).sum())
+    if args.add > usable:
+        msg = (
+            f"--add {args.add} asks for more sites than the {usable} usable candidates "
+            f"({len(sites) - usable} are over {settings.max_access_m:.0f} m from the network)"
+        )
+        raise InputColumnsError(msg)
+    weights = np.ones(len(run.points)) if args.weight_column is None else None
+    _quiet_highs_banner()
+    problem = problem_from_run(run, sites, weights=weights, weight_column=args.weight_column)
+    result = recommend_sites(problem, args.add, method=args.method, time_limit_s=args.time_limit)
+    out = result.sites[["rank", "site_id", "newly_covered", "newly_covered_n", "lon", "lat", "access_m"]]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False, encoding="utf-8-sig")
+    sol = result.solution
+    what = "weighted demand" if args.weight_column else "points"
+    total = result.weight_total
+
+    def pct(v: float) -> float:
+        return 100.0 * v / total if total else 0.0
+
+    print(
+        f"{result.n_points} points, {len(hubs)} hubs, {len(sites)} candidates ({usable} usable); "
+        f"{settings.minutes:g} min at {settings.speed_kmh:g} km/h ({settings.cutoff_m:.0f} m)"
+    )
+    print(f"covered before: {result.weight_before:g} of {total:g} {what} ({pct(result.weight_before):.1f}%)")
+    print(
+        f"covered after adding {sol.n_sites} site(s): {result.weight_after:g} of {total:g} {what} "
+        f"({pct(result.weight_after):.1f}%), +{sol.objective:g}"
+    )
+    if sol.proven_optimal:
+        print(f"proven optimal: yes ({sol.method}, HiGHS status {sol.status})")
+    else:
+        print(f"proven optimal: no ({sol.method}, status {sol.status}, gap to bound {100 * sol.gap:.2f}%)")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geo", description="Walking coverage on a real street network.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -104,6 +220,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True)
     c.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     c.set_defaults(func=cmd_coverage)
+    s = sub.add_parser("site", help="where P new stations should go among candidate sites (maximal covering)")
+    s.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
+    s.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    s.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat of the existing hubs (WGS-84)")
+    s.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84) and optional weights")
+    s.add_argument("--candidates", required=True, help="CSV/XLSX with site_id,lon,lat of the candidate sites")
+    s.add_argument("--add", type=int, required=True, help="number of new stations to place")
+    s.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    s.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    s.add_argument("--weight-column", default=None, help="numeric column of POINTS: each point's weight (default 1)")
+    s.add_argument("--method", choices=("auto", "milp", "greedy"), default="auto", help="exact MILP (HiGHS) or greedy")
+    s.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, help="solver time limit in seconds")
+    s.add_argument("--out", required=True)
+    s.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    s.set_defaults(func=cmd_site)
     return ap
 
 
