@@ -10,11 +10,18 @@ import logging
 import streamlit as st
 
 from pages._common import sidebar_settings
+from pages._i18n import t
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="西湖区助联体 10分钟救助服务圈", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title=t("app_title"), page_icon="🗺️", layout="wide")
 
-nav = st.navigation([st.Page("pages/overview.py", title="总览 Overview", default=True)])
+nav = st.navigation(
+    [
+        st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True),
+        st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"),
+        st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"),
+    ]
+)
 sidebar_settings()
 nav.run()

@@ -158,3 +158,11 @@ def need_type_of(service_codes: list[str]) -> str | None:
     """The most urgent need type among service codes (survival > care > development)."""
     types = [SERVICE_BY_CODE[c].need_type for c in service_codes if c in SERVICE_BY_CODE]
     return min(types, key=NEED_PRIORITY.__getitem__) if types else None
+
+
+def service_label(code: str, lang: str = "zh") -> str:
+    """Display name of a service code in ``lang`` (the code itself when unknown)."""
+    item = SERVICE_BY_CODE.get(code)
+    if item is None:
+        return code
+    return item.name_en if lang == "en" else item.name_zh

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.coverage import HubSet, engine_for_hubs, hubs_from_frame, point_coverage
@@ -83,3 +84,22 @@ def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFra
     hub_out["served"] = hub_out["hub_id"].astype(str).map(served).fillna(0).astype(np.int64)
     hexes = aggregate_points(points, res=settings.h3_res)
     return CoverageRun(settings=settings, points=points, hubs=hub_out, hexes=hexes, engine=engine, hubset=hubset)
+
+
+def walk_from_point(
+    snapper: Snapper, lon: float, lat: float, target_lon: npt.ArrayLike, target_lat: npt.ArrayLike, *, cutoff_cm: int
+) -> npt.NDArray[np.float64]:
+    """Walking distance in metres from one point to many targets (NaN beyond ``cutoff_cm``).
+
+    Both ends include their straight access legs to the network, as for coverage.
+    """
+    src = snapper.snap([lon], [lat])
+    eng = CoverageEngine(snapper.network, cutoff_cm=cutoff_cm)
+    eng.set_hubs(src.node, src.access_cm)
+    dist = eng.dist_cm
+    tgt = snapper.snap(target_lon, target_lat)
+    ok = tgt.node >= 0
+    d = np.full(tgt.node.shape[0], -1, dtype=np.int64)
+    d[ok] = dist[tgt.node[ok]]
+    total = np.where(d >= 0, d + tgt.access_cm, -1)
+    return np.where((total >= 0) & (total <= cutoff_cm), total / 100.0, np.nan)

@@ -1,4 +1,4 @@
-"""总览 Overview: district coverage figures and map."""
+"""总览 Overview: district coverage figures, by category / need type / town, the worst gaps, the map."""
 
 from __future__ import annotations
 
@@ -7,54 +7,58 @@ import streamlit as st
 
 from data.schemas import CATEGORY_ZH, NEED_TYPE_ZH
 from geo.hexes import cells_to_polygons
+from geo.privacy import suppress_count
 from layers.static_map import coverage_figure
-from pages._common import coverage_for, current_settings, get_bundle, get_network
+from pages._common import current_run, current_settings, get_bundle, get_network, share_table
+from pages._i18n import t
 
 bundle = get_bundle()
 settings = current_settings()
-st.title("西湖区 10分钟救助服务圈 · 总览")
+st.title(t("overview_title"))
 if bundle.is_fallback:
     st.warning(bundle.label_zh)
 else:
-    st.caption(bundle.label_zh)
+    st.caption(f"{bundle.label_zh} · {bundle.note_zh}")
 
-res = coverage_for(bundle.name, settings.minutes, settings.speed_kmh, settings.h3_res)
-pts = res.points
+run = current_run()
+pts = run.points
 n = len(pts)
-n_cov = int(pts["covered"].sum())
+n_cov = run.n_covered
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("救助对象（户）", f"{n:,}")
-c2.metric("10分钟圈内", f"{n_cov:,}", f"{100.0 * n_cov / n:.1f}%" if n else None)
-c3.metric("圈外", f"{n - n_cov:,}")
-c4.metric("离路网过远", f"{int(pts['off_network'].sum()):,}")
+c1.metric(t("households"), f"{n:,}")
+c2.metric(t("inside"), f"{n_cov:,}", f"{run.coverage_pct:.1f}%" if n else None)
+c3.metric(t("outside"), f"{n - n_cov:,}")
+c4.metric(t("off_network"), f"{int(pts['off_network'].sum()):,}")
 
-
-def _share(col: str, labels: dict[str, str]) -> None:
-    g = pts.groupby(col)["covered"].agg(["size", "sum"]).rename(columns={"size": "户数", "sum": "圈内"})
-    g["覆盖率%"] = (100.0 * g["圈内"] / g["户数"]).round(1)
-    g.index = [labels.get(str(i), str(i)) for i in g.index]
-    st.dataframe(g, width="stretch")
-
-
+towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()
 left, right = st.columns([3, 2])
 with right:
-    st.subheader("按救助类别")
-    _share("category", CATEGORY_ZH)
-    st.subheader("按需求类型")
-    _share("need_type", NEED_TYPE_ZH)
+    st.subheader(t("by_category"))
+    st.dataframe(share_table(pts, "category", CATEGORY_ZH), width="stretch")
+    st.subheader(t("by_need"))
+    st.dataframe(share_table(pts, "need_type", NEED_TYPE_ZH), width="stretch")
+    st.subheader(t("by_town"))
+    st.dataframe(share_table(pts, "town_code", towns), width="stretch")
+    st.subheader(t("worst_gaps"))
+    gaps = run.hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
+    st.dataframe(
+        gaps.assign(uncovered=gaps["uncovered"].map(suppress_count), n=gaps["n"].map(suppress_count))[
+            ["h3", "n", "uncovered"]
+        ].rename(columns={"n": t("col_households"), "uncovered": t("col_outside")}),
+        width="stretch",
+        hide_index=True,
+    )
 with left:
-    hexes = res.hexes
-    gdf = cells_to_polygons(hexes["h3"].tolist())
-    gdf = gdf.merge(hexes, on="h3")
+    hexes = cells_to_polygons(run.hexes["h3"].tolist()).merge(run.hexes, on="h3")
     net = get_network(str(bundle.network_path), bundle.metric_crs)
     fig = coverage_figure(
         net,
-        gdf,
-        bundle.hubs,
+        hexes,
+        run.hubs,
         district=bundle.district,
-        title=f"{settings.minutes:g}分钟 × {settings.speed_kmh:g} km/h（{settings.cutoff_m:.0f} 米）步行覆盖率",
+        title=f"{settings.minutes:g} min × {settings.speed_kmh:g} km/h ({settings.cutoff_m:.0f} m)",
         attribution=bundle.attribution,
     )
     st.pyplot(fig, clear_figure=True)
     plt.close(fig)
-st.caption(bundle.attribution)
+st.caption(t("attribution"))

@@ -1,0 +1,95 @@
+"""UI strings in Simplified Chinese (default) and English; ``t(key)`` picks the session's language."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+K_LANG = "lang"
+LANGS = {"zh": "简体中文", "en": "English"}
+
+TEXT: dict[str, tuple[str, str]] = {
+    "app_title": ("西湖区助联体 10分钟救助服务圈", "Xihu assistance consortium: 10-minute service circle"),
+    "nav_overview": ("总览", "Overview"),
+    "nav_hubs": ("镇街 / 村社", "Hub view"),
+    "nav_data": ("数据", "Data"),
+    "nav_planner": ("选址规划", "Planner"),
+    "nav_reports": ("报告", "Reports"),
+    "settings": ("分析设置", "Analysis settings"),
+    "language": ("语言 / Language", "Language / 语言"),
+    "dataset": ("数据集", "Dataset"),
+    "dataset_demo": ("演示数据", "Demo data"),
+    "dataset_user": ("已导入数据", "Imported data"),
+    "minutes": ("步行时间（分钟）", "Walking time (minutes)"),
+    "speed": ("步行速度（km/h）", "Walking speed (km/h)"),
+    "speed_help": (
+        "4.5 km/h 为默认步速；3.0 km/h 适用于老年人。GB 50180-2018 的10分钟生活圈约500米步行距离。",
+        "4.5 km/h by default; 3.0 km/h for elderly walkers. "
+        "GB 50180-2018 puts the 10-minute life circle at about 500 m.",
+    ),
+    "h3_res": ("H3 分辨率", "H3 resolution"),
+    "cutoff": (
+        "阈值：{m:g} 分钟 × {s:g} km/h = {d:.0f} 米网络距离",
+        "Cutoff: {m:g} min × {s:g} km/h = {d:.0f} m on the network",
+    ),
+    "overview_title": ("西湖区 10分钟救助服务圈 · 总览", "Xihu 10-minute assistance circle · Overview"),
+    "households": ("救助对象（户）", "Beneficiary households"),
+    "inside": ("10分钟圈内", "Inside the circle"),
+    "outside": ("圈外", "Outside"),
+    "off_network": ("离路网过远", "Far from streets"),
+    "by_category": ("按救助类别", "By category"),
+    "by_need": ("按需求类型", "By need type"),
+    "by_town": ("按镇街", "By town"),
+    "worst_gaps": ("缺口最大的六边形", "Largest gaps (hexagons)"),
+    "col_households": ("户数", "Households"),
+    "col_inside": ("圈内", "Inside"),
+    "col_outside": ("圈外", "Outside"),
+    "col_pct": ("覆盖率%", "Coverage %"),
+    "col_town": ("镇街", "Town"),
+    "hub_title": ("镇街服务站 / 村社服务点", "Town stations / village points"),
+    "pick_tier": ("层级", "Tier"),
+    "pick_hub": ("选择站点", "Choose a hub"),
+    "hub_area": ("责任区域", "Area of responsibility"),
+    "hub_vs_district": ("本站点与全区对比", "This hub against the district"),
+    "outside_list": (
+        "圈外救助对象（按优先级：生存型、紧急程度高者在前）",
+        "Outside the circle (survival needs and urgency first)",
+    ),
+    "nearest_alt": ("最近的其他站点", "Nearest other hub"),
+    "providers_near": ("附近服务主体（按服务项目）", "Providers nearby by service item"),
+    "no_outside": ("该区域所有救助对象均在10分钟圈内。", "Everyone in this area is inside the circle."),
+    "data_title": ("数据导入", "Data import"),
+    "kind": ("数据类型", "Kind of table"),
+    "kind_beneficiaries": ("救助对象", "Beneficiaries"),
+    "kind_hubs": ("服务站点", "Hubs"),
+    "kind_providers": ("服务主体", "Providers"),
+    "upload": ("上传 CSV 或 XLSX 文件", "Upload a CSV or XLSX file"),
+    "crs": ("坐标系", "Coordinate system"),
+    "crs_auto": ("自动识别", "Detect automatically"),
+    "mapping": ("列映射（未识别的列）", "Column mapping (unrecognised columns)"),
+    "ignore": ("（忽略）", "(ignore)"),
+    "run_import": ("校验并导入", "Validate"),
+    "accepted": ("接受", "Accepted"),
+    "rejected": ("拒绝", "Rejected"),
+    "read": ("读取", "Read"),
+    "download_rejected": ("下载被拒绝的行（含原因）", "Download rejected rows (with reasons)"),
+    "save_db": ("保存到数据库（替换已导入的同类数据）", "Save to the database (replaces imported rows of this kind)"),
+    "saved": ("已保存 {n} 行到数据库。", "Saved {n} rows to the database."),
+    "synthetic_note": ("合成数据", "synthetic data"),
+    "attribution": (
+        "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",
+        "Map data © OpenStreetMap contributors (ODbL); district boundary: Vonng/adcode (CC BY 4.0)",
+    ),
+}
+
+
+def lang() -> str:
+    """The session's language code (``zh`` by default)."""
+    value = st.session_state.get(K_LANG, "zh")
+    return value if value in LANGS else "zh"
+
+
+def t(key: str, **fmt: object) -> str:
+    """The UI string ``key`` in the session's language, formatted with ``fmt``."""
+    zh, en = TEXT[key]
+    text = en if lang() == "en" else zh
+    return text.format(**fmt) if fmt else text

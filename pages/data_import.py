@@ -1,0 +1,122 @@
+"""数据 Data: upload beneficiaries, hubs or providers; map columns; per-row results; rejected rows."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from data.errors import DataError
+from data.idcard import id_hash_key
+from data.importer import ImportResult, import_table, map_columns, mappable_columns
+from data.storage import ImportMeta
+from data.tables import read_table
+from pages._common import KINDS, bundle_snapper, get_bundle, get_store
+from pages._i18n import t
+
+K_KIND = "import_kind"
+K_CRS = "import_crs"
+K_FILE = "import_file"
+K_RESULT = "import_result"
+K_MAP_PREFIX = "import_map_"
+CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+bundle = get_bundle()
+st.title(t("data_title"))
+kind = st.radio(t("kind"), KINDS[::-1], format_func=lambda k: t(f"kind_{k}"), key=K_KIND, horizontal=True)
+crs = st.selectbox(t("crs"), CRS_OPTIONS, format_func=lambda c: t("crs_auto") if c == "auto" else c.upper(), key=K_CRS)
+upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key=K_FILE)
+if upload is None:
+    st.stop()
+
+payload = upload.getvalue()
+if len(payload) > MAX_UPLOAD_BYTES:
+    st.error(f"文件过大（{len(payload) / 1e6:.1f} MB，上限 {MAX_UPLOAD_BYTES / 1e6:.0f} MB）")
+    st.stop()
+suffix = Path(upload.name).suffix.lower()
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / f"upload{suffix}"
+    path.write_bytes(payload)
+    try:
+        raw = read_table(path)
+    except DataError as exc:
+        st.error(str(exc))
+        st.stop()
+
+_, used, unmapped = map_columns(raw, kind)
+mapping: dict[str, str | None] = {}
+if unmapped:
+    st.subheader(t("mapping"))
+    targets = mappable_columns(kind)
+    options = [None, *targets]
+    for col in unmapped:
+        mapping[col] = st.selectbox(
+            str(col),
+            options,
+            format_func=lambda c: t("ignore") if c is None else f"{targets[c]}（{c}）",
+            key=f"{K_MAP_PREFIX}{kind}_{col}",
+        )
+
+file_sha = hashlib.sha256(payload).hexdigest()
+if st.button(t("run_import"), type="primary"):
+    try:
+        result = import_table(
+            raw,
+            kind,
+            crs=crs,
+            snapper=bundle_snapper(),
+            area=bundle.district,
+            communities=bundle.communities,
+            id_key=id_hash_key(),
+            mapping=mapping or None,
+        )
+    except DataError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.session_state[K_RESULT] = (file_sha, kind, result)
+
+stored = st.session_state.get(K_RESULT)
+if not stored or stored[0] != file_sha or stored[1] != kind:
+    st.stop()
+res: ImportResult = stored[2]
+summary = res.summary
+c1, c2, c3 = st.columns(3)
+c1.metric(t("read"), summary["read"])
+c2.metric(t("accepted"), summary["accepted"])
+c3.metric(t("rejected"), summary["rejected"])
+st.info(summary.get("crs_message_zh") or "")
+for note in summary.get("notes", []):
+    st.caption(note)
+if summary["reasons"]:
+    st.write({code: n for code, n in summary["reasons"].items()})
+if len(res.warnings):
+    st.dataframe(res.warnings, width="stretch", hide_index=True)
+if len(res.rejected):
+    st.dataframe(res.rejected, width="stretch", hide_index=True)
+    st.download_button(
+        t("download_rejected"),
+        res.rejected.to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"{Path(upload.name).stem}_rejected.csv",
+        mime="text/csv",
+    )
+if len(res.accepted):
+    preview = res.accepted.drop(columns=[c for c in ("id_hash",) if c in res.accepted.columns])
+    st.dataframe(preview.head(200), width="stretch", hide_index=True)
+    if st.button(t("save_db")):
+        meta = ImportMeta(
+            file_name=upload.name,
+            file_sha256=file_sha,
+            n_read=int(summary["read"]),
+            n_accepted=int(summary["accepted"]),
+            n_rejected=int(summary["rejected"]),
+            crs_detected=summary.get("crs_detected"),
+        )
+        try:
+            n = get_store().save_table(kind, res.accepted, dataset="user", replace=True, import_meta=meta)
+        except DataError as exc:
+            st.error(str(exc))
+        else:
+            st.success(t("saved", n=n))

@@ -1,0 +1,113 @@
+"""镇街 / 村社 Hub view: one town station or village point, its area, who is outside, alternatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from data.schemas import CATEGORY_ZH, NEED_PRIORITY, NEED_TYPE_ZH, TIER_ZH, service_label
+from geo.analysis import walk_from_point
+from pages._common import (
+    bundle_snapper,
+    current_dataset,
+    current_run,
+    current_settings,
+    current_tables,
+    dataset_version,
+    get_bundle,
+    nearest_other_hub,
+)
+from pages._i18n import lang, t
+
+K_TIER = "hub_tier"
+K_HUB = "hub_pick"
+
+bundle = get_bundle()
+settings = current_settings()
+run = current_run()
+st.title(t("hub_title"))
+
+hubs = run.hubs
+tier = st.radio(t("pick_tier"), ["town", "village"], format_func=lambda x: TIER_ZH[x], key=K_TIER, horizontal=True)
+choices = hubs[hubs["tier"] == tier].sort_values("hub_id")
+labels = dict(zip(choices["hub_id"].astype(str), choices["name"].astype(str), strict=True))
+if not labels:
+    st.info("—")
+    st.stop()
+hub_id = st.selectbox(t("pick_hub"), list(labels), format_func=lambda h: f"{labels[h]}（{h}）", key=K_HUB)
+hub = choices[choices["hub_id"].astype(str) == hub_id].iloc[0]
+
+pts = run.points
+if tier == "town":
+    in_area = pts["town_code"].astype(str) == str(hub["town_code"])
+else:  # a village point serves its own community: hub id is "V" + community code
+    in_area = pts["community_code"].astype(str) == str(hub_id)[1:]
+area = pts[in_area]
+
+c1, c2, c3 = st.columns(3)
+n = len(area)
+n_in = int(area["covered"].sum())
+pct = 100.0 * n_in / n if n else float("nan")
+c1.metric(t("households"), f"{n:,}")
+c2.metric(t("inside"), f"{n_in:,}", f"{pct - run.coverage_pct:+.1f} pp" if n else None)
+c3.metric(t("outside"), f"{n - n_in:,}")
+st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
+
+st.subheader(t("by_category"))
+g = area.groupby("category")["covered"].agg(["size", "sum"])
+st.dataframe(
+    pd.DataFrame(
+        {
+            t("col_households"): g["size"],
+            t("col_inside"): g["sum"],
+            t("col_pct"): (100.0 * g["sum"] / g["size"]).round(1),
+        },
+        index=[CATEGORY_ZH.get(str(i), str(i)) for i in g.index],
+    ),
+    width="stretch",
+)
+
+st.subheader(t("outside_list"))
+outside = area[~area["covered"]].copy()
+if outside.empty:
+    st.success(t("no_outside"))
+else:
+    ds = current_dataset()
+    alt = nearest_other_hub(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, hub_id)
+    outside = outside.join(alt)
+    outside["_prio"] = outside["need_type"].map(NEED_PRIORITY).fillna(len(NEED_PRIORITY))
+    outside = outside.sort_values(["_prio", "urgency", "beneficiary_id"], ascending=[True, False, True])
+    names = dict(zip(hubs["hub_id"].astype(str), hubs["name"].astype(str), strict=True))
+    view = pd.DataFrame(
+        {
+            "编号" if lang() == "zh" else "id": outside["beneficiary_id"].astype(str),
+            "姓名" if lang() == "zh" else "name": outside["name_masked"].fillna(""),
+            "类别" if lang() == "zh" else "category": outside["category"].map(CATEGORY_ZH),
+            "需求类型" if lang() == "zh" else "need type": outside["need_type"].map(NEED_TYPE_ZH),
+            "紧急程度" if lang() == "zh" else "urgency": outside["urgency"],
+            t("nearest_alt"): outside["alt_hub_id"].map(lambda h: names.get(str(h), "—") if h else "—"),
+            "步行距离(米)" if lang() == "zh" else "walk (m)": np.round(outside["alt_walk_m"], 0),
+        }
+    )
+    st.dataframe(view, width="stretch", hide_index=True)
+
+st.subheader(t("providers_near"))
+prov = current_tables()["providers"]
+radius_cm = 2 * settings.cutoff_cm
+walk = walk_from_point(
+    bundle_snapper(), float(hub["lon"]), float(hub["lat"]), prov["lon"], prov["lat"], cutoff_cm=radius_cm
+)
+near = prov.assign(walk_m=walk)[np.isfinite(walk)]
+st.caption(f"≤ {radius_cm / 100:.0f} m")
+rows = [
+    {"service": code, "provider": r["name"], "capacity_month": r["capacity_month"], "walk_m": round(r["walk_m"])}
+    for _, r in near.iterrows()
+    for code in str(r["services"]).split(";")
+    if code
+]
+if rows:
+    by_item = pd.DataFrame(rows)
+    by_item["service"] = by_item["service"].map(lambda c: service_label(c, lang()))
+    st.dataframe(by_item.sort_values(["service", "walk_m"]), width="stretch", hide_index=True)
+st.caption(t("attribution"))

@@ -1,0 +1,119 @@
+"""AppTest over app.py and every page: no exception, key figures equal geo's, one interaction each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.demo import load_default_bundle
+from data.network import load_network
+from geo.analysis import coverage_run
+from geo.settings import Settings
+from geo.snap import Snapper
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+pytestmark = pytest.mark.xihu
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _isolated_store(tmp_path_factory: pytest.TempPathFactory, xihu_dir: Path) -> None:
+    # a private SQLite database for the Data page; the real data must be there
+    db = tmp_path_factory.mktemp("db") / "app.sqlite"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATABASE_URL", f"sqlite:///{db}")
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def direct() -> tuple[object, Snapper]:
+    bundle = load_default_bundle(Settings().shared_data)
+    net = load_network(bundle.network_path, metric_crs=bundle.metric_crs)
+    return bundle, Snapper(net)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return str(m.value)
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+def _num(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_overview_figures_equal_geo(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    assert _num(_metric(at, "救助对象（户）")) == len(bundle.beneficiaries)  # type: ignore[attr-defined]
+    assert _num(_metric(at, "10分钟圈内")) == run.n_covered
+    assert _num(_metric(at, "圈外")) == len(run.points) - run.n_covered
+    # the by-town table holds every town with the engine's counts
+    towns = at.dataframe[2].value
+    direct_town = run.points.groupby("town_code")["covered"].sum()
+    assert int(towns["圈内"].sum()) == int(direct_town.sum())
+    assert len(towns) == run.points["town_code"].nunique()
+
+
+def test_overview_change_minutes_recomputes(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.sidebar.slider(key="minutes").set_value(15).run()
+    assert not at.exception, at.exception
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings(minutes=15))  # type: ignore[attr-defined]
+    assert _num(_metric(at, "10分钟圈内")) == run.n_covered
+    assert run.n_covered > coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()).n_covered  # type: ignore[attr-defined]
+
+
+def test_english_switch() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Inside the circle" for m in at.metric)
+
+
+def test_hub_view_pick_a_town(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/hubs.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="hub_pick").set_value("T330106008").run()
+    assert not at.exception, at.exception
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    area = run.points[run.points["town_code"].astype(str) == "330106008"]
+    assert _num(_metric(at, "救助对象（户）")) == len(area)
+    assert _num(_metric(at, "10分钟圈内")) == int(area["covered"].sum())
+    outside = at.dataframe[1].value
+    assert len(outside) == int((~area["covered"]).sum())
+    # priority order: survival needs first, then urgency descending
+    prio = outside["需求类型"].map({"生存型": 0, "关爱型": 1, "发展型": 2}).to_numpy()
+    assert (np.diff(prio) >= 0).all()
+
+
+def test_data_page_upload_small_file() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/data_import.py").run()
+    assert not at.exception, at.exception
+    csv = (
+        "编号,姓名,身份证号,救助类别,家庭人口,经度,纬度,需求,紧急程度\n"
+        "B1,张三明,11010519491231002X,低保,2,120.1305,30.2720,医疗救助,4\n"
+        "B2,李四,3.30106E+17,低边,1,120.13,30.27,心理咨询,2\n"
+    ).encode("gb18030")
+    at.get("file_uploader")[0].upload("b.csv", csv, "text/csv")
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
+    rejected = at.dataframe[0].value
+    assert isinstance(rejected, pd.DataFrame)
+    assert list(rejected["reason_code"]) == ["id_excel_mangled"]
+    assert "张三明" not in at.dataframe[-1].value.to_string()  # accepted rows hold no clear name
