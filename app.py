@@ -1,4 +1,4 @@
-"""Entry point: logging, navigation and the shared sidebar. Nothing else.
+"""Entry point: logging, sign-in, navigation by role and the shared sidebar. Nothing else.
 
 streamlit run app.py
 """
@@ -9,6 +9,8 @@ import logging
 
 import streamlit as st
 
+from data.auth import Role
+from pages._auth import current_user, sign_out, signin_form
 from pages._common import sidebar_settings
 from pages._i18n import t
 
@@ -16,12 +18,21 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 
 st.set_page_config(page_title=t("app_title"), page_icon="🗺️", layout="wide")
 
-nav = st.navigation(
-    [
-        st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True),
-        st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"),
-        st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"),
-    ]
-)
+user = current_user()
+if user is None:
+    signin_form()
+    st.stop()
+
+pages = [st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True)]
+if user.role is not Role.VIEWER:
+    pages.append(st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"))
+if user.role in (Role.ADMIN, Role.PLANNER):
+    pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))
+nav = st.navigation(pages)
+with st.sidebar:
+    st.caption(t("signed_in_as", name=user.display_name or user.username, role=user.role.label_zh))
+    if st.button(t("signout"), key="signout"):
+        sign_out()
+        st.rerun()
 sidebar_settings()
 nav.run()

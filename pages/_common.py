@@ -6,18 +6,30 @@ never mutate what they return. Results are cached by hashable keys with a bounde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from data.access import AreaFilter, can_see_individuals, filter_frame
+from data.auth import Role
+from data.basemap import basemap_frames_from_shared
 from data.demo import Bundle, load_default_bundle
 from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
+from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.graph import WalkNetwork
+from geo.privacy import protect_partition
+from geo.service_area import NodeCells, service_area_polygons
 from geo.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
 from geo.snap import Snapper
+from layers.basemap import basemap_from_network
+from layers.folium_map import build_map
 from pages._i18n import K_LANG, LANGS, t
 
 # session-state keys (widget keys)
@@ -127,29 +139,103 @@ def current_tables() -> dict[str, pd.DataFrame]:
     return dataset_tables(ds, dataset_version(ds))
 
 
+def area_filter_of(area: tuple[str, str, str]) -> AreaFilter:
+    role, town, village = area
+    return AreaFilter(Role.parse(role), town or None, village or None)
+
+
 @st.cache_data(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
-def run_for(dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int) -> CoverageRun:
-    """The coverage run for a dataset and settings (cached by these hashable keys)."""
+def run_for(
+    dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int, area: tuple[str, str, str]
+) -> CoverageRun:
+    """The coverage run of the households ``area`` may see (filtered before anything is cached).
+
+    Every hub takes part (a household may be served by a hub of the next town); only the
+    beneficiaries are filtered. A viewer's run holds no household at all.
+    """
     tables = dataset_tables(dataset, version)
     settings = Settings(minutes=minutes, speed_kmh=speed_kmh, h3_res=h3_res, metric_crs=get_bundle().metric_crs)
-    return coverage_run(bundle_snapper(), tables["hubs"], tables["beneficiaries"], settings)
+    ben = filter_frame("beneficiaries", tables["beneficiaries"], area_filter_of(area))
+    return coverage_run(bundle_snapper(), tables["hubs"], ben, settings)
 
 
-def current_run() -> CoverageRun:
+@dataclass(frozen=True)
+class Summary:
+    """Aggregates only: what the overview and maps show (safe for every role)."""
+
+    n: int
+    n_covered: int
+    n_off_network: int
+    by: dict[str, pd.DataFrame]  # "category" / "need_type" / "town_code": index value, n, covered
+    hexes: pd.DataFrame  # geo.hexes.aggregate_points
+    hubs: pd.DataFrame  # hubs with ``served``
+    suppressed: bool  # small counts must be protected when shown
+
+    @property
+    def coverage_pct(self) -> float:
+        return 100.0 * self.n_covered / self.n if self.n else float("nan")
+
+
+def _summary_of(run: CoverageRun, *, suppressed: bool) -> Summary:
+    pts = run.points
+    by = {
+        col: pts.groupby(col, dropna=False)["covered"].agg(n="size", covered="sum").astype(int)
+        for col in ("category", "need_type", "town_code")
+    }
+    return Summary(
+        n=len(pts),
+        n_covered=run.n_covered,
+        n_off_network=int(pts["off_network"].sum()),
+        by=by,
+        hexes=run.hexes,
+        hubs=run.hubs,
+        suppressed=suppressed,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
+def summary_for(
+    dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int, area: tuple[str, str, str]
+) -> Summary:
+    """Aggregates for ``area``. A viewer gets district aggregates computed here, uncached
+    at household level, so no cache entry reachable by a viewer holds a household."""
+    af = area_filter_of(area)
+    if can_see_individuals(af.role):
+        return _summary_of(run_for(dataset, version, minutes, speed_kmh, h3_res, area), suppressed=False)
+    tables = dataset_tables(dataset, version)
+    settings = Settings(minutes=minutes, speed_kmh=speed_kmh, h3_res=h3_res, metric_crs=get_bundle().metric_crs)
+    return _summary_of(
+        coverage_run(bundle_snapper(), tables["hubs"], tables["beneficiaries"], settings), suppressed=True
+    )
+
+
+def current_run(area: tuple[str, str, str]) -> CoverageRun:
     s = current_settings()
     ds = current_dataset()
-    return run_for(ds, dataset_version(ds), s.minutes, s.speed_kmh, s.h3_res)
+    return run_for(ds, dataset_version(ds), s.minutes, s.speed_kmh, s.h3_res, area)
+
+
+def current_summary(area: tuple[str, str, str]) -> Summary:
+    s = current_settings()
+    ds = current_dataset()
+    return summary_for(ds, dataset_version(ds), s.minutes, s.speed_kmh, s.h3_res, area)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def nearest_other_hub(
-    dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int, exclude_hub: str
+    dataset: str,
+    version: int,
+    minutes: float,
+    speed_kmh: float,
+    h3_res: int,
+    area: tuple[str, str, str],
+    exclude_hub: str,
 ) -> pd.DataFrame:
     """For every beneficiary, the nearest hub other than ``exclude_hub`` within 10 km.
 
     Returns a frame aligned with the run's points: ``alt_hub_id``, ``alt_walk_m`` (NaN if none).
     """
-    run = run_for(dataset, version, minutes, speed_kmh, h3_res)
+    run = run_for(dataset, version, minutes, speed_kmh, h3_res, area)
     keep = run.hubs["hub_id"].astype(str).to_numpy() != exclude_hub
     hs = run.hubset
     keys = multi_source_keys(
@@ -172,16 +258,102 @@ def nearest_other_hub(
     )
 
 
-def share_table(points: pd.DataFrame, col: str, labels: dict[str, str]) -> pd.DataFrame:
-    """Households, inside, outside and coverage % per value of ``col`` (labels applied)."""
-    g = points.groupby(col, dropna=False)["covered"].agg(["size", "sum"])
+def share_table(counts: pd.DataFrame, labels: dict[str, str], *, suppressed: bool) -> pd.DataFrame:
+    """Households, inside, outside and coverage % per group (``counts``: index, ``n``, ``covered``).
+
+    With ``suppressed``, the columns are printed through :func:`geo.privacy.protect_partition`
+    so that no count of 1-9 can be read or derived from the totals.
+    """
+    n = counts["n"].astype(int)
+    cov = counts["covered"].astype(int)
     out = pd.DataFrame(
         {
-            t("col_households"): g["size"].astype(int),
-            t("col_inside"): g["sum"].astype(int),
-            t("col_outside"): (g["size"] - g["sum"]).astype(int),
-            t("col_pct"): (100.0 * g["sum"] / g["size"]).round(1),
+            t("col_households"): n,
+            t("col_inside"): cov,
+            t("col_outside"): n - cov,
+            t("col_pct"): (100.0 * cov / n).round(1),
         }
     )
-    out.index = [labels.get(str(i), str(i)) for i in g.index]
+    if suppressed:
+        exact = np.ones(len(out), dtype=bool)
+        for col, values in ((t("col_households"), n), (t("col_inside"), cov), (t("col_outside"), n - cov)):
+            shown = protect_partition(int(values.sum()), values.tolist())
+            out[col] = [p.text for p in shown.parts]
+            exact &= np.array([p.exact for p in shown.parts], dtype=bool)
+        out[t("col_pct")] = np.where(exact, out[t("col_pct")].astype(str), "—")
+    out.index = [labels.get(str(i), str(i)) for i in counts.index]
     return out
+
+
+@st.cache_resource(max_entries=1)
+def get_basemap() -> dict[str, object]:
+    """Base-map frames: drawn from the real Xihu layers, or from the network for a fallback."""
+    b = get_bundle()
+    xihu = Settings().shared_data / "xihu"
+    if not b.is_fallback and xihu.is_dir():
+        return dict(basemap_frames_from_shared(xihu))
+    return dict(basemap_from_network(get_network(str(b.network_path), b.metric_crs)))
+
+
+@st.cache_resource(max_entries=2)
+def get_node_cells(path: str, metric_crs: str) -> NodeCells:
+    return NodeCells(get_network(path, metric_crs))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def service_areas_for(dataset: str, version: int, minutes: float, speed_kmh: float) -> gpd.GeoDataFrame:
+    """Display-only service areas of every hub (no household data involved)."""
+    b = get_bundle()
+    tables = dataset_tables(dataset, version)
+    settings = Settings(minutes=minutes, speed_kmh=speed_kmh, metric_crs=b.metric_crs)
+    snapper = bundle_snapper()
+    engine = engine_for_hubs(snapper, hubs_from_frame(tables["hubs"], snapper), settings)
+    return service_area_polygons(engine, node_cells=get_node_cells(str(b.network_path), b.metric_crs))
+
+
+def map_for(
+    dataset: str,
+    version: int,
+    minutes: float,
+    speed_kmh: float,
+    h3_res: int,
+    area: tuple[str, str, str],
+    hex_metric: str,
+    lang_code: str,
+    focus_town: str = "",
+) -> folium.Map:
+    """The interactive map of ``area``, built fresh each run (rendering a folium map mutates it,
+    so maps are never cached; their inputs are).
+
+    Only aggregates reach it (hexes, hub figures); hubs and providers outside a manager's
+    area are left out. ``focus_town`` zooms to one town and keeps its hexes only.
+    """
+    summary = summary_for(dataset, version, minutes, speed_kmh, h3_res, area)
+    b = get_bundle()
+    af = area_filter_of(area)
+    hubs = filter_frame("hubs", summary.hubs, af)
+    providers = dataset_tables(dataset, version)["providers"]
+    hexes = summary.hexes
+    bounds = None
+    town = focus_town or (af.town_code or "")
+    if town:
+        cell = b.towns[b.towns["town_code"].astype(str) == town]
+        if len(cell):
+            minx, miny, maxx, maxy = cell.total_bounds
+            bounds = ((miny, minx), (maxy, maxx))
+    slots = set(hubs["slot"].tolist()) if "slot" in hubs.columns else None
+    areas = service_areas_for(dataset, version, minutes, speed_kmh)
+    if slots is not None:
+        areas = areas[areas["slot"].isin(slots)]
+    return build_map(
+        basemap=get_basemap(),  # type: ignore[arg-type]
+        hexes=hexes,
+        hubs=hubs,
+        providers=providers,
+        service_areas=areas,
+        hex_metric=hex_metric,
+        minutes=minutes,
+        bounds=bounds,
+        lang=lang_code,
+        attribution=b.attribution,
+    )

@@ -74,6 +74,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "download_rejected": ("下载被拒绝的行（含原因）", "Download rejected rows (with reasons)"),
     "save_db": ("保存到数据库（替换已导入的同类数据）", "Save to the database (replaces imported rows of this kind)"),
     "saved": ("已保存 {n} 行到数据库。", "Saved {n} rows to the database."),
+    "signin": ("登录", "Sign in"),
+    "signout": ("退出登录", "Sign out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
+    "no_individuals": ("当前角色只能查看汇总数据。", "Your role sees aggregates only."),
     "synthetic_note": ("合成数据", "synthetic data"),
     "attribution": (
         "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",

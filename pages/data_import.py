@@ -8,11 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from data.access import check_upload
+from data.auth import Role
 from data.errors import DataError
 from data.idcard import id_hash_key
 from data.importer import ImportResult, import_table, map_columns, mappable_columns
 from data.storage import ImportMeta
 from data.tables import read_table
+from pages._auth import get_audit, require_user
 from pages._common import KINDS, bundle_snapper, get_bundle, get_store
 from pages._i18n import t
 
@@ -22,8 +25,11 @@ K_FILE = "import_file"
 K_RESULT = "import_result"
 K_MAP_PREFIX = "import_map_"
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
+user = require_user()
+if user.role not in (Role.ADMIN, Role.PLANNER):
+    st.error(t("no_individuals"))
+    st.stop()
 bundle = get_bundle()
 st.title(t("data_title"))
 kind = st.radio(t("kind"), KINDS[::-1], format_func=lambda k: t(f"kind_{k}"), key=K_KIND, horizontal=True)
@@ -33,8 +39,10 @@ if upload is None:
     st.stop()
 
 payload = upload.getvalue()
-if len(payload) > MAX_UPLOAD_BYTES:
-    st.error(f"文件过大（{len(payload) / 1e6:.1f} MB，上限 {MAX_UPLOAD_BYTES / 1e6:.0f} MB）")
+try:
+    check_upload(upload.name, payload)
+except DataError as exc:
+    st.error(str(exc))
     st.stop()
 suffix = Path(upload.name).suffix.lower()
 with tempfile.TemporaryDirectory() as tmp:
@@ -119,4 +127,12 @@ if len(res.accepted):
         except DataError as exc:
             st.error(str(exc))
         else:
+            get_audit().append(
+                user.username,
+                user.role.value,
+                f"import_{kind}",
+                {"dataset": "user", "file": upload.name},
+                n,
+                file_hash=file_sha,
+            )
             st.success(t("saved", n=n))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
+from data.access import filter_frame
 from data.schemas import CATEGORY_ZH, NEED_PRIORITY, NEED_TYPE_ZH, TIER_ZH, service_label
 from geo.analysis import walk_from_point
+from pages._auth import area_key, area_of, require_user
 from pages._common import (
     bundle_snapper,
     current_dataset,
@@ -16,6 +19,7 @@ from pages._common import (
     current_tables,
     dataset_version,
     get_bundle,
+    map_for,
     nearest_other_hub,
 )
 from pages._i18n import lang, t
@@ -23,12 +27,14 @@ from pages._i18n import lang, t
 K_TIER = "hub_tier"
 K_HUB = "hub_pick"
 
+user = require_user()
+area = area_key(user)
 bundle = get_bundle()
 settings = current_settings()
-run = current_run()
+run = current_run(area)
 st.title(t("hub_title"))
 
-hubs = run.hubs
+hubs = filter_frame("hubs", run.hubs, area_of(user))
 tier = st.radio(t("pick_tier"), ["town", "village"], format_func=lambda x: TIER_ZH[x], key=K_TIER, horizontal=True)
 choices = hubs[hubs["tier"] == tier].sort_values("hub_id")
 labels = dict(zip(choices["hub_id"].astype(str), choices["name"].astype(str), strict=True))
@@ -43,19 +49,34 @@ if tier == "town":
     in_area = pts["town_code"].astype(str) == str(hub["town_code"])
 else:  # a village point serves its own community: hub id is "V" + community code
     in_area = pts["community_code"].astype(str) == str(hub_id)[1:]
-area = pts[in_area]
+area_pts = pts[in_area]
 
 c1, c2, c3 = st.columns(3)
-n = len(area)
-n_in = int(area["covered"].sum())
+n = len(area_pts)
+n_in = int(area_pts["covered"].sum())
 pct = 100.0 * n_in / n if n else float("nan")
 c1.metric(t("households"), f"{n:,}")
 c2.metric(t("inside"), f"{n_in:,}", f"{pct - run.coverage_pct:+.1f} pp" if n else None)
 c3.metric(t("outside"), f"{n - n_in:,}")
 st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
 
+st.subheader(t("hub_area"))
+ds = current_dataset()
+m = map_for(
+    ds,
+    dataset_version(ds),
+    settings.minutes,
+    settings.speed_kmh,
+    settings.h3_res,
+    area,
+    "uncovered",
+    lang(),
+    focus_town=str(hub["town_code"]),
+)
+st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub_map")
+
 st.subheader(t("by_category"))
-g = area.groupby("category")["covered"].agg(["size", "sum"])
+g = area_pts.groupby("category")["covered"].agg(["size", "sum"])
 st.dataframe(
     pd.DataFrame(
         {
@@ -69,16 +90,18 @@ st.dataframe(
 )
 
 st.subheader(t("outside_list"))
-outside = area[~area["covered"]].copy()
+outside = area_pts[~area_pts["covered"]].copy()
 if outside.empty:
     st.success(t("no_outside"))
 else:
     ds = current_dataset()
-    alt = nearest_other_hub(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, hub_id)
+    alt = nearest_other_hub(
+        ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, area, hub_id
+    )
     outside = outside.join(alt)
     outside["_prio"] = outside["need_type"].map(NEED_PRIORITY).fillna(len(NEED_PRIORITY))
     outside = outside.sort_values(["_prio", "urgency", "beneficiary_id"], ascending=[True, False, True])
-    names = dict(zip(hubs["hub_id"].astype(str), hubs["name"].astype(str), strict=True))
+    names = dict(zip(run.hubs["hub_id"].astype(str), run.hubs["name"].astype(str), strict=True))
     view = pd.DataFrame(
         {
             "编号" if lang() == "zh" else "id": outside["beneficiary_id"].astype(str),

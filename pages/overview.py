@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import streamlit as st
+from streamlit_folium import st_folium
 
 from data.schemas import CATEGORY_ZH, NEED_TYPE_ZH
-from geo.hexes import cells_to_polygons
-from geo.privacy import suppress_count
-from layers.static_map import coverage_figure
-from pages._common import current_run, current_settings, get_bundle, get_network, share_table
-from pages._i18n import t
+from geo.privacy import protect_hexes
+from pages._auth import area_key, require_user
+from pages._common import (
+    current_dataset,
+    current_settings,
+    current_summary,
+    dataset_version,
+    get_bundle,
+    map_for,
+    share_table,
+)
+from pages._i18n import lang, t
 
+K_METRIC = "overview_hex_metric"
+METRICS = {
+    "coverage_pct": ("覆盖率", "Coverage %"),
+    "uncovered": ("圈外人数", "Uncovered"),
+    "n": ("救助对象", "Households"),
+}
+
+user = require_user()
+area = area_key(user)
 bundle = get_bundle()
 settings = current_settings()
 st.title(t("overview_title"))
@@ -20,45 +36,42 @@ if bundle.is_fallback:
 else:
     st.caption(f"{bundle.label_zh} · {bundle.note_zh}")
 
-run = current_run()
-pts = run.points
-n = len(pts)
-n_cov = run.n_covered
+summary = current_summary(area)
+n, n_cov = summary.n, summary.n_covered
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(t("households"), f"{n:,}")
-c2.metric(t("inside"), f"{n_cov:,}", f"{run.coverage_pct:.1f}%" if n else None)
+c2.metric(t("inside"), f"{n_cov:,}", f"{summary.coverage_pct:.1f}%" if n else None)
 c3.metric(t("outside"), f"{n - n_cov:,}")
-c4.metric(t("off_network"), f"{int(pts['off_network'].sum()):,}")
+c4.metric(t("off_network"), f"{summary.n_off_network:,}")
 
 towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()
-left, right = st.columns([3, 2])
-with right:
-    st.subheader(t("by_category"))
-    st.dataframe(share_table(pts, "category", CATEGORY_ZH), width="stretch")
-    st.subheader(t("by_need"))
-    st.dataframe(share_table(pts, "need_type", NEED_TYPE_ZH), width="stretch")
-    st.subheader(t("by_town"))
-    st.dataframe(share_table(pts, "town_code", towns), width="stretch")
+metric = st.radio(
+    "六边形着色" if lang() == "zh" else "Hexagon colour",
+    list(METRICS),
+    format_func=lambda m: METRICS[m][0 if lang() == "zh" else 1],
+    key=K_METRIC,
+    horizontal=True,
+)
+ds = current_dataset()
+m = map_for(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, area, metric, lang())
+st_folium(m, returned_objects=[], height=680, use_container_width=True, key="overview_map")
+
+cols = st.columns(2)
+for i, (key, col, labels) in enumerate(
+    (("by_category", "category", CATEGORY_ZH), ("by_need", "need_type", NEED_TYPE_ZH), ("by_town", "town_code", towns))
+):
+    with cols[i % 2]:
+        st.subheader(t(key))
+        st.dataframe(share_table(summary.by[col], labels, suppressed=summary.suppressed), width="stretch")
+with cols[1]:
     st.subheader(t("worst_gaps"))
-    gaps = run.hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
+    gaps = summary.hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
+    shown = protect_hexes(gaps)
     st.dataframe(
-        gaps.assign(uncovered=gaps["uncovered"].map(suppress_count), n=gaps["n"].map(suppress_count))[
-            ["h3", "n", "uncovered"]
-        ].rename(columns={"n": t("col_households"), "uncovered": t("col_outside")}),
+        shown.assign(h3=gaps["h3"])[["h3", "n_txt", "uncovered_txt", "pct_txt"]].rename(
+            columns={"n_txt": t("col_households"), "uncovered_txt": t("col_outside"), "pct_txt": t("col_pct")}
+        ),
         width="stretch",
         hide_index=True,
     )
-with left:
-    hexes = cells_to_polygons(run.hexes["h3"].tolist()).merge(run.hexes, on="h3")
-    net = get_network(str(bundle.network_path), bundle.metric_crs)
-    fig = coverage_figure(
-        net,
-        hexes,
-        run.hubs,
-        district=bundle.district,
-        title=f"{settings.minutes:g} min × {settings.speed_kmh:g} km/h ({settings.cutoff_m:.0f} m)",
-        attribution=bundle.attribution,
-    )
-    st.pyplot(fig, clear_figure=True)
-    plt.close(fig)
 st.caption(t("attribution"))

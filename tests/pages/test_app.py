@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,50 @@ pytestmark = pytest.mark.xihu
 TIMEOUT = 120
 
 
+PASSWORD = "correct-horse-battery"
+USERS = {
+    "planner1": ("planner", None, None),
+    "viewer1": ("viewer", None, None),
+    "town8": ("town_manager", "330106008", None),
+}
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _isolated_store(tmp_path_factory: pytest.TempPathFactory, xihu_dir: Path) -> None:
-    # a private SQLite database for the Data page; the real data must be there
+def _isolated_store(tmp_path_factory: pytest.TempPathFactory, xihu_dir: Path) -> Iterator[None]:
+    # a private SQLite database and keys for the app; accounts made as an admin would
+    from argon2 import PasswordHasher
+
+    from data.auth import AuthStore, Role
+    from data.storage import Store
+
     db = tmp_path_factory.mktemp("db") / "app.sqlite"
     mp = pytest.MonkeyPatch()
     mp.setenv("DATABASE_URL", f"sqlite:///{db}")
+    mp.setenv("XIHU_AUDIT_KEY", "test-audit-key-0123456789")
+    mp.setenv("XIHU_ID_HASH_KEY", "test-id-key-0123456789abcdef")
+    auth = AuthStore(Store(f"sqlite:///{db}"), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    for name, (role, town, village) in USERS.items():
+        auth.add_user(name, PASSWORD, Role(role), town_code=town, village_code=village)
+    # the app caches its Store per process: start from a clean cache
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
     yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
     mp.undo()
+
+
+def signed_in(username: str) -> AppTest:
+    """The app after signing in through the real form."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +88,13 @@ def _num(text: str) -> int:
 
 def test_overview_figures_equal_geo(direct: tuple[object, Snapper]) -> None:
     bundle, snapper = direct
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
+    at = signed_in("planner1")
     run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
     assert _num(_metric(at, "救助对象（户）")) == len(bundle.beneficiaries)  # type: ignore[attr-defined]
     assert _num(_metric(at, "10分钟圈内")) == run.n_covered
     assert _num(_metric(at, "圈外")) == len(run.points) - run.n_covered
     # the by-town table holds every town with the engine's counts
-    towns = at.dataframe[2].value
+    towns = next(df.value for df in at.dataframe if "北山街道" in df.value.index)
     direct_town = run.points.groupby("town_code")["covered"].sum()
     assert int(towns["圈内"].sum()) == int(direct_town.sum())
     assert len(towns) == run.points["town_code"].nunique()
@@ -66,7 +102,7 @@ def test_overview_figures_equal_geo(direct: tuple[object, Snapper]) -> None:
 
 def test_overview_change_minutes_recomputes(direct: tuple[object, Snapper]) -> None:
     bundle, snapper = direct
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = signed_in("planner1")
     at.sidebar.slider(key="minutes").set_value(15).run()
     assert not at.exception, at.exception
     run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings(minutes=15))  # type: ignore[attr-defined]
@@ -75,7 +111,7 @@ def test_overview_change_minutes_recomputes(direct: tuple[object, Snapper]) -> N
 
 
 def test_english_switch() -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = signed_in("planner1")
     at.sidebar.selectbox(key="lang").set_value("en").run()
     assert not at.exception, at.exception
     assert any(m.label == "Inside the circle" for m in at.metric)
@@ -83,7 +119,7 @@ def test_english_switch() -> None:
 
 def test_hub_view_pick_a_town(direct: tuple[object, Snapper]) -> None:
     bundle, snapper = direct
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = signed_in("planner1")
     at.switch_page("pages/hubs.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="hub_pick").set_value("T330106008").run()
@@ -100,7 +136,7 @@ def test_hub_view_pick_a_town(direct: tuple[object, Snapper]) -> None:
 
 
 def test_data_page_upload_small_file() -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = signed_in("planner1")
     at.switch_page("pages/data_import.py").run()
     assert not at.exception, at.exception
     csv = (
@@ -117,3 +153,41 @@ def test_data_page_upload_small_file() -> None:
     assert isinstance(rejected, pd.DataFrame)
     assert list(rejected["reason_code"]) == ["id_excel_mangled"]
     assert "张三明" not in at.dataframe[-1].value.to_string()  # accepted rows hold no clear name
+
+
+def test_wrong_password_is_refused() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.text_input(key="signin_username").input("planner1")
+    at.text_input(key="signin_password").input("wrong-password-000")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.error and not at.metric  # still on the sign-in page, nothing shown
+
+
+def test_viewer_sees_suppressed_district_aggregates_only(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = signed_in("viewer1")
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    assert _num(_metric(at, "10分钟圈内")) == run.n_covered  # district aggregates
+    # no page listing households: the hub view and the data page are not routed for a viewer
+    for page in ("pages/hubs.py", "pages/data_import.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+    # small cells of the by-town table are printed protected, never as 1..9
+    at2 = signed_in("viewer1")
+    for df in at2.dataframe:
+        for v in df.value.to_numpy().ravel():
+            assert str(v) not in {str(i) for i in range(1, 10)}
+
+
+def test_town_manager_sees_own_town_only(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = signed_in("town8")
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    own = run.points[run.points["town_code"].astype(str) == "330106008"]
+    assert _num(_metric(at, "救助对象（户）")) == len(own)
+    assert _num(_metric(at, "10分钟圈内")) == int(own["covered"].sum())
+    at.switch_page("pages/hubs.py").run()
+    assert not at.exception, at.exception
+    hub_choices = at.selectbox(key="hub_pick").options
+    assert hub_choices and all("T330106008" in o or "V330106008" in o for o in hub_choices)
