@@ -202,3 +202,23 @@ def basemap_frames_from_shared(
     }
     log.debug("base map: %s", {k: len(v) for k, v in frames.items()})
     return frames
+
+
+def named_roads(path: Path) -> gpd.GeoDataFrame:
+    """The named road lines of a road layer (``name`` + geometry, WGS-84), for labelling sites.
+
+    Parameters
+    ----------
+    path : Path
+        A road-line layer with a ``name`` column (e.g. ``xihu/roads.geojson``).
+
+    Returns
+    -------
+    GeoDataFrame with ``name`` (str) and LineString geometry in EPSG:4326.
+    """
+    gdf = _read(Path(path))
+    if "name" not in gdf.columns:
+        msg = f"{Path(path).name} has no 'name' column"
+        raise BasemapDataError(msg)
+    named = gdf[gdf["name"].notna() & (gdf["name"].astype(str).str.strip() != "")]
+    return named[["name", "geometry"]].reset_index(drop=True)

@@ -16,17 +16,19 @@ import streamlit as st
 
 from data.access import AreaFilter, can_see_individuals, filter_frame
 from data.auth import Role
-from data.basemap import basemap_frames_from_shared
+from data.basemap import basemap_frames_from_shared, named_roads
 from data.demo import Bundle, load_default_bundle
 from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
+from geo.candidates import candidates_from_run
 from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.graph import WalkNetwork
 from geo.privacy import protect_partition
 from geo.service_area import NodeCells, service_area_polygons
 from geo.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
+from geo.siting import DemandWeights, SitingResult, problem_from_run, recommend_sites
 from geo.snap import Snapper
 from layers.basemap import basemap_from_network
 from layers.folium_map import build_map
@@ -356,4 +358,37 @@ def map_for(
         bounds=bounds,
         lang=lang_code,
         attribution=b.attribution,
+    )
+
+
+@st.cache_resource(max_entries=1)
+def get_named_roads() -> gpd.GeoDataFrame | None:
+    """Named roads for "nearest named road" of recommended sites (None without shared data)."""
+    path = Settings().shared_data / "xihu" / "roads.geojson"
+    if get_bundle().is_fallback or not path.is_file():
+        return None
+    return named_roads(path)
+
+
+@st.cache_data(max_entries=16, show_spinner="求解选址模型… / solving…")
+def recommend_for(
+    dataset: str,
+    version: int,
+    minutes: float,
+    speed_kmh: float,
+    h3_res: int,
+    area: tuple[str, str, str],
+    p: int,
+    weights: tuple[float, float, float, float],
+    require_towns: tuple[str, ...],
+    within_town: str,
+) -> SitingResult:
+    """Recommended sites for ``p`` new stations (maximal covering, exact where it can)."""
+    run = run_for(dataset, version, minutes, speed_kmh, h3_res, area)
+    towns = get_bundle().towns
+    cands = candidates_from_run(run, towns=towns)
+    w = DemandWeights(survival=weights[0], care=weights[1], development=weights[2], urgency_factor=weights[3])
+    problem = problem_from_run(run, cands, weights=w)
+    return recommend_sites(
+        problem, p, require_towns=require_towns, within_towns=within_town or None, roads=get_named_roads()
     )

@@ -191,3 +191,30 @@ def test_town_manager_sees_own_town_only(direct: tuple[object, Snapper]) -> None
     assert not at.exception, at.exception
     hub_choices = at.selectbox(key="hub_pick").options
     assert hub_choices and all("T330106008" in o or "V330106008" in o for o in hub_choices)
+
+
+def test_planner_recommends_and_whatif_equals_recompute(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    assert not at.exception, at.exception
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    assert _num(_metric(at, "现状覆盖")) == run.n_covered
+    sites = at.dataframe[0].value
+    assert len(sites) == 3 and list(sites["rank"]) == [1, 2, 3]
+    after = _num(_metric(at, "新增站点后覆盖"))
+    # adding the top recommended site through the what-if: the figures equal a full recompute
+    at.selectbox(key="planner_pick_site").set_value(sites["site_id"].iloc[0]).run()
+    at.button(key="planner_add").click().run()
+    assert not at.exception, at.exception
+    top = sites.iloc[0]
+    hubs = pd.concat(
+        [bundle.hubs, pd.DataFrame([{"hub_id": "NEW1", "lon": top["lon"], "lat": top["lat"], "tier": "town"}])],  # type: ignore[attr-defined]
+        ignore_index=True,
+    )
+    full = coverage_run(snapper, hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    table = at.dataframe[-1].value
+    row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
+    assert int(row["方案A"]) == full.n_covered
+    assert int(row["现状"]) == run.n_covered and int(row["方案B"]) == run.n_covered
+    assert full.n_covered <= after
