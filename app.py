@@ -20,7 +20,7 @@ st.set_page_config(page_title=t("app_title"), page_icon="🗺️", layout="wide"
 
 user = current_user()
 if user is None:
-    signin_form()
+    st.navigation([st.Page(signin_form, title=t("signin"))], position="hidden").run()
     st.stop()
 
 pages = [st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True)]

@@ -69,7 +69,7 @@ UNCOVERED_COLORS = ("#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50
 ZERO_COLOR = "#ffffff"
 SUPPRESSED_COLOR = "#b0b0b0"
 HEX_STYLE = {"color": "#ffffff", "weight": 0.6, "opacity": 0.9, "fillOpacity": 0.62}
-GAP_STYLE = {"color": "#e31a1c", "weight": 3.0, "opacity": 0.95, "fill": False}
+GAP_STYLE = {"color": "#e31a1c", "weight": 1.6, "opacity": 0.95, "fill": False}
 SERVICE_AREA_STYLE = {
     "color": "#2b5c9e", "weight": 1.0, "opacity": 0.55, "fillColor": "#6a9bd8", "fillOpacity": 0.13,
 }  # fmt: skip

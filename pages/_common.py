@@ -327,8 +327,11 @@ def map_for(
     """The interactive map of ``area``, built fresh each run (rendering a folium map mutates it,
     so maps are never cached; their inputs are).
 
+    ``focus_town`` zooms to one town. At district zoom the provider layer starts switched off
+    (it can be switched on in the layer control) to keep the map readable.
+
     Only aggregates reach it (hexes, hub figures); hubs and providers outside a manager's
-    area are left out. ``focus_town`` zooms to one town and keeps its hexes only.
+    area are left out. 
     """
     summary = summary_for(dataset, version, minutes, speed_kmh, h3_res, area)
     b = get_bundle()
@@ -358,6 +361,7 @@ def map_for(
         bounds=bounds,
         lang=lang_code,
         attribution=b.attribution,
+        show=None if town else {"providers": False},
     )
 
 
