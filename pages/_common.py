@@ -331,7 +331,7 @@ def map_for(
     (it can be switched on in the layer control) to keep the map readable.
 
     Only aggregates reach it (hexes, hub figures); hubs and providers outside a manager's
-    area are left out. 
+    area are left out.
     """
     summary = summary_for(dataset, version, minutes, speed_kmh, h3_res, area)
     b = get_bundle()
