@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import tomllib
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
 from data.access import (
@@ -48,8 +44,6 @@ from data.demo import Bundle, load_default_bundle
 from data.schemas import BENEFICIARY_COLUMNS, KINDS
 from data.storage import Store
 
-PG_URL_ENV = "XIHU_TEST_PG_URL"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 REPO = Path(__file__).resolve().parents[2]
 TOWN = "330106002"  # 北山街道
 VILLAGE = "330106002052"  # 宝石社区, in 北山街道
@@ -221,30 +215,6 @@ def test_unknown_kind_or_missing_area_columns_are_errors(bundle: Bundle) -> None
 
 
 # -- the database-side filter ---------------------------------------------------------------------------
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
-    if request.param == "sqlite":
-        with Store(f"sqlite:///{tmp_path / 'access.sqlite'}") as st:
-            yield st
-        return
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"{PG_URL_ENV} is not set (scripts/test.sh starts PostgreSQL with scripts/pg_test_server.sh)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with Store(url.render_as_string(hide_password=False)) as st:
-            yield st
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def test_database_side_filter_matches_the_matrix(bundle: Bundle, store: Store) -> None:
     for kind in KINDS:
         store.save_table(kind, getattr(bundle, kind), dataset="demo")

@@ -8,11 +8,8 @@ trigger, then UPDATE / DELETE / INSERT rows directly with SQLAlchemy.
 from __future__ import annotations
 
 import math
-import os
 import stat
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,34 +30,8 @@ from data.audit import (
 )
 from data.storage import Store
 
-PG_URL_ENV = "XIHU_TEST_PG_URL"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 KEY = b"test-audit-key-0123456789abcdef"
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
-    if request.param == "sqlite":
-        with Store(f"sqlite:///{tmp_path / 'audit.sqlite'}") as st:
-            yield st
-        return
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"{PG_URL_ENV} is not set (scripts/test.sh starts PostgreSQL with scripts/pg_test_server.sh)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with Store(url.render_as_string(hide_password=False)) as st:
-            yield st
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -7,11 +7,7 @@ default is ``PasswordHasher()``).
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -38,8 +34,6 @@ from data.auth import (
 )
 from data.storage import Store
 
-PG_URL_ENV = "XIHU_TEST_PG_URL"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 PASSWORD = "西湖-correct-horse-1"
 
@@ -47,30 +41,6 @@ PASSWORD = "西湖-correct-horse-1"
 def fast_hasher(time_cost: int = 1) -> PasswordHasher:
     """Argon2id with test-only parameters (1 pass, 8 KiB): ~1 ms instead of ~50 ms."""
     return PasswordHasher(time_cost=time_cost, memory_cost=8, parallelism=1)
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
-    if request.param == "sqlite":
-        with Store(f"sqlite:///{tmp_path / 'auth.sqlite'}") as st:
-            yield st
-        return
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"{PG_URL_ENV} is not set (scripts/test.sh starts PostgreSQL with scripts/pg_test_server.sh)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with Store(url.render_as_string(hide_password=False)) as st:
-            yield st
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture
