@@ -25,7 +25,6 @@ dropped the trigger.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -43,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from data.errors import DataError
-from data.idcard import default_data_dir
+from data.idcard import default_data_dir, read_or_create_key_file
 from data.storage import METADATA, Store
 
 logger = logging.getLogger(__name__)
@@ -223,23 +222,12 @@ def audit_key(
         )
         raise AuditKeyError(msg)
     try:
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # a private temporary file linked into place: concurrent first uses agree on one key
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(secrets.token_bytes(32))
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-            logger.warning("audit: created a new HMAC key file %s; back it up", path)
-        key = path.read_bytes()
+        key, created = read_or_create_key_file(path)
     except OSError as exc:
         msg = f"无法读取或创建审计密钥文件 {path}：{exc} (cannot read or create the audit key file)"
         raise AuditKeyError(msg) from exc
+    if created:
+        logger.warning("audit: created a new HMAC key file %s; back it up", path)
     if len(key) < MIN_KEY_BYTES:
         msg = f"审计密钥文件 {path} 只有 {len(key)} 字节，至少需要 {MIN_KEY_BYTES} 字节 (audit key file too short)"
         raise AuditKeyError(msg)

@@ -21,7 +21,6 @@ upgrade (``upgraded=True``) so the importer can warn about it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -268,6 +267,39 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "xihu-service-map"
 
 
+def read_or_create_key_file(path: Path, *, n_bytes: int = 32) -> tuple[bytes, bool]:
+    """Read a secret key file, creating it with ``n_bytes`` random bytes on first use.
+
+    The new key is written to a private (0600) temporary file and linked into place, so
+    concurrent first uses either win the link or read the winner's complete key.
+
+    Returns
+    -------
+    (key, created) : the key's bytes and whether this call created the file.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read or created.
+    """
+    created = False
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(n_bytes))
+            try:
+                os.link(tmp, path)
+                created = True
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_bytes(), created
+
+
 def id_hash_key(*, env: Mapping[str, str] | None = None, key_file: str | Path | None = None) -> bytes:
     """The secret key for :func:`id_hash`.
 
@@ -302,20 +334,7 @@ def id_hash_key(*, env: Mapping[str, str] | None = None, key_file: str | Path | 
         return key
     path = Path(key_file) if key_file is not None else default_data_dir(environ) / ID_HASH_KEY_FILE
     try:
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # write a private temporary file, then link it into place: a concurrent first
-            # use either wins the link or reads the winner's complete key
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(secrets.token_bytes(32))
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-        key = path.read_bytes()
+        key, _ = read_or_create_key_file(path)
     except OSError as exc:
         msg = f"cannot read or create the ID hashing key file {path}: {exc}"
         raise IdHashKeyError(msg) from exc
