@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -68,3 +70,23 @@ def xihu_net(xihu_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> WalkNe
     return load_network(
         xihu_dir / "xihu.osm.pbf", metric_crs="EPSG:32651", cache_dir=tmp_path_factory.mktemp("netcache")
     )
+
+
+@dataclass
+class Demo:
+    """The Xihu demo bundle, a snapper on its network and the default coverage run."""
+
+    bundle: Any  # data.demo.Bundle
+    snapper: Any  # geo.snap.Snapper
+    run: Any  # geo.analysis.CoverageRun
+
+
+@pytest.fixture(scope="session")
+def demo(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    from data.demo import load_default_bundle
+    from geo.analysis import coverage_run
+    from geo.snap import Snapper
+
+    bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path_factory.mktemp("bundle"))
+    snapper = Snapper(xihu_net)
+    return Demo(bundle, snapper, coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import geopandas as gpd
 import h3
 import numpy as np
@@ -15,8 +12,6 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial.distance import pdist
 
-from data.demo import Bundle, load_default_bundle
-from geo.analysis import CoverageRun, coverage_run
 from geo.candidates import (
     CANDIDATE_COLUMNS,
     CandidateError,
@@ -35,7 +30,7 @@ from geo.graph import WalkNetwork, network_from_edges
 from geo.hexes import latlng_to_cells
 from geo.settings import Settings
 from geo.snap import Snapper
-from tests.conftest import DLAT, DLON, LAT0, LON0, lattice
+from tests.conftest import DLAT, DLON, LAT0, LON0, Demo, lattice
 
 N = 20  # lattice side
 
@@ -229,20 +224,6 @@ def test_coverage_matrix_equals_scipy_dijkstra_on_xihu(xihu_net: WalkNetwork) ->
 
 
 # ------------------------------------------------------------------------------ the Xihu demo
-
-
-@dataclass
-class Demo:
-    bundle: Bundle
-    snapper: Snapper
-    run: CoverageRun
-
-
-@pytest.fixture(scope="module")
-def demo(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path_factory.mktemp("bundle"))
-    snapper = Snapper(xihu_net)
-    return Demo(bundle, snapper, coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()))
 
 
 @pytest.mark.xihu

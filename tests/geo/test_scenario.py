@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from data.demo import Bundle, load_default_bundle
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
 from geo.engine import CoverageEngine
@@ -25,7 +23,7 @@ from geo.scenario import (
 )
 from geo.settings import Settings
 from geo.snap import Snapper
-from tests.conftest import DLAT, DLON, LAT0, LON0
+from tests.conftest import DLAT, DLON, LAT0, LON0, Demo
 
 N = 20
 
@@ -126,20 +124,6 @@ def test_compare_scenarios(lattice_net: WalkNetwork, settings: Settings) -> None
 
 
 # ------------------------------------------------------------------------------ the Xihu demo
-
-
-@dataclass
-class Demo:
-    bundle: Bundle
-    snapper: Snapper
-    run: CoverageRun
-
-
-@pytest.fixture(scope="module")
-def demo(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path_factory.mktemp("bundle"))
-    snapper = Snapper(xihu_net)
-    return Demo(bundle, snapper, coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()))
 
 
 def figures_of_run(run: CoverageRun) -> dict[str, pd.DataFrame]:

@@ -15,8 +15,6 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from data.demo import Bundle, load_default_bundle
-from geo.analysis import CoverageRun, coverage_run
 from geo.candidates import candidates_from_run, coverage_matrix, main_component_mask
 from geo.errors import InputColumnsError
 from geo.graph import WalkNetwork
@@ -36,8 +34,7 @@ from geo.siting import (
     siting_problem,
     solution_to_frame,
 )
-from geo.snap import Snapper
-from tests.conftest import DLAT, DLON, LAT0, LON0
+from tests.conftest import DLAT, DLON, LAT0, LON0, Demo
 
 N = 20
 ONE_MINUS_1_E = 1.0 - 1.0 / math.e
@@ -389,20 +386,6 @@ def test_time_limited_milp_is_never_worse_than_greedy(xihu_net: WalkNetwork, mai
 
 
 # ------------------------------------------------------------------------------ the Xihu demo
-
-
-@dataclass
-class Demo:
-    bundle: Bundle
-    snapper: Snapper
-    run: CoverageRun
-
-
-@pytest.fixture(scope="module")
-def demo(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path_factory.mktemp("bundle"))
-    snapper = Snapper(xihu_net)
-    return Demo(bundle, snapper, coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()))
 
 
 @pytest.mark.xihu
