@@ -36,8 +36,10 @@ import numpy as np
 import numpy.typing as npt
 
 from data.network import load_network, network_from_lines, network_from_osm
-from geo.engine import CoverageEngine, keys_to_dist_label, multi_source_keys
+from geo.contract import ChainContraction, contract_chains
+from geo.engine import CoverageEngine, cutoff_key, keys_to_dist_label, multi_source_keys, source_keys
 from geo.graph import WalkNetwork, great_circle_m, network_from_edges
+from geo.kernel import INF_KEY, run_sources
 from geo.snap import Snapper, lonlat_to_metric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,7 +210,10 @@ def nx_graph(net: WalkNetwork) -> Any:
 
 
 def warm_jit(net: WalkNetwork) -> float:
-    """Call every kernel once (numba loads or compiles them); returns the seconds it took."""
+    """Call every kernel once (numba loads or compiles them); returns the seconds it took.
+
+    This also builds (and caches) ``net.contraction``.
+    """
     t0 = time.perf_counter()
     eng = CoverageEngine(net, cutoff_cm=CUTOFF_CM)
     eng.set_hubs(np.array([0, 1]), np.array([0, 0]))
@@ -236,6 +241,20 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
     g = nx_graph(net)
     t_nx_build = time.perf_counter() - t0
     run.add(Row("1 setup", name, "networkx Graph from edge_arrays()", None, "networkx", t_nx_build, note="one-off"))
+    t_contract = repeat(lambda: contract_chains(net), a.reps_build)
+    con = net.contraction  # built once here (or by warm_jit), never inside a timed call
+    run.add(
+        Row(
+            "1 setup",
+            name,
+            "contract_chains (degree-2 chains -> junction graph)",
+            median(t_contract),
+            note=f"one-off, cached on the network; {con.n_junctions:,} junctions "
+            f"({con.n_junctions / n:.0%} of the nodes), {con.n_chains:,} chains, "
+            f"{fmt(contraction_nbytes(con), 'B')}; "
+            f"min {fmt(min(t_contract))} of {len(t_contract)}",
+        )
+    )
     csgraph = csr_matrix((net.weight_cm.astype(np.float64), net.indices, net.indptr), shape=(n, n))
 
     pn = None
@@ -266,8 +285,20 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
         def peer_scipy(hubs: npt.NDArray[np.int64] = hubs) -> Any:
             return dijkstra(csgraph, directed=True, indices=hubs, limit=CUTOFF_CM, min_only=True)
 
-        dist, _ = keys_to_dist_label(ours())
+        src_nodes = hubs.astype(np.int32)
+        src_keys = source_keys(zero, np.arange(k))
+
+        def full_kernel(src_nodes: npt.NDArray[np.int32] = src_nodes, src_keys: Any = src_keys) -> Any:
+            keys = np.full(n, INF_KEY, dtype=np.int64)
+            run_sources(net.indptr, net.indices, net.weight_cm, keys, src_nodes, src_keys, cutoff_key(CUTOFF_CM))
+            return keys
+
+        keys = ours()
+        dist, _ = keys_to_dist_label(keys)
         reached = int((dist >= 0).sum())
+        if not np.array_equal(full_kernel(), keys):
+            bad = int((full_kernel() != keys).sum())
+            run.disagree(f"{name} {k} hubs: the contracted search differs from the full-graph kernel at {bad} nodes")
         measure = f"multi-source 750 m, {k} hubs"
 
         # networkx: same graph, same integer weights -> must be equal node for node
@@ -285,7 +316,8 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
         t_ours = per_call(ours, a.reps_ours)
         t_nx = per_call(peer_nx, a.reps_nx)
         t_sp = per_call(peer_scipy, a.reps_ours)
-        mo, mn, ms = median(t_ours), median(t_nx), median(t_sp)
+        t_fk = per_call(full_kernel, a.reps_ours)
+        mo, mn, ms, mf = median(t_ours), median(t_nx), median(t_sp), median(t_fk)
         r = ratio(mn, mo)
         run.add(
             Row(
@@ -308,6 +340,18 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
                 name,
                 measure,
                 mo,
+                "geo.kernel.run_sources on the full graph",
+                mf,
+                ratio(mf, mo),
+                note="the search before chain contraction (the edits still use it); keys equal bit for bit",
+            )
+        )
+        run.add(
+            Row(
+                "1 multi-source",
+                name,
+                measure,
+                mo,
                 "scipy csgraph.dijkstra(min_only, limit)",
                 ms,
                 ratio(ms, mo),
@@ -316,6 +360,11 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
         )
         if pn is not None:
             bench_pandana_query(run, name, net, pn, hubs, dist, mo, measure)
+
+
+def contraction_nbytes(con: ChainContraction) -> int:
+    """Bytes of the contraction's arrays."""
+    return sum(int(v.nbytes) for v in vars(con).values() if isinstance(v, np.ndarray))
 
 
 def pandana_network(net: WalkNetwork) -> tuple[Any, float]:
@@ -751,6 +800,7 @@ def bench_memory(run: Run, name: str, net: WalkNetwork) -> None:
     log(f"[6] memory on {name}")
     n = net.n_nodes
     csr = net.indptr.nbytes + net.indices.nbytes + net.weight_cm.nbytes
+    con = contraction_nbytes(net.contraction)
     eng_state = n * 8 + n  # keys (int64) + the scratch mark (bool)
     coords = sum(arr.nbytes for k, arr in net.to_arrays().items() if k.startswith("node_"))
     # the inputs (edge list, coordinates) exist before tracing starts, as for networkx below
@@ -780,12 +830,13 @@ def bench_memory(run: Run, name: str, net: WalkNetwork) -> None:
         Row(
             "6 memory",
             name,
-            "CSR arrays + engine keys (nbytes)",
-            csr + eng_state,
+            "CSR arrays + chain contraction + engine keys (nbytes)",
+            csr + con + eng_state,
             "networkx Graph (tracemalloc, resident after build)",
             nx_cur,
-            ratio(nx_cur, csr + eng_state),
-            note=f"CSR {fmt(csr, 'B')} + keys/mark {fmt(eng_state, 'B')}; node coords/ids add {fmt(coords, 'B')}; "
+            ratio(nx_cur, csr + con + eng_state),
+            note=f"CSR {fmt(csr, 'B')} + contraction {fmt(con, 'B')} + keys/mark {fmt(eng_state, 'B')}; "
+            f"node coords/ids add {fmt(coords, 'B')}; "
             f"tracemalloc of the whole WalkNetwork + engine with 500 hubs: resident {fmt(ours_cur, 'B')}, "
             f"peak while building {fmt(ours_peak, 'B')}; networkx peak while building {fmt(nx_peak, 'B')}",
             unit="B",

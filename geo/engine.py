@@ -4,6 +4,10 @@ The engine holds, for every network node, the walking distance to its nearest hu
 that hub's slot, up to a cutoff. Hubs live in stable *slots*; ``add_hub``,
 ``remove_hub`` and ``move_hub`` repair only the part of the network that changes and
 give exactly the result of :meth:`CoverageEngine.recompute` (ties go to the lower slot).
+
+The full search runs on the network with its degree-2 chains contracted
+(:mod:`geo.contract`); the edits run the full-graph kernels of :mod:`geo.kernel` on the
+same keys, which the contracted search reproduces bit for bit.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from geo.contract import contracted_keys
 from geo.errors import HubError
 from geo.graph import WalkNetwork
 from geo.kernel import INF_KEY, LABEL_BITS, LABEL_MASK, MAX_SLOTS, remove_label, run_sources
@@ -41,20 +46,17 @@ def multi_source_keys(
     cutoff_cm: int,
     slots: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Full bounded multi-source search; returns one packed key per node (``INF_KEY`` if unreached)."""
+    """Full bounded multi-source search; returns one packed key per node (``INF_KEY`` if unreached).
+
+    Runs on ``network.contraction`` (built once per network); the keys equal those of
+    :func:`geo.kernel.run_sources` on the full network, bit for bit.
+    """
     nodes = np.asarray(hub_nodes, dtype=np.int32)
     sl = np.arange(nodes.shape[0]) if slots is None else np.asarray(slots)
-    keys = np.full(network.n_nodes, INF_KEY, dtype=np.int64)
-    run_sources(
-        network.indptr,
-        network.indices,
-        network.weight_cm,
-        keys,
-        nodes,
-        source_keys(hub_offset_cm, sl),
-        cutoff_key(cutoff_cm),
-    )
-    return keys
+    if nodes.size and (nodes.min() < 0 or nodes.max() >= network.n_nodes):
+        msg = "hub node outside the network"
+        raise HubError(msg)
+    return contracted_keys(network.contraction, nodes, source_keys(hub_offset_cm, sl), cutoff_key(cutoff_cm))
 
 
 def keys_to_dist_label(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
