@@ -1,0 +1,249 @@
+"""Excel workbook of a coverage report (openpyxl).
+
+Sheets: 区级汇总 (district scope only), 镇街, 村社服务点, 缺口六边形, 服务主体, 服务项目供给,
+推荐站点, 说明. Headers are Chinese and frozen; counts, percentages and distances are
+numbers; ids and codes are text (format ``@``); a hidden count is the text ``"<10"`` or
+``"≥10"``, a hidden percentage or percentile the text ``"—"``, a percentile beyond the
+cutoff the text ``">750"``. Column widths follow the content.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reports.build import Report, Scope, scope_hexes, scope_mask
+from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, records
+from reports.labels import (
+    HEX_HEADERS,
+    HIDDEN,
+    ID_COLUMNS,
+    ITEM_HEADERS,
+    LEVEL_NAME_ZH,
+    PROVIDER_HEADERS,
+    SITE_HEADERS,
+    data_lines,
+    hub_status,
+    kind_zh,
+    level_columns,
+    methods_lines,
+    privacy_lines,
+)
+
+SHEET_LEVEL = {LEVEL_DISTRICT: "区级汇总", LEVEL_TOWN: "镇街", LEVEL_VILLAGE: "村社服务点"}
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+HEADER_FONT = Font(bold=True)
+#: number formats by column kind
+FMT_COUNT = "#,##0"
+FMT_PCT = "0.0"
+FMT_M = "0"
+FMT_MIN = "0.0"
+FMT_DEG = "0.000000"
+
+
+def _text_width(value: Any) -> int:
+    """Display width of a cell's text (East Asian wide characters count 2)."""
+    s = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _kind(col: str) -> str:
+    if col in ID_COLUMNS:
+        return "id"
+    if col.endswith("_pct") or col in ("pct_inside", "pct_outside"):
+        return "pct"
+    if col.startswith("walk_m_"):
+        return "walk_m"
+    if col.startswith("walk_min_"):
+        return "walk_min"
+    if col in ("lon", "lat"):
+        return "deg"
+    return "value"
+
+
+def _cell_value(value: Any, kind: str, cutoff: tuple[float, float]) -> tuple[Any, str | None]:
+    """The value to store and its number format."""
+    if kind == "id":
+        return ("" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)), "@"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return HIDDEN, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, bool):
+        return ("是" if value else "否"), None
+    if kind == "pct":
+        return round(float(value), 1), FMT_PCT
+    if kind in ("walk_m", "walk_min"):
+        v = float(value)
+        if math.isinf(v):
+            return f">{cutoff[0] if kind == 'walk_m' else cutoff[1]:g}", None
+        return (round(v, 1), FMT_M) if kind == "walk_m" else (round(v, 2), FMT_MIN)
+    if kind == "deg":
+        return float(value), FMT_DEG
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value), FMT_COUNT
+    return value, None
+
+
+def write_sheet(
+    ws: Worksheet, frame: pd.DataFrame, headers: dict[str, str], *, cutoff: tuple[float, float], freeze: str = "A2"
+) -> None:
+    """Write ``frame``'s ``headers`` columns with Chinese headers, typed cells, frozen header, fitted widths."""
+    cols = list(headers)
+    widths = [min(_text_width(headers[c]), 18) for c in cols]
+    for j, c in enumerate(cols, start=1):
+        cell = ws.cell(row=1, column=j, value=headers[c])
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    kinds = [_kind(c) for c in cols]
+    for i, rec in enumerate(frame.to_dict("records"), start=2):
+        for j, (c, kind) in enumerate(zip(cols, kinds, strict=True), start=1):
+            raw = rec.get(c)
+            hidden = raw is None or (isinstance(raw, float) and math.isnan(raw))
+            if c == "pct_inside" and hidden and isinstance(rec.get("pct_inside_bound"), str):
+                raw = rec["pct_inside_bound"].rstrip("%")  # what the printed counts imply: "≥85"
+            value, fmt = _cell_value(raw, kind, cutoff)
+            cell = ws.cell(row=i, column=j, value=value)
+            if fmt is not None:
+                cell.number_format = fmt
+            if isinstance(value, str) and kind != "id" and (value == HIDDEN or value[:1] in ("<", "≥", ">")):
+                cell.alignment = Alignment(horizontal="right")
+            widths[j - 1] = max(widths[j - 1], _text_width(value if fmt != FMT_COUNT else f"{value:,}"))
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = max(6, min(w + 2, 48))
+    ws.row_dimensions[1].height = 32
+    ws.freeze_panes = freeze
+
+
+def _notes(ws: Worksheet, report: Report, scope: Scope) -> None:
+    pub = report.published
+    rows: list[tuple[str, str]] = [
+        ("报告", f"{scope.name} 10分钟救助服务圈覆盖报告（{LEVEL_NAME_ZH[scope.level]}）"),
+        *data_lines(pub),
+        *methods_lines(pub),
+        *privacy_lines(pub),
+        (
+            "各表说明",
+            "区级汇总/镇街/村社服务点：各级区域的户数、圈内外、步行距离、按类别、需求类型与紧急度的分组；"
+            "缺口六边形：有圈外救助对象的H3六边形；服务主体：本范围内的服务主体；服务项目供给：按服务项目统计的主体数与"
+            "月服务能力（同一主体提供多项服务时计入每一项，各项不可相加）；推荐站点：所选方案的推荐站点。",
+        ),
+    ]
+    ws.cell(row=1, column=1, value="项目").font = HEADER_FONT
+    ws.cell(row=1, column=2, value="内容").font = HEADER_FONT
+    for c in (1, 2):
+        ws.cell(row=1, column=c).fill = HEADER_FILL
+    for i, (k, v) in enumerate(rows, start=2):
+        ws.cell(row=i, column=1, value=k).alignment = Alignment(vertical="top")
+        ws.cell(row=i, column=2, value=v).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 110
+    ws.freeze_panes = "A2"
+
+
+def scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
+    """The printed tables of a scope, keyed by sheet name (shared with the PDF writer)."""
+    key = ("frames", scope)
+    if key not in report.memo:
+        report.memo[key] = _scope_frames(report, scope)
+    return {k: v.copy() for k, v in report.memo[key].items()}
+
+
+def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
+    pub = report.published
+    t = pub.tables
+    out: dict[str, pd.DataFrame] = {}
+    levels = {
+        LEVEL_DISTRICT: (LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE),
+        LEVEL_TOWN: (LEVEL_TOWN, LEVEL_VILLAGE),
+        LEVEL_VILLAGE: (LEVEL_VILLAGE,),
+    }[scope.level]
+    for level in levels:
+        d = pub.area_display(level)
+        if scope.level == LEVEL_TOWN:
+            d = d[d["town_code"].astype(str) == scope.area_id]
+        elif scope.level == LEVEL_VILLAGE:
+            d = d[d["area_id"].astype(str) == scope.area_id]
+        d = d.copy()
+        d["hub_status"] = [hub_status(r) for r in records(d)]
+        out[SHEET_LEVEL[level]] = d.reset_index(drop=True)
+    _, gaps = scope_hexes(report, scope)
+    out["缺口六边形"] = gaps
+    prov = t.providers[scope_mask(report, scope, t.providers, town_col="town_code", community_col="community_code")]
+    prov = prov.copy()
+    prov["kind_zh"] = prov["kind"].map(kind_zh)
+    names = t.town_names()
+    com_names = dict(zip(t.level(LEVEL_VILLAGE)["area_id"], t.level(LEVEL_VILLAGE)["name"], strict=True))
+    prov["town_name"] = prov["town_code"].map(names).fillna("区外")
+    prov["community_name"] = prov["community_code"].map(com_names).fillna("—")
+    out["服务主体"] = prov.sort_values("provider_id").reset_index(drop=True)
+    items = t.provider_items
+    if scope.level == LEVEL_DISTRICT:
+        sel = items["level"].isin([LEVEL_DISTRICT, LEVEL_TOWN])
+    elif scope.level == LEVEL_TOWN:
+        kids = set(t.level(LEVEL_VILLAGE).query("town_code == @scope.area_id")["area_id"].astype(str))
+        sel = ((items["level"] == LEVEL_TOWN) & (items["area_id"] == scope.area_id)) | (
+            (items["level"] == LEVEL_VILLAGE) & items["area_id"].isin(kids)
+        )
+    else:
+        sel = (items["level"] == LEVEL_VILLAGE) & (items["area_id"] == scope.area_id)
+    it = items[sel].copy()
+    area_names = {
+        (lv, a): n for lv, a, n in zip(t.areas["level"], t.areas["area_id"].astype(str), t.areas["name"], strict=True)
+    }
+    it["area_name"] = [area_names.get((lv, str(a)), str(a)) for lv, a in zip(it["level"], it["area_id"], strict=True)]
+    it["level_zh"] = it["level"].map(LEVEL_NAME_ZH)
+    it["need_zh"] = it["need_type"].map(lambda k: t.groups.label("need", str(k)))
+    out["服务项目供给"] = it.reset_index(drop=True)
+    sites = pub.sites_display()
+    if len(sites):
+        sites = sites[scope_mask(report, scope, t.sites, town_col="town_code", community_col="community_code")].copy()
+        sites["tier_zh"] = (
+            sites["tier"].map({"district": "区级", "town": "镇街", "village": "村(社区)"}).fillna(sites["tier"])
+        )
+        sites["town_name"] = sites["town_code"].map(names).fillna("区外")
+        sites["community_name"] = sites["community_code"].map(com_names).fillna("—")
+    out["推荐站点"] = sites.reset_index(drop=True)
+    return out
+
+
+def write_xlsx(report: Report, scope: Scope, path: Path) -> Path:
+    """Write the workbook of one scope; returns its path."""
+    pub = report.published
+    t = pub.tables
+    s = t.settings
+    cutoff = (s.cutoff_m, s.minutes)
+    frames = scope_frames(report, scope)
+    wb = Workbook()
+    first = True
+    for level in (LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE):
+        name = SHEET_LEVEL[level]
+        if name not in frames:
+            continue
+        ws = wb.active if first else wb.create_sheet(name)
+        assert ws is not None
+        ws.title = name
+        first = False
+        write_sheet(ws, frames[name], level_columns(level, t.groups), cutoff=cutoff, freeze="C2")
+    gap_headers = dict(HEX_HEADERS)
+    write_sheet(wb.create_sheet("缺口六边形"), frames["缺口六边形"], gap_headers, cutoff=cutoff, freeze="B2")
+    write_sheet(wb.create_sheet("服务主体"), frames["服务主体"], PROVIDER_HEADERS, cutoff=cutoff, freeze="C2")
+    write_sheet(wb.create_sheet("服务项目供给"), frames["服务项目供给"], ITEM_HEADERS, cutoff=cutoff, freeze="A2")
+    site_headers = {k: v for k, v in SITE_HEADERS.items() if k != "new_covered" or "new_covered" in t.sites.columns}
+    write_sheet(wb.create_sheet("推荐站点"), frames["推荐站点"], site_headers, cutoff=cutoff, freeze="A2")
+    _notes(wb.create_sheet("说明"), report, scope)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+__all__ = ["scope_frames", "write_sheet", "write_xlsx"]
