@@ -29,6 +29,7 @@ if user.role is not Role.VIEWER:
 if user.role in (Role.ADMIN, Role.PLANNER):
     pages.append(st.Page("pages/planner.py", title=t("nav_planner"), url_path="planner"))
     pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))
+pages.append(st.Page("pages/reports.py", title=t("nav_reports"), url_path="reports"))
 nav = st.navigation(pages)
 with st.sidebar:
     st.caption(t("signed_in_as", name=user.display_name or user.username, role=user.role.label_zh))

@@ -6,6 +6,7 @@ never mutate what they return. Results are cached by hashable keys with a bounde
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import folium
@@ -33,6 +34,8 @@ from geo.snap import Snapper
 from layers.basemap import basemap_from_network
 from layers.folium_map import build_map
 from pages._i18n import K_LANG, LANGS, t
+from reports.build import Report, prepare_report
+from reports.content import scenario_sites_from_payload
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -395,4 +398,30 @@ def recommend_for(
     problem = problem_from_run(run, cands, weights=w)
     return recommend_sites(
         problem, p, require_towns=require_towns, within_towns=within_town or None, roads=get_named_roads()
+    )
+
+
+@st.cache_resource(max_entries=4, show_spinner="统计与隐私保护… / computing and protecting figures…")
+def report_for(dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int, scenario_id: str) -> Report:
+    """The prepared report (protected aggregates; no household rows) for a dataset and settings.
+
+    Shared read-only by every role: it holds published, suppressed figures only, and each
+    page filters the scopes it writes by the user's area.
+    """
+    b = get_bundle()
+    tables = dataset_tables(dataset, version)
+    bundle = dataclasses.replace(
+        b, hubs=tables["hubs"], providers=tables["providers"], beneficiaries=tables["beneficiaries"]
+    )
+    sites, name = None, ""
+    if scenario_id:
+        stored = get_store().load_scenario(int(scenario_id))
+        sites, name = scenario_sites_from_payload(stored.payload), stored.name
+    settings = Settings(minutes=minutes, speed_kmh=speed_kmh, h3_res=h3_res, metric_crs=b.metric_crs)
+    return prepare_report(
+        bundle,
+        settings=settings,
+        network=get_network(str(b.network_path), b.metric_crs),
+        scenario_sites=sites,
+        scenario_name=name,
     )

@@ -118,6 +118,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "save": ("保存方案", "Save scenario"),
     "load": ("载入方案", "Load scenario"),
     "saved_scenario": ("方案已保存（编号 {id}）。", "Scenario saved (id {id})."),
+    "reports_title": ("覆盖报告", "Coverage reports"),
+    "reports_note": (
+        "报告只含汇总数字：1–9 人显示为“<10”，并做二次隐藏，无法用总数相减反推。",
+        'Reports hold aggregates only: 1-9 people print as "<10", with secondary suppression.',
+    ),
+    "report_levels": ("报告层级", "Levels"),
+    "report_formats": ("格式", "Formats"),
+    "report_scenario": ("附上规划方案的推荐站点", "Include the sites of a saved scenario"),
+    "report_build": ("生成报告", "Build reports"),
+    "report_done": ("已生成 {n} 个文件。", "{n} files built."),
+    "report_download": ("下载报告（ZIP）", "Download reports (ZIP)"),
     "synthetic_note": ("合成数据", "synthetic data"),
     "attribution": (
         "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",

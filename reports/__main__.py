@@ -25,7 +25,7 @@ from data.tables import read_table
 from geo.errors import GeoError
 from geo.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from reports.build import FORMATS, prepare_report, write_reports
-from reports.content import LEVELS
+from reports.content import LEVELS, scenario_sites_from_payload
 from reports.fonts import find_cjk_font
 
 log = logging.getLogger("reports")
@@ -69,22 +69,8 @@ def read_scenario(path: str | Path) -> tuple[pd.DataFrame, str]:
         except (OSError, ValueError) as exc:
             msg = f"cannot read the scenario {p.name}: {exc}"
             raise ValueError(msg) from exc
-        edits = payload.get("edits", []) if isinstance(payload, dict) else []
-        rows = [
-            {
-                "site_id": str(e.get("hub_id", f"S{k + 1:03d}")),
-                "name": str(
-                    e.get("name") or ("新增站点 " if e.get("op") == "add" else "迁移站点 ") + str(e.get("hub_id", ""))
-                ),
-                "tier": str(e.get("tier", "village")),
-                "lon": e.get("lon"),
-                "lat": e.get("lat"),
-            }
-            for k, e in enumerate(edits)
-            if isinstance(e, dict) and e.get("op") in ("add", "move")
-        ]
         name = str(payload.get("name") or p.stem) if isinstance(payload, dict) else p.stem
-        return pd.DataFrame(rows, columns=["site_id", "name", "tier", "lon", "lat"]), name
+        return scenario_sites_from_payload(payload), name
     frame = read_table(p)
     frame = frame.rename(columns={c: _SITE_ALIASES.get(str(c).strip(), str(c).strip()) for c in frame.columns})
     return frame, p.stem

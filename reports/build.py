@@ -312,6 +312,7 @@ def write_reports(
     levels: Iterable[str] = LEVELS,
     formats: Sequence[str] = FORMATS,
     progress: Progress | None = None,
+    scope_filter: Callable[[Scope], bool] | None = None,
 ) -> list[Path]:
     """Write the reports of the given levels in the given formats.
 
@@ -322,6 +323,8 @@ def write_reports(
     levels : any of ``district``, ``town``, ``village``.
     formats : any of ``xlsx``, ``pdf``, ``gpkg``, ``geojson``.
     progress : called with (share done 0-1, Chinese message).
+    scope_filter : keeps only the scopes it accepts (e.g. a manager's own town and its
+        village points); all scopes of the levels by default.
 
     Returns
     -------
@@ -343,6 +346,8 @@ def write_reports(
         raise ValueError(msg)
     root = Path(out_dir)
     scopes = [sc for level in LEVELS if level in lv for sc in report.scopes(level)]
+    if scope_filter is not None:
+        scopes = [sc for sc in scopes if scope_filter(sc)]
     written: list[Path] = []
     total = max(1, len(scopes) * len(formats))
     k = 0

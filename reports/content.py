@@ -679,3 +679,30 @@ def _sites_frame(scenario_sites: pd.DataFrame | None) -> pd.DataFrame:
         s["new_covered"] = pd.to_numeric(s["new_covered"], errors="coerce").fillna(0).astype(np.int64)
     cols = [c for c in SITE_COLUMNS if c in s.columns]
     return s[cols + [c for c in s.columns if c not in cols]]
+
+
+_EDIT_PREFIX = {"add": "新增站点 ", "move": "迁移站点 "}
+
+
+def scenario_sites_from_payload(payload: Any) -> pd.DataFrame:
+    """The sites of a saved planner scenario (``{"edits": [...]}``): its ``add`` and ``move`` edits.
+
+    Returns
+    -------
+    DataFrame with ``site_id, name, tier, lon, lat`` (empty when the payload has no site).
+    """
+    edits = payload.get("edits", []) if isinstance(payload, dict) else []
+    rows = [
+        {
+            "site_id": str(e.get("hub_id", f"S{k + 1:03d}")),
+            "name": str(
+                e.get("name") or ("新增站点 " if e.get("op") == "add" else "迁移站点 ") + str(e.get("hub_id", ""))
+            ),
+            "tier": str(e.get("tier", "village")),
+            "lon": e.get("lon"),
+            "lat": e.get("lat"),
+        }
+        for k, e in enumerate(edits)
+        if isinstance(e, dict) and e.get("op") in ("add", "move")
+    ]
+    return pd.DataFrame(rows, columns=["site_id", "name", "tier", "lon", "lat"])

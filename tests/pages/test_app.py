@@ -218,3 +218,42 @@ def test_planner_recommends_and_whatif_equals_recompute(direct: tuple[object, Sn
     assert int(row["方案A"]) == full.n_covered
     assert int(row["现状"]) == run.n_covered and int(row["方案B"]) == run.n_covered
     assert full.n_covered <= after
+
+
+def _zip_names(at: AppTest) -> list[str]:
+    import io
+    import zipfile
+
+    data = at.session_state["report_zip"]
+    return sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def test_reports_page_town_manager_gets_own_town_only() -> None:
+    at = signed_in("town8")
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="report_levels").options == ["镇街", "村(社区)服务点"]
+    at.button(key="report_build").click().run(timeout=300)
+    assert not at.exception, at.exception
+    names = _zip_names(at)
+    assert names == ["towns/town_330106008.pdf", "towns/town_330106008.xlsx"]
+
+
+def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
+    from data.audit import AuditLog
+    from data.storage import Store
+
+    at = signed_in("viewer1")
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="report_levels").options == ["区级"]
+    at.multiselect(key="report_formats").set_value(["xlsx"]).run()
+    at.button(key="report_build").click().run(timeout=300)
+    assert not at.exception, at.exception
+    assert _zip_names(at) == ["district/district_330106.xlsx"]
+    import os
+
+    log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
+    entries = log.entries(who="viewer1")
+    assert any(e.action == "export_report" and e.row_count == 1 for e in entries)
+    assert log.verify().ok

@@ -1,0 +1,96 @@
+"""报告 Reports: coverage reports per district, town and village point (XLSX, PDF, GeoPackage, GeoJSON).
+
+Reports hold protected aggregates only (counts 1-9 print "<10", secondary suppression).
+Each role gets the scopes of its area: planners and admins every scope, a town manager
+the town and its village points, a village manager the village point, a viewer the district.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+from data.auth import Role
+from pages._auth import area_of, get_audit, require_user
+from pages._common import current_dataset, current_settings, dataset_version, get_store, report_for
+from pages._i18n import t
+from reports.build import FORMATS, LEVELS, Scope, write_reports
+
+K_LEVELS = "report_levels"
+K_FORMATS = "report_formats"
+K_SCENARIO = "report_scenario"
+LEVEL_ZH = {"district": "区级", "town": "镇街", "village": "村(社区)服务点"}
+
+user = require_user()
+af = area_of(user)
+settings = current_settings()
+st.title(t("reports_title"))
+st.caption(t("reports_note"))
+
+allowed_levels = {
+    Role.ADMIN: LEVELS,
+    Role.PLANNER: LEVELS,
+    Role.TOWN_MANAGER: ("town", "village"),
+    Role.VILLAGE_MANAGER: ("village",),
+    Role.VIEWER: ("district",),
+}[user.role]
+
+
+def in_area(scope: Scope) -> bool:
+    """Whether the signed-in user's area covers this report scope."""
+    if af.village_code:
+        return scope.level == "village" and scope.area_id == af.village_code
+    if af.town_code:
+        return (scope.level == "town" and scope.area_id == af.town_code) or (
+            scope.level == "village" and scope.area_id.startswith(af.town_code)
+        )
+    return True
+
+
+c1, c2 = st.columns(2)
+levels = c1.multiselect(
+    t("report_levels"), list(allowed_levels), default=list(allowed_levels)[:1], format_func=LEVEL_ZH.get, key=K_LEVELS
+)
+formats = c2.multiselect(t("report_formats"), list(FORMATS), default=["xlsx", "pdf"], key=K_FORMATS)
+scenario_id = None
+if user.role in (Role.ADMIN, Role.PLANNER):
+    stored = get_store().list_scenarios()
+    options = [None, *stored["id"].tolist()]
+    names = dict(zip(stored["id"], stored["name"], strict=True))
+    scenario_id = st.selectbox(
+        t("report_scenario"), options, format_func=lambda i: "—" if i is None else str(names[i]), key=K_SCENARIO
+    )
+
+if st.button(t("report_build"), type="primary", disabled=not (levels and formats), key="report_build"):
+    bar = st.progress(0.0, text=t("report_build"))
+
+    def progress(share: float, message: str) -> None:
+        bar.progress(min(max(share, 0.0), 1.0), text=message)
+
+    sites_key = ""
+    if scenario_id is not None:
+        sites_key = str(scenario_id)
+    ds = current_dataset()
+    report = report_for(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, sites_key)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_reports(report, tmp, levels=levels, formats=formats, progress=progress, scope_filter=in_area)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                zf.write(f, Path(f).relative_to(tmp).as_posix())
+    payload = buf.getvalue()
+    get_audit().append(
+        user.username, user.role.value, "export_report",
+        {**af.as_dict(), "levels": levels, "formats": formats}, len(files),
+    )  # fmt: skip
+    st.session_state["report_zip"] = payload
+    st.success(t("report_done", n=len(files)))
+if st.session_state.get("report_zip"):
+    st.download_button(
+        t("report_download"), st.session_state["report_zip"], file_name="xihu_coverage_reports.zip",
+        mime="application/zip",
+    )  # fmt: skip
