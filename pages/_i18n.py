@@ -129,6 +129,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_build": ("生成报告", "Build reports"),
     "report_done": ("已生成 {n} 个文件。", "{n} files built."),
     "report_download": ("下载报告（ZIP）", "Download reports (ZIP)"),
+    "export_outside": ("导出圈外名单（CSV，姓名已脱敏，记入审计日志）", "Export the list (CSV, masked names, audited)"),
     "synthetic_note": ("合成数据", "synthetic data"),
     "attribution": (
         "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",

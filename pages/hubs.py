@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data.access import filter_frame
+from data.access import can_export_individuals, ensure_can_export_individuals, filter_frame
+from data.audit import sha256_hex
 from data.schemas import CATEGORY_ZH, NEED_PRIORITY, NEED_TYPE_ZH, TIER_ZH, service_label
 from geo.analysis import walk_from_point
-from pages._auth import area_key, area_of, require_user
+from pages._auth import area_key, area_of, get_audit, require_user
 from pages._common import (
     bundle_snapper,
     current_dataset,
@@ -114,6 +115,21 @@ else:
         }
     )
     st.dataframe(view, width="stretch", hide_index=True)
+    if can_export_individuals(user.role):
+        # individual list: masked names and ids only; the export itself is checked and audited
+        csv = view.to_csv(index=False).encode("utf-8-sig")
+        if st.download_button(
+            t("export_outside"), csv, file_name=f"outside_{hub_id}.csv", mime="text/csv", key="export_outside"
+        ):
+            ensure_can_export_individuals(user.role)
+            get_audit().append(
+                user.username,
+                user.role.value,
+                "export_individuals",
+                {**area_of(user).as_dict(), "hub_id": hub_id, "list": "outside_circle"},
+                len(view),
+                file_hash=sha256_hex(csv),
+            )
 
 st.subheader(t("providers_near"))
 prov = current_tables()["providers"]

@@ -257,3 +257,24 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
     entries = log.entries(who="viewer1")
     assert any(e.action == "export_report" and e.row_count == 1 for e in entries)
     assert log.verify().ok
+
+
+def test_hub_view_export_of_individuals_is_audited() -> None:
+    import os
+
+    from data.audit import AuditLog
+    from data.storage import Store
+
+    at = signed_in("town8")
+    at.switch_page("pages/hubs.py").run()
+    assert not at.exception, at.exception
+    log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
+    before = len(log.entries(who="town8", limit=None))
+    at.get("download_button")[0].click().run()
+    assert not at.exception, at.exception
+    after = log.entries(who="town8", limit=None)
+    assert len(after) == before + 1
+    entry = after[0]
+    outside = next(df.value for df in at.dataframe if "最近的其他站点" in df.value.columns)
+    assert entry.action == "export_individuals" and entry.row_count == len(outside) > 0
+    assert log.verify().ok
