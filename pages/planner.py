@@ -87,7 +87,25 @@ m2.metric(
 )
 m3.metric(t("optimal"), t("yes") if rec.solution.proven_optimal else t("no"), f"gap {100 * rec.solution.gap:.1f}%")
 sites = rec.sites.assign(town=rec.sites["town_code"].map(towns))
-st.dataframe(sites, width="stretch", hide_index=True)
+shown_cols = {
+    "rank": ("排名", "Rank"),
+    "site_id": ("站点", "Site"),
+    "town": ("镇街", "Town"),
+    "road_name": ("最近道路", "Nearest road"),
+    "newly_covered": ("新增覆盖（加权）", "Newly covered (weighted)"),
+    "newly_covered_n": ("新增覆盖户数", "Newly covered households"),
+    "n_need_survival": ("生存型", "Survival"),
+    "n_need_care": ("关爱型", "Care"),
+    "n_need_development": ("发展型", "Development"),
+    "lon": ("经度", "Lon"),
+    "lat": ("纬度", "Lat"),
+}
+view = sites[[c for c in shown_cols if c in sites.columns]]
+st.dataframe(
+    view.rename(columns={c: v[0 if lang() == "zh" else 1] for c, v in shown_cols.items()}),
+    width="stretch",
+    hide_index=True,
+)
 
 # -- what-if scenarios ----------------------------------------------------------------
 st.subheader(t("whatif"))
@@ -119,19 +137,19 @@ if a3.button(t("reset"), key="planner_reset"):
 
 click_mode = st.toggle(t("click_to_add"), key=K_CLICK)
 m = map_for(ds, version, settings.minutes, settings.speed_kmh, settings.h3_res, area, "uncovered", lang())
-layer = folium.FeatureGroup(name=t("recommended"))
+# markers go straight onto the map: a FeatureGroup added after build_map's layer control
+# leaves the st_folium frame empty (height 0)
 for _, r in sites.iterrows():
     folium.CircleMarker(
         [r["lat"], r["lon"]], radius=9, color="#6a1b9a", weight=3, fill=True, fill_opacity=0.3,
         tooltip=f"#{int(r['rank'])} {r['site_id']}",
-    ).add_to(layer)  # fmt: skip
+    ).add_to(m)  # fmt: skip
 new_hubs = cur.hubs_table()
 for _, r in new_hubs[new_hubs["scenario_status"] != "existing"].iterrows():
     folium.CircleMarker(
         [r["lat"], r["lon"]], radius=7, color="#000000", weight=2, fill=True, fill_color="#ffd600",
         fill_opacity=1.0, tooltip=t("new_station"),
-    ).add_to(layer)  # fmt: skip
-layer.add_to(m)
+    ).add_to(m)  # fmt: skip
 localize_assets(m)
 clicked = st_folium(m, returned_objects=["last_clicked"], height=560, use_container_width=True, key="planner_map")
 last = (clicked or {}).get("last_clicked")
@@ -146,7 +164,8 @@ if click_mode and last:
 results = [s.result() for s in scenarios.values()]
 results[SCENARIO_NAMES.index(active)] = cur.result()
 baseline = Scenario.from_payload({"edits": []}, run, snapper, name=t("baseline")).result()
-st.dataframe(compare_scenarios(results, baseline=baseline), width="stretch", hide_index=True)
+compared = compare_scenarios(results, baseline=baseline)
+st.dataframe(compared.round(1), width="stretch", hide_index=True)
 st.caption(t("whatif_note"))
 
 # -- save / load ---------------------------------------------------------------------------
@@ -158,8 +177,8 @@ if s1.button(t("save"), key="planner_save"):
 stored = get_store().list_scenarios()
 if len(stored):
     sid = s2.selectbox(
-        t("load"), stored["id"].tolist(),
-        format_func=lambda i: str(stored.loc[stored["id"] == i, "name"].iloc[0]), key=K_LOAD,
+        t("load"), stored["scenario_id"].tolist(),
+        format_func=lambda i: str(stored.loc[stored["scenario_id"] == i, "name"].iloc[0]), key=K_LOAD,
     )  # fmt: skip
     if s2.button(t("load"), key="planner_load"):
         loaded = get_store().load_scenario(int(sid))

@@ -59,8 +59,8 @@ formats = c2.multiselect(t("report_formats"), list(FORMATS), default=["xlsx", "p
 scenario_id = None
 if user.role in (Role.ADMIN, Role.PLANNER):
     stored = get_store().list_scenarios()
-    options = [None, *stored["id"].tolist()]
-    names = dict(zip(stored["id"], stored["name"], strict=True))
+    options = [None, *stored["scenario_id"].tolist()]
+    names = dict(zip(stored["scenario_id"], stored["name"], strict=True))
     scenario_id = st.selectbox(
         t("report_scenario"), options, format_func=lambda i: "—" if i is None else str(names[i]), key=K_SCENARIO
     )

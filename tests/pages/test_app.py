@@ -200,7 +200,7 @@ def test_planner_recommends_and_whatif_equals_recompute(direct: tuple[object, Sn
     assert not at.exception, at.exception
     run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
     assert _num(_metric(at, "现状覆盖")) == run.n_covered
-    sites = at.dataframe[0].value
+    sites = at.dataframe[0].value.rename(columns={"排名": "rank", "站点": "site_id", "经度": "lon", "纬度": "lat"})
     assert len(sites) == 3 and list(sites["rank"]) == [1, 2, 3]
     after = _num(_metric(at, "新增站点后覆盖"))
     # adding the top recommended site through the what-if: the figures equal a full recompute
@@ -278,3 +278,17 @@ def test_hub_view_export_of_individuals_is_audited() -> None:
     outside = next(df.value for df in at.dataframe if "最近的其他站点" in df.value.columns)
     assert entry.action == "export_individuals" and entry.row_count == len(outside) > 0
     assert log.verify().ok
+
+
+def test_planner_scenario_saved_then_used_by_reports() -> None:
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    at.button(key="planner_add").click().run()
+    at.text_input(key="planner_save_name").input("测试方案").run()
+    at.button(key="planner_save").click().run()
+    assert not at.exception, at.exception
+    assert any("方案已保存" in s.value for s in at.success)
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="report_scenario")
+    assert "测试方案" in box.options
