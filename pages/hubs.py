@@ -22,6 +22,7 @@ from pages._common import (
     get_bundle,
     map_for,
     nearest_other_hub,
+    share_table,
 )
 from pages._i18n import lang, t
 
@@ -77,18 +78,8 @@ m = map_for(
 st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub_map")
 
 st.subheader(t("by_category"))
-g = area_pts.groupby("category")["covered"].agg(["size", "sum"])
-st.dataframe(
-    pd.DataFrame(
-        {
-            t("col_households"): g["size"],
-            t("col_inside"): g["sum"],
-            t("col_pct"): (100.0 * g["sum"] / g["size"]).round(1),
-        },
-        index=[CATEGORY_ZH.get(str(i), str(i)) for i in g.index],
-    ),
-    width="stretch",
-)
+counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)
+st.dataframe(share_table(counts, CATEGORY_ZH, suppressed=False), width="stretch")
 
 st.subheader(t("outside_list"))
 outside = area_pts[~area_pts["covered"]].copy()

@@ -128,6 +128,10 @@ def test_hub_view_pick_a_town(direct: tuple[object, Snapper]) -> None:
     area = run.points[run.points["town_code"].astype(str) == "330106008"]
     assert _num(_metric(at, "救助对象（户）")) == len(area)
     assert _num(_metric(at, "10分钟圈内")) == int(area["covered"].sum())
+    by_cat = at.dataframe[0].value
+    expect = area.groupby("category")["covered"].agg(["size", "sum"])
+    assert int(by_cat["户数"].sum()) == len(area) and int(by_cat["圈内"].sum()) == int(expect["sum"].sum())
+    assert by_cat["户数"].notna().all()
     outside = at.dataframe[1].value
     assert len(outside) == int((~area["covered"]).sum())
     # priority order: survival needs first, then urgency descending
