@@ -127,7 +127,7 @@ if a1.button(t("add"), key="planner_add") and pick is not None:
     scen[active] = cur.edits
 active_hubs = cur.hubs_table()
 removable = active_hubs["hub_id"].astype(str).tolist()
-to_remove = a2.selectbox(t("remove_hub"), removable, key=K_REMOVE)
+to_remove = a2.selectbox(t("pick_hub_edit"), removable, key=K_REMOVE)
 if a2.button(t("remove"), key="planner_remove") and to_remove:
     cur.remove(to_remove)
     scen[active] = cur.edits
@@ -135,7 +135,13 @@ if a3.button(t("reset"), key="planner_reset"):
     scen[active] = []
     cur = Scenario.from_payload({"edits": []}, run, snapper, name=active)
 
-click_mode = st.toggle(t("click_to_add"), key=K_CLICK)
+click_action = st.radio(
+    t("click_action"),
+    ["none", "add", "move"],
+    format_func=lambda a: t(f"click_{a}"),
+    key=K_CLICK,
+    horizontal=True,
+)
 m = map_for(ds, version, settings.minutes, settings.speed_kmh, settings.h3_res, area, "uncovered", lang())
 # markers go straight onto the map: a FeatureGroup added after build_map's layer control
 # leaves the st_folium frame empty (height 0)
@@ -153,13 +159,17 @@ for _, r in new_hubs[new_hubs["scenario_status"] != "existing"].iterrows():
 localize_assets(m)
 clicked = st_folium(m, returned_objects=["last_clicked"], height=560, use_container_width=True, key="planner_map")
 last = (clicked or {}).get("last_clicked")
-if click_mode and last:
+if last:
     marker = (round(last["lng"], 6), round(last["lat"], 6))
     if st.session_state.get("planner_last_click") != marker:
         st.session_state["planner_last_click"] = marker
-        cur.add(marker[0], marker[1], name="点选站点")
-        scen[active] = cur.edits
-        st.rerun()
+        if click_action == "add":
+            cur.add(marker[0], marker[1], name="点选站点")
+        elif click_action == "move" and to_remove:
+            cur.move(to_remove, marker[0], marker[1])
+        if click_action != "none":
+            scen[active] = cur.edits
+            st.rerun()
 
 results = [s.result() for s in scenarios.values()]
 results[SCENARIO_NAMES.index(active)] = cur.result()

@@ -296,3 +296,23 @@ def test_planner_scenario_saved_then_used_by_reports() -> None:
     assert not at.exception, at.exception
     box = at.selectbox(key="report_scenario")
     assert "测试方案" in box.options
+
+
+def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> None:
+    # the page's move path (map click with "move") applies Scenario.move; replay it through AppTest state
+    bundle, snapper = direct
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    at.session_state["planner_scenarios"] = {
+        "方案A": [{"op": "move", "hub_id": "T330106008", "lon": 120.1000, "lat": 30.2700}],
+        "方案B": [],
+        "方案C": [],
+    }
+    at.run()
+    assert not at.exception, at.exception
+    hubs = bundle.hubs.copy()  # type: ignore[attr-defined]
+    hubs.loc[hubs["hub_id"] == "T330106008", ["lon", "lat"]] = [120.1000, 30.2700]
+    full = coverage_run(snapper, hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    table = at.dataframe[-1].value
+    row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
+    assert int(row["方案A"]) == full.n_covered
