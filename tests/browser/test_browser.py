@@ -444,8 +444,8 @@ def test_viewer_sees_aggregates_only(recorded: Recorded, screens_dir: Path, expe
     page = recorded.page
     sign_in(recorded, VIEWER, PASSWORD)
     assert title(page) == "西湖区 10分钟救助服务圈 · 总览"
-    # only the overview: no hub view, no planner, no data page (one page shows no navigation at all)
-    assert set(nav_links(page)) <= {"总览"}
+    # the overview and the (district-only, protected) reports: no hub view, planner or data page
+    assert set(nav_links(page)) == {"总览", "报告"}
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     for other in ("镇街 / 村社", "选址规划", "数据导入"):
         assert other not in sidebar
