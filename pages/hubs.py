@@ -37,7 +37,11 @@ run = current_run(area)
 st.title(t("hub_title"))
 
 hubs = filter_frame("hubs", run.hubs, area_of(user))
-tier = st.radio(t("pick_tier"), ["town", "village"], format_func=lambda x: TIER_ZH[x], key=K_TIER, horizontal=True)
+tiers = [x for x in ("town", "village") if (hubs["tier"] == x).any()]
+if not tiers:
+    st.info(t("no_individuals"))
+    st.stop()
+tier = st.radio(t("pick_tier"), tiers, format_func=lambda x: TIER_ZH[x], key=K_TIER, horizontal=True)
 choices = hubs[hubs["tier"] == tier].sort_values("hub_id")
 labels = dict(zip(choices["hub_id"].astype(str), choices["name"].astype(str), strict=True))
 if not labels:

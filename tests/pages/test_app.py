@@ -27,6 +27,7 @@ USERS = {
     "planner1": ("planner", None, None),
     "viewer1": ("viewer", None, None),
     "town8": ("town_manager", "330106008", None),
+    "village1": ("village_manager", None, "330106002051"),
 }
 
 
@@ -316,3 +317,25 @@ def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> N
     table = at.dataframe[-1].value
     row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
     assert int(row["方案A"]) == full.n_covered
+
+
+def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -> None:
+    bundle, snapper = direct
+    at = signed_in("village1")
+    run = coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
+    own = run.points[run.points["community_code"].astype(str) == "330106002051"]
+    assert _num(_metric(at, "救助对象（户）")) == len(own) > 0
+    assert _num(_metric(at, "10分钟圈内")) == int(own["covered"].sum())
+    for page in ("pages/planner.py", "pages/data_import.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+    at.switch_page("pages/hubs.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="hub_pick").options == ["上保社区服务点（合成）（V330106002051）"] or all(
+        "V330106002051" in o for o in at.selectbox(key="hub_pick").options
+    )
+    at.switch_page("pages/reports.py").run()
+    assert at.multiselect(key="report_levels").options == ["村(社区)服务点"]
+    at.button(key="report_build").click().run(timeout=300)
+    assert not at.exception, at.exception
+    assert _zip_names(at) == ["villages/village_V330106002051.pdf", "villages/village_V330106002051.xlsx"]
