@@ -22,7 +22,7 @@ from data.demo import Bundle, load_default_bundle
 from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
-from geo.candidates import candidates_from_run
+from geo.candidates import candidates_from_frame, candidates_from_run
 from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.graph import WalkNetwork
@@ -389,11 +389,19 @@ def recommend_for(
     weights: tuple[float, float, float, float],
     require_towns: tuple[str, ...],
     within_town: str,
+    candidates: pd.DataFrame | None = None,
 ) -> SitingResult:
-    """Recommended sites for ``p`` new stations (maximal covering, exact where it can)."""
+    """Recommended sites for ``p`` new stations (maximal covering, exact where it can).
+
+    ``candidates`` (``site_id, lon, lat``, WGS-84) replaces the automatic candidates around
+    the gap hexes; sites farther than 300 m from the network are left out.
+    """
     run = run_for(dataset, version, minutes, speed_kmh, h3_res, area)
     towns = get_bundle().towns
-    cands = candidates_from_run(run, towns=towns)
+    if candidates is None:
+        cands = candidates_from_run(run, towns=towns)
+    else:
+        cands = candidates_from_frame(candidates, bundle_snapper(), towns=towns)
     w = DemandWeights(survival=weights[0], care=weights[1], development=weights[2], urgency_factor=weights[3])
     problem = problem_from_run(run, cands, weights=w)
     return recommend_sites(

@@ -82,6 +82,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_individuals": ("当前角色只能查看汇总数据。", "Your role sees aggregates only."),
     "planner_title": ("选址规划：下一个服务站放在哪里", "Planner: where the next station should go"),
     "planner_settings": ("模型设置", "Model settings"),
+    "cand_upload": (
+        "上传候选站点（可选：site_id, lon, lat，WGS-84；不上传则在缺口周边自动生成）",
+        "Upload candidate sites (optional: site_id, lon, lat in WGS-84; automatic around the gaps otherwise)",
+    ),
+    "cand_columns": ("候选站点文件缺少列：{cols}", "The candidate file lacks columns: {cols}"),
     "planner_p": ("新增站点数", "New stations"),
     "w_survival": ("生存型权重", "Survival weight"),
     "w_care": ("关爱型权重", "Care weight"),

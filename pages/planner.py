@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -9,8 +11,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from data.access import check_upload
 from data.auth import Role
 from data.errors import DataError
+from data.tables import read_table
 from geo.errors import GeoError
 from geo.scenario import Scenario, compare_scenarios
 from geo.siting import DemandWeights
@@ -70,11 +74,27 @@ with st.expander(t("planner_settings"), expanded=True):
     )
     weights = DemandWeights(survival=w_surv, care=w_care, development=w_dev, urgency_factor=w_urg)
     st.caption(t("weights_rule"))
+    cand_file = st.file_uploader(t("cand_upload"), type=["csv", "xlsx"], key="planner_candidates")
+cand_frame = None
+if cand_file is not None:
+    try:
+        check_upload(cand_file.name, cand_file.getvalue())
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"cands{Path(cand_file.name).suffix.lower()}"
+            path.write_bytes(cand_file.getvalue())
+            cand_frame = read_table(path)
+    except DataError as exc:
+        st.error(str(exc))
+        st.stop()
+    missing = [c for c in ("site_id", "lon", "lat") if c not in cand_frame.columns]
+    if missing:
+        st.error(t("cand_columns", cols=", ".join(missing)))
+        st.stop()
 
 try:
     rec = recommend_for(
         ds, version, settings.minutes, settings.speed_kmh, settings.h3_res, area,
-        p, (w_surv, w_care, w_dev, w_urg), tuple(require), within,
+        p, (w_surv, w_care, w_dev, w_urg), tuple(require), within, cand_frame,
     )  # fmt: skip
 except (GeoError, DataError) as exc:
     st.error(str(exc))

@@ -339,3 +339,14 @@ def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
     assert _zip_names(at) == ["villages/village_V330106002051.pdf", "villages/village_V330106002051.xlsx"]
+
+
+def test_planner_uploaded_candidates_are_used() -> None:
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    csv = "site_id,lon,lat\nU1,120.0993,30.2865\nU2,120.1300,30.2700\nU3,120.0876,30.2864\n".encode()
+    at.get("file_uploader")[0].upload("cands.csv", csv, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    sites = at.dataframe[0].value
+    assert set(sites["站点"]) <= {"U1", "U2", "U3"} and len(sites) == 3
