@@ -344,7 +344,7 @@ def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -
 def test_planner_uploaded_candidates_are_used() -> None:
     at = signed_in("planner1")
     at.switch_page("pages/planner.py").run()
-    csv = "site_id,lon,lat\nU1,120.0993,30.2865\nU2,120.1300,30.2700\nU3,120.0876,30.2864\n".encode()
+    csv = b"site_id,lon,lat\nU1,120.0993,30.2865\nU2,120.1300,30.2700\nU3,120.0876,30.2864\n"
     at.get("file_uploader")[0].upload("cands.csv", csv, "text/csv")
     at.run()
     assert not at.exception, at.exception
