@@ -30,11 +30,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from data.errors import DataError
-from geo.errors import GeoError
 
 if TYPE_CHECKING:
     from data.auth import AuthStore
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_BROKEN = 1
-EXIT_USAGE = 2
 
 
 class UsersCliError(DataError):
@@ -207,23 +205,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.set_defaults(func=run_audit_verify)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A parser with only the ``users`` and ``audit`` commands (``python -m data`` adds the others)."""
-    parser = argparse.ArgumentParser(prog="python -m data", description="账户与审计 (accounts and audit)")
-    register(parser.add_subparsers(dest="command", required=True, metavar="command"))
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; expected errors give exit code 2 and one stderr line."""
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return func(args)
-    except GeoError as exc:
-        line = " ".join(str(exc).split())
-        print(f"错误：{line}", file=sys.stderr)
-        return EXIT_USAGE
+    """Run a ``users`` or ``audit`` command: the same as ``python -m data`` (see :func:`data.__main__.main`)."""
+    from data.__main__ import main as data_main  # data.__main__ imports register() from here
+
+    return data_main(argv)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
     if request.param == "sqlite":
-        with Store(f"sqlite:///{tmp_path / 'test.sqlite'}") as st:
-            yield st
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
         return
     base = os.environ.get(PG_URL_ENV)
     if not base:
@@ -32,9 +31,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        with Store(url.render_as_string(hide_password=False)) as st:
-            yield st
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A :class:`Store` on :func:`store_url`."""
+    with Store(store_url) as st:
+        yield st
