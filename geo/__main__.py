@@ -62,18 +62,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
     hubs = read_table(args.hubs)
     points = read_table(args.points)
-    hubs_what = f"hubs file {Path(args.hubs).name}"
-    hlon, hlat = _numeric_lonlat(hubs, hubs_what, "hub_id")
-    nocoord = ~(np.isfinite(hlon) & np.isfinite(hlat))
-    if nocoord.any():
-        i = int(np.flatnonzero(nocoord)[0])
-        msg = f"{hubs_what}: line {i + 2}: hub {hubs['hub_id'].iloc[i]!r} has no lon/lat"
-        raise InputColumnsError(msg)
+    _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
     lon, lat = _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
-    dup = hubs["hub_id"][hubs["hub_id"].duplicated()]
-    if len(dup):
-        msg = f"{hubs_what}: duplicate hub_id {dup.iloc[0]!r}"
-        raise InputColumnsError(msg)
     net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
     snapper = Snapper(net)
     hubset = hubs_from_frame(hubs, snapper)
@@ -98,16 +88,17 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked_hubs(hubs: pd.DataFrame, what: str) -> None:
-    hlon, hlat = _numeric_lonlat(hubs, what, "hub_id")
-    nocoord = ~(np.isfinite(hlon) & np.isfinite(hlat))
+def _checked_located(frame: pd.DataFrame, what: str, id_col: str, noun: str) -> None:
+    """Every row of a hub or site table has numeric lon/lat and a unique id (else one clear error)."""
+    lon, lat = _numeric_lonlat(frame, what, id_col)
+    nocoord = ~(np.isfinite(lon) & np.isfinite(lat))
     if nocoord.any():
         i = int(np.flatnonzero(nocoord)[0])
-        msg = f"{what}: line {i + 2}: hub {hubs['hub_id'].iloc[i]!r} has no lon/lat"
+        msg = f"{what}: line {i + 2}: {noun} {frame[id_col].iloc[i]!r} has no lon/lat"
         raise InputColumnsError(msg)
-    dup = hubs["hub_id"][hubs["hub_id"].duplicated()]
+    dup = frame[id_col][frame[id_col].duplicated()]
     if len(dup):
-        msg = f"{what}: duplicate hub_id {dup.iloc[0]!r}"
+        msg = f"{what}: duplicate {id_col} {dup.iloc[0]!r}"
         raise InputColumnsError(msg)
 
 
@@ -139,20 +130,11 @@ def cmd_site(args: argparse.Namespace) -> int:
     hubs = read_table(args.hubs)
     points = read_table(args.points)
     cands = read_table(args.candidates)
-    _checked_hubs(hubs, f"hubs file {Path(args.hubs).name}")
+    _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
     points_what = f"points file {Path(args.points).name}"
     _numeric_lonlat(points, points_what, "point_id")
     cands_what = f"candidates file {Path(args.candidates).name}"
-    clon, clat = _numeric_lonlat(cands, cands_what, "site_id")
-    nocoord = ~(np.isfinite(clon) & np.isfinite(clat))
-    if nocoord.any():
-        i = int(np.flatnonzero(nocoord)[0])
-        msg = f"{cands_what}: line {i + 2}: site {cands['site_id'].iloc[i]!r} has no lon/lat"
-        raise InputColumnsError(msg)
-    dup = cands["site_id"][cands["site_id"].duplicated()]
-    if len(dup):
-        msg = f"{cands_what}: duplicate site_id {dup.iloc[0]!r}"
-        raise InputColumnsError(msg)
+    _checked_located(cands, cands_what, "site_id", "site")
     if args.weight_column is not None:
         if args.weight_column not in points.columns:
             have = ", ".join(map(str, points.columns))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,8 @@ import pytest
 from geo.graph import WalkNetwork, network_from_edges
 from geo.settings import Settings
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
 XIHU = SHARED / "xihu"
 HANGZHOU = SHARED / "hangzhou"
 
@@ -90,3 +94,18 @@ def demo(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path_factory: pytest.TempPat
     bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path_factory.mktemp("bundle"))
     snapper = Snapper(xihu_net)
     return Demo(bundle, snapper, coverage_run(snapper, bundle.hubs, bundle.beneficiaries, Settings()))
+
+
+def run_module(module: str, *args: str | Path, home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m module args`` from the repository with ``home`` as HOME and cache (no shared cache)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,23 +18,13 @@ from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.graph import WalkNetwork
 from geo.settings import Settings
 from geo.snap import Snapper
+from tests.conftest import run_module
 
-REPO = Path(__file__).resolve().parent.parent.parent
 FRONT = ["point_id", "hub_id", "walk_m", "walk_min", "covered"]
 
 
 def run_geo(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "geo", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=180,
-        check=False,
-    )
+    return run_module("geo", *args, home=home)
 
 
 def coverage_args(network: Path, hubs: Path, points: Path, out: Path, *extra: str) -> list[str | Path]:

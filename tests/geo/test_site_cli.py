@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,25 +17,15 @@ from geo.graph import WalkNetwork
 from geo.settings import Settings
 from geo.siting import SitingResult, problem_from_run, recommend_sites
 from geo.snap import Snapper
+from tests.conftest import run_module
 
-REPO = Path(__file__).resolve().parent.parent.parent
 OUT_COLUMNS = ["rank", "site_id", "newly_covered", "newly_covered_n", "lon", "lat", "access_m"]
 
 pytestmark = pytest.mark.xihu
 
 
 def run_geo(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
-    return subprocess.run(
-        [sys.executable, "-m", "geo", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=180,
-        check=False,
-    )
+    return run_module("geo", *args, home=home)
 
 
 @dataclass

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pyogrio
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import run_module
 
 
 def run_reports(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "reports", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=False,
-    )
+    return run_module("reports", *args, home=home, timeout=300)
 
 
 def test_build_district_and_towns_in_every_format(tmp_path: Path) -> None:
