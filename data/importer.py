@@ -895,15 +895,7 @@ def _check_beneficiary_fields(
     else:
         out["name_masked"] = _text_or_none(col("name_masked"))
 
-    categories: list[Any] = []
-    for i, value in enumerate(col("category")):
-        code = _lookup(value, CATEGORY_ALIASES) if value else None
-        if not value:
-            rows.reject(i, "missing_category")
-        elif code is None:
-            rows.reject(i, "bad_category", value=value)
-        categories.append(code)
-    out["category"] = categories
+    _check_required_code(col, rows, out, "category", CATEGORY_ALIASES)
 
     sizes: list[Any] = []
     for i, value in enumerate(col("household_size")):
@@ -954,17 +946,28 @@ def _check_services(col: Callable[[str], list[str]], rows: _Rows, out: dict[str,
     out["services"] = values
 
 
+def _check_required_code(
+    col: Callable[[str], list[str]],
+    rows: _Rows,
+    out: dict[str, list[Any]],
+    column: str,
+    aliases: Mapping[str, str],
+) -> None:
+    """A required coded column (category, tier, kind): ``missing_<column>`` or ``bad_<column>``."""
+    codes: list[Any] = []
+    for i, value in enumerate(col(column)):
+        code = _lookup(value, aliases) if value else None
+        if not value:
+            rows.reject(i, f"missing_{column}")
+        elif code is None:
+            rows.reject(i, f"bad_{column}", value=value)
+        codes.append(code)
+    out[column] = codes
+
+
 def _check_hub_fields(col: Callable[[str], list[str]], rows: _Rows, out: dict[str, list[Any]]) -> None:
     _check_name(col, rows, out)
-    tiers: list[Any] = []
-    for i, value in enumerate(col("tier")):
-        tier = _lookup(value, TIER_ALIASES) if value else None
-        if not value:
-            rows.reject(i, "missing_tier")
-        elif tier is None:
-            rows.reject(i, "bad_tier", value=value)
-        tiers.append(tier)
-    out["tier"] = tiers
+    _check_required_code(col, rows, out, "tier", TIER_ALIASES)
     _check_services(col, rows, out)
     for name in ("parent_id", "town_code", "opening_hours", "location_source"):
         out[name] = _text_or_none(col(name))
@@ -972,15 +975,7 @@ def _check_hub_fields(col: Callable[[str], list[str]], rows: _Rows, out: dict[st
 
 def _check_provider_fields(col: Callable[[str], list[str]], rows: _Rows, out: dict[str, list[Any]]) -> None:
     _check_name(col, rows, out)
-    kinds: list[Any] = []
-    for i, value in enumerate(col("kind")):
-        kind = _lookup(value, PROVIDER_KIND_ALIASES) if value else None
-        if not value:
-            rows.reject(i, "missing_kind")
-        elif kind is None:
-            rows.reject(i, "bad_kind", value=value)
-        kinds.append(kind)
-    out["kind"] = kinds
+    _check_required_code(col, rows, out, "kind", PROVIDER_KIND_ALIASES)
     out["department"] = _text_or_none(col("department"))
     _check_services(col, rows, out)
     capacity: list[Any] = []
