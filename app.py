@@ -9,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from data.auth import Role
+from data.accounts.auth import Role
 from pages._auth import current_user, sign_out, signin_form
 from pages._common import sidebar_settings
 from pages._i18n import t

@@ -49,12 +49,12 @@ def main() -> int:
     from argon2 import PasswordHasher
     from streamlit.testing.v1 import AppTest
 
-    from data.auth import AuthStore, Role
+    from core.settings import Settings
+    from data.accounts.auth import AuthStore, Role
     from data.demo import load_default_bundle
     from data.network import load_network
     from data.storage import Store
     from geo.analysis import coverage_run
-    from geo.settings import Settings
     from geo.snap import Snapper
     from layers.folium_map import map_html_bytes
     from pages._common import current_summary  # noqa: F401  (imported so its module is warm in both cases)

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from data.network import load_network, network_from_lines, network_from_osm
-from geo.contract import ChainContraction, contract_chains
+from geo.contract import ChainContraction, contract_chains, contraction_of
 from geo.engine import CoverageEngine, cutoff_key, keys_to_dist_label, multi_source_keys, source_keys
 from geo.graph import WalkNetwork, great_circle_m, network_from_edges
 from geo.kernel import INF_KEY, run_sources
@@ -212,7 +212,7 @@ def nx_graph(net: WalkNetwork) -> Any:
 def warm_jit(net: WalkNetwork) -> float:
     """Call every kernel once (numba loads or compiles them); returns the seconds it took.
 
-    This also builds (and caches) ``net.contraction``.
+    This also builds (and caches) ``contraction_of(net)``.
     """
     t0 = time.perf_counter()
     eng = CoverageEngine(net, cutoff_cm=CUTOFF_CM)
@@ -242,7 +242,7 @@ def bench_multi_source(run: Run, name: str, net: WalkNetwork) -> None:
     t_nx_build = time.perf_counter() - t0
     run.add(Row("1 setup", name, "networkx Graph from edge_arrays()", None, "networkx", t_nx_build, note="one-off"))
     t_contract = repeat(lambda: contract_chains(net), a.reps_build)
-    con = net.contraction  # built once here (or by warm_jit), never inside a timed call
+    con = contraction_of(net)  # built once here (or by warm_jit), never inside a timed call
     run.add(
         Row(
             "1 setup",
@@ -800,7 +800,7 @@ def bench_memory(run: Run, name: str, net: WalkNetwork) -> None:
     log(f"[6] memory on {name}")
     n = net.n_nodes
     csr = net.indptr.nbytes + net.indices.nbytes + net.weight_cm.nbytes
-    con = contraction_nbytes(net.contraction)
+    con = contraction_nbytes(contraction_of(net))
     eng_state = n * 8 + n  # keys (int64) + the scratch mark (bool)
     coords = sum(arr.nbytes for k, arr in net.to_arrays().items() if k.startswith("node_"))
     # the inputs (edge list, coordinates) exist before tracing starts, as for networkx below

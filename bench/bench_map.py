@@ -35,6 +35,7 @@ import folium
 import geopandas as gpd
 import pyogrio
 
+from core.settings import Settings
 from data.basemap import basemap_frames_from_shared, road_class
 from data.demo import load_default_bundle
 from data.network import load_network
@@ -42,7 +43,6 @@ from geo.analysis import coverage_run
 from geo.hexes import cells_to_polygons
 from geo.privacy import protect_hexes
 from geo.service_area import NodeCells, service_area_polygons
-from geo.settings import Settings
 from geo.snap import Snapper
 from layers.basemap import ROAD_STYLE
 from layers.folium_map import (

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.settings import Settings
 from data.demo import load_default_bundle
 from data.network import load_network
-from geo.settings import Settings
 from reports.build import FORMATS, prepare_report, write_reports
 from reports.content import LEVELS
 

@@ -35,12 +35,12 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from core.settings import Settings
 from data.demo import load_default_bundle
 from data.network import load_network
 from geo.analysis import coverage_run
 from geo.candidates import candidates_from_run
 from geo.scenario import Scenario
-from geo.settings import Settings
 from geo.siting import DemandWeights, greedy_max_cover, maximal_covering, problem_from_run
 from geo.snap import Snapper
 

@@ -62,12 +62,12 @@ APP = textwrap.dedent(
 
 def district_map(metric: str = "coverage_pct", *, xss: bool = True):  # type: ignore[no-untyped-def]
     """The whole-district map on the Xihu demo with every layer (one provider renamed to an XSS payload)."""
+    from core.settings import Settings
     from data.basemap import basemap_frames_from_shared
     from data.demo import load_default_bundle
     from data.network import load_network
     from geo.analysis import coverage_run
     from geo.service_area import NodeCells, service_area_polygons
-    from geo.settings import Settings
     from geo.snap import Snapper
     from layers.folium_map import build_map
 

@@ -28,16 +28,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data.errors import DataError
+from core.errors import CliError, XihuError
+from data.accounts.cli import register as add_users_commands
+from data.config import xihu_file
 from data.schemas import KINDS
-from data.users_cli import register as add_users_commands
-from geo.errors import GeoError
 
 if TYPE_CHECKING:
     import pandas as pd
     from shapely.geometry.base import BaseGeometry
 
-    from geo.settings import Settings
+    from core.settings import Settings
     from geo.snap import Snapper
 
 EXIT_OK = 0
@@ -47,12 +47,8 @@ NONE_WORDS = frozenset({"none", "no", "off", "-"})
 DEFAULT_AREA_NAME = "西湖区"
 
 
-class CliError(DataError):
-    """An expected command-line problem; the message is printed on one line."""
-
-
 def _default_path(settings: Settings, name: str) -> Path | None:
-    p = Path(settings.shared_data) / "xihu" / name
+    p = xihu_file(settings.shared_data, name)
     return p if p.is_file() else None
 
 
@@ -93,11 +89,12 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Run ``import``: read, validate, write the four output files, print one summary line."""
-    from data.crs import UnknownCRSError, check_crs
+    from core.errors import TableReadError, UnknownCRSError
+    from core.settings import Settings
+    from data.crs import check_crs
     from data.idcard import id_hash_key
     from data.importer import import_table, read_area, read_communities
-    from data.tables import TableReadError, read_table
-    from geo.settings import Settings
+    from data.tables import read_table
 
     settings = Settings()
     if args.crs.strip().lower() != "auto":
@@ -115,9 +112,9 @@ def run_import(args: argparse.Namespace) -> int:
     if len(raw) == 0:
         msg = f"{src.name} 只有表头，没有数据行 (no data rows)"
         raise CliError(msg)
-    network_path = _choose(args.network, _default_path(settings, "xihu.osm.pbf"))
-    area_path = _choose(args.area, _default_path(settings, "district_wgs84.geojson"))
-    communities_path = _choose(args.communities, _default_path(settings, "centroids_2016_wgs84.geojson"))
+    network_path = _choose(args.network, _default_path(settings, "network"))
+    area_path = _choose(args.area, _default_path(settings, "district"))
+    communities_path = _choose(args.communities, _default_path(settings, "centroids"))
     snapper = _load_snapper(network_path, settings) if network_path is not None else None
     area: BaseGeometry | None = read_area(area_path) if area_path is not None else None
     communities = read_communities(communities_path) if communities_path is not None else None
@@ -182,11 +179,33 @@ def add_import_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=run_import)
 
 
+def run_download_network(args: argparse.Namespace) -> int:  # pragma: no cover - online only
+    """Run ``download-network``: fetch a walking network with osmnx (needs internet)."""
+    from data.network import download_network
+
+    path = download_network(args.place, args.out)
+    print(f"已保存路网：{path}（saved）")
+    return EXIT_OK
+
+
+def add_download_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``download-network`` (the only command that uses the internet)."""
+    p = sub.add_parser(
+        "download-network",
+        help="用 osmnx 联网下载步行路网（需要联网）(download a walking network; needs internet)",
+        description="按地名用 osmnx 下载步行路网并保存为 GraphML，之后可作为 --network 使用。",
+    )
+    p.add_argument("--place", required=True, help="地名，如 “西湖区, 杭州市, 浙江省, 中国”")
+    p.add_argument("--out", required=True, help="输出的 .graphml 文件")
+    p.set_defaults(func=run_download_network)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m data`` parser with every command registered."""
     parser = argparse.ArgumentParser(prog="python -m data", description="数据导入与管理 (data import and management)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     add_import_command(sub)
+    add_download_command(sub)
     add_users_commands(sub)
     return parser
 
@@ -197,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except GeoError as exc:
+    except XihuError as exc:
         line = " ".join(str(exc).split())
         print(f"错误：{line}", file=sys.stderr)
         return EXIT_USAGE

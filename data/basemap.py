@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.errors import DataError
-from geo.settings import STORAGE_CRS, XIHU_METRIC_CRS
+from core.errors import BasemapDataError
+from core.settings import STORAGE_CRS, XIHU_METRIC_CRS
+from data.config import XIHU_FILES
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,9 @@ MINOR_ROAD_CLASSES = ("residential", "living_street")
 ROAD_CLASSES = (*MAJOR_ROAD_CLASSES, "residential")
 
 BASEMAP_FILES = {
-    "roads": "roads.geojson",
-    "water": "water.geojson",
-    "district": "district_wgs84.geojson",
-    "towns": "towns_approx_voronoi_NOT_OFFICIAL.geojson",
+    layer: XIHU_FILES[role]
+    for layer, role in (("roads", "roads"), ("water", "water"), ("district", "district"), ("towns", "town_cells"))
 }
-
-
-class BasemapDataError(DataError):
-    """A base-map file is missing or unreadable."""
 
 
 def _read(path: Path) -> gpd.GeoDataFrame:

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Final, overload
 import numpy as np
 import numpy.typing as npt
 
-from data.errors import DataError
-from geo.errors import InputColumnsError
+from core.errors import InputColumnsError, UnknownCRSError
+from core.i18n import labels
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -48,16 +48,8 @@ BD09: Final = "bd09"
 CRS_CHOICES: Final[tuple[str, ...]] = (WGS84, GCJ02, BD09)
 
 #: human names, for messages
-CRS_LABEL_ZH: Final[dict[str, str]] = {
-    WGS84: "WGS-84（GPS / OpenStreetMap）",
-    GCJ02: "GCJ-02（火星坐标，高德 / 腾讯）",
-    BD09: "BD-09（百度坐标）",
-}
-CRS_LABEL_EN: Final[dict[str, str]] = {
-    WGS84: "WGS-84 (GPS / OpenStreetMap)",
-    GCJ02: "GCJ-02 (Amap / Tencent)",
-    BD09: "BD-09 (Baidu)",
-}
+CRS_LABEL_ZH: Final = labels("crs", "zh")
+CRS_LABEL_EN: Final = labels("crs", "en")
 
 # GCJ-02: Krasovsky 1940 semi-major axis and first eccentricity squared
 _A: Final = 6378245.0
@@ -74,10 +66,6 @@ _CHINA_LAT: Final = (0.8293, 55.8271)
 #: defaults of the iterative inverses
 DEFAULT_TOL_DEG: Final = 1e-9
 DEFAULT_MAX_ITER: Final = 30
-
-
-class UnknownCRSError(DataError):
-    """A coordinate-system name is not one of ``wgs84``, ``gcj02``, ``bd09``."""
 
 
 # --------------------------------------------------------------------------- helpers

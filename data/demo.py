@@ -40,7 +40,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +53,14 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from data.errors import DataError
+from core.errors import DemoDataError
+from core.settings import XIHU_METRIC_CRS, Settings
+from core.vocab import CATEGORIES, LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
+from data.bundle import Bundle
+from data.config import xihu_file
 from data.network import largest_component_mask, network_from_osm
-from data.schemas import (
-    BENEFICIARY_COLUMNS,
-    CATEGORIES,
-    HUB_COLUMNS,
-    LIST_SEP,
-    PROVIDER_COLUMNS,
-    SERVICE_CATALOGUE,
-    URGENCY_MAX,
-    URGENCY_MIN,
-    need_type_of,
-)
+from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, PROVIDER_COLUMNS
 from geo.graph import WalkNetwork
-from geo.settings import XIHU_METRIC_CRS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -178,69 +171,6 @@ _DISTRICT_DEPT_NAMES = {
 }
 _COMPANY_WORDS = "安和众诚恒泰博远润禾启明嘉合之江云栖宝石文新西溪留和翠苑双浦金沙明德"
 _COMPANY_TRADES = ("科技", "物业服务", "餐饮管理", "家政服务", "人力资源", "信息技术", "健康管理", "职业培训")
-
-
-@dataclass(frozen=True, eq=False)
-class Bundle:
-    """A complete demo data set: geography, hubs, providers and beneficiaries.
-
-    Attributes
-    ----------
-    name : str
-        ``"xihu_demo"``, ``"fallback_helsinki"`` or ``"own_osm"``.
-    label_zh, label_en : str
-        What the UI shows as the data set's name; says "synthetic" / "not Xihu".
-    note_zh, note_en : str
-        What is real and what is synthetic, for an info box and for reports.
-    is_fallback : bool
-        True when this is not Xihu data.
-    network_path : Path
-        OSM file (XML or PBF) of the walking network; ``data.network.network_from_osm``
-        reads it.
-    metric_crs : str
-        Projected CRS for distances (EPSG:32651 in Xihu, the UTM zone elsewhere).
-    district : shapely geometry
-        The study area polygon, WGS-84.
-    towns : GeoDataFrame
-        ``town_code, name, area_km2, derived, geometry`` (polygons, EPSG:4326). ``derived``
-        is True: the cells are Voronoi approximations, not official boundaries.
-    communities : DataFrame
-        ``community_code, community_name, town_code, town_name, type`` (``community`` or
-        ``village``), ``lon, lat`` (WGS-84), ``synthetic`` (False where the real 2016
-        centroid is used), ``location_source``.
-    hubs, providers, beneficiaries : DataFrame
-        Canonical tables (:data:`data.schemas.HUB_COLUMNS`, ``PROVIDER_COLUMNS``,
-        ``BENEFICIARY_COLUMNS``), coordinates WGS-84.
-    attribution : str
-        Licence attribution to show with any map or export of the bundle.
-    seed : int
-        Seed of the synthetic generator.
-    meta : dict
-        Provenance: ``generator_version``, ``build_s``, ``from_cache``, ``load_s``,
-        ``source_path``, ``cache_dir``.
-    """
-
-    name: str
-    label_zh: str
-    label_en: str
-    note_zh: str
-    note_en: str
-    is_fallback: bool
-    network_path: Path
-    metric_crs: str
-    district: BaseGeometry
-    towns: gpd.GeoDataFrame
-    communities: pd.DataFrame
-    hubs: pd.DataFrame
-    providers: pd.DataFrame
-    beneficiaries: pd.DataFrame
-    attribution: str
-    seed: int
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-class DemoDataError(DataError):
-    """The demo bundle cannot be built from the files at hand."""
 
 
 # ---------------------------------------------------------------------------- geometry helpers
@@ -682,17 +612,9 @@ def _providers_table(
 
 
 def _xihu_files(shared_data: Path) -> dict[str, Path]:
-    x = Path(shared_data) / "xihu"
-    return {
-        "district": x / "district_wgs84.geojson",
-        "voronoi": x / "towns_approx_voronoi_NOT_OFFICIAL.geojson",
-        "towns": x / "towns_2023.csv",
-        "divisions": x / "divisions_2023.csv",
-        "centroids": x / "centroids_2016_wgs84.geojson",
-        "landuse": x / "landuse.geojson",
-        "water": x / "water.geojson",
-        "network": x / "xihu.osm.pbf",
-    }
+    roles = {"voronoi": "town_cells"}
+    keys = ("district", "voronoi", "towns", "divisions", "centroids", "landuse", "water", "network")
+    return {k: xihu_file(shared_data, roles.get(k, k)) for k in keys}
 
 
 def _read_geo(path: Path) -> gpd.GeoDataFrame:

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from data.errors import DataError
+from core.errors import IdHashKeyError
+from data.config import ENV_ID_HASH_KEY, default_data_dir
 
 #: GB 11643-1999 weights of the first 17 digits (2**(17-i) mod 11)
 ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -43,7 +44,7 @@ ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5
 ID_CHECK_CHARS: Final = "10X98765432"
 
 #: environment variable holding the hashing key (at least 16 bytes of UTF-8 text)
-ID_HASH_KEY_ENV: Final = "XIHU_ID_HASH_KEY"
+ID_HASH_KEY_ENV: Final = ENV_ID_HASH_KEY
 #: file name of the generated key under :func:`default_data_dir`
 ID_HASH_KEY_FILE: Final = "id_hash.key"
 MIN_KEY_BYTES: Final = 16
@@ -64,10 +65,6 @@ _SCI_RE = re.compile(r"^[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$")
 _DECIMAL_RE = re.compile(r"^([0-9]+)\.([0-9]*)$")
 _ID18_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 _ID15_RE = re.compile(r"^[0-9]{15}$")
-
-
-class IdHashKeyError(DataError):
-    """The ID hashing key is missing, too short or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -258,13 +255,6 @@ def mask_name(name: object) -> str:
     if n == 2:
         return text[0] + "*"
     return text[0] + "*" * (n - 2) + text[-1]
-
-
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The user's data folder for this app (``$XDG_DATA_HOME`` or ``~/.local/share``)."""
-    environ = os.environ if env is None else env
-    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "xihu-service-map"
 
 
 def read_or_create_key_file(path: Path, *, n_bytes: int = 32) -> tuple[bytes, bool]:

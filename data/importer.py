@@ -55,25 +55,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from data.crs import CRS_LABEL_ZH, WGS84, UnknownCRSError, check_crs, detect_crs, out_of_china, to_wgs84
-from data.errors import DataError
+from core.errors import ColumnMappingError, DataError, UnknownCRSError
+from core.i18n import CATEGORY_ZH, PROVIDER_KIND_ZH, TIER_ZH
+from core.vocab import LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
+from data.crs import CRS_LABEL_ZH, WGS84, check_crs, detect_crs, out_of_china, to_wgs84
 from data.idcard import ID_REASONS, check_id_card, id_hash, mask_name
 from data.schemas import (
     ALIASES,
     CATEGORY_ALIASES,
-    CATEGORY_ZH,
     KINDS,
-    LIST_SEP,
     PROVIDER_KIND_ALIASES,
-    PROVIDER_KIND_ZH,
     SERVICE_ALIASES,
-    SERVICE_CATALOGUE,
     TABLE_COLUMNS,
     TIER_ALIASES,
-    TIER_ZH,
-    URGENCY_MAX,
-    URGENCY_MIN,
-    need_type_of,
 )
 
 if TYPE_CHECKING:
@@ -215,10 +209,6 @@ _LIST_SPLIT = re.compile(r"[;；,，、|]+")
 _PART_SPLIT = re.compile(r"[/\s]+")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _COMMUNITY_SUFFIXES = ("社区居民委员会", "村民委员会", "社区居委会", "居委会", "村委会", "社区", "村")
-
-
-class ColumnMappingError(DataError):
-    """The column mapping is invalid or a required column is missing; the message says which."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from data.errors import NetworkSourceError
-from geo.errors import EmptyNetworkError
+from core.errors import EmptyNetworkError, NetworkSourceError
 from geo.graph import WalkNetwork, great_circle_m, network_from_edges
 
 log = logging.getLogger(__name__)
@@ -358,20 +357,19 @@ def network_from_osmnx_graph(graph: Any, *, metric_crs: str) -> WalkNetwork:
     )
 
 
-def download_network(place_or_polygon: str | Any, *, metric_crs: str) -> WalkNetwork:  # pragma: no cover - online only
-    """Download the walking network with osmnx by place name or shapely polygon.
+def download_network(place: str, out: str | Path) -> Path:  # pragma: no cover - online only
+    """Download the walking network of ``place`` with osmnx and save it as GraphML at ``out``.
 
-    Needs internet; only ever called when a user asks for it (never by tests).
+    The one place the project goes online, and only when a user asks for it
+    (``python -m data download-network``); never called by tests. The saved file loads
+    like any other network source (:func:`load_network`, ``--network`` of the CLIs).
     """
     import osmnx as ox
 
-    if isinstance(place_or_polygon, str):
-        g = ox.graph_from_place(place_or_polygon, network_type="walk", simplify=False, retain_all=True)
-    else:
-        g = ox.graph_from_polygon(place_or_polygon, network_type="walk", simplify=False, retain_all=True)
-    net = network_from_osmnx_graph(g, metric_crs=metric_crs)
-    net.meta.update({"source": str(place_or_polygon)[:200], "downloaded": time.strftime("%Y-%m-%d")})
-    return net
+    g = ox.graph_from_place(place, network_type="walk", simplify=False, retain_all=True)
+    path = Path(out)
+    ox.save_graphml(g, filepath=path)
+    return path
 
 
 def source_kind(path: str | Path) -> str:

@@ -8,28 +8,10 @@ coordinates are WGS-84 (EPSG:4326). Imports map Chinese or English headers onto 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from core.i18n import PROVIDER_KIND_ZH
+from core.vocab import CATEGORIES, PROVIDER_KINDS, SERVICE_CATALOGUE
 
-# -- enumerations ---------------------------------------------------------------------
-TIERS = ("district", "town", "village")
-TIER_ZH = {"district": "区级助联体", "town": "镇街服务站", "village": "村(社区)服务点"}
-
-PROVIDER_KINDS = ("government", "enterprise", "social_org", "volunteer")
-PROVIDER_KIND_ZH = {
-    "government": "政府部门",
-    "enterprise": "企事业单位",
-    "social_org": "社会组织",
-    "volunteer": "志愿团队",
-}
-
-CATEGORIES = ("dibao", "dibian", "tekun", "linshi", "zhuanxiang")
-CATEGORY_ZH = {
-    "dibao": "低保",
-    "dibian": "低边",
-    "tekun": "特困供养",
-    "linshi": "临时救助",
-    "zhuanxiang": "专项救助",
-}
+# -- spreadsheet wording -> codes -------------------------------------------------------
 #: what people write in spreadsheets -> category code
 CATEGORY_ALIASES = {
     "低保": "dibao",
@@ -50,41 +32,6 @@ CATEGORY_ALIASES = {
     **{c: c for c in CATEGORIES},
 }
 
-NEED_TYPES = ("survival", "care", "development")  # priority order
-NEED_TYPE_ZH = {"survival": "生存型", "care": "关爱型", "development": "发展型"}
-NEED_PRIORITY = {t: i for i, t in enumerate(NEED_TYPES)}  # lower = more urgent
-
-URGENCY_MIN, URGENCY_MAX = 1, 5  # 5 = most urgent
-
-
-@dataclass(frozen=True)
-class ServiceItem:
-    """One service item of the catalogue."""
-
-    code: str
-    name_zh: str
-    name_en: str
-    need_type: str
-    departments: tuple[str, ...]
-
-
-#: the service catalogue (from the bureau's three need types; codes are stable ids)
-SERVICE_CATALOGUE: tuple[ServiceItem, ...] = (
-    ServiceItem("S01", "低保金/兜底保障", "Subsistence allowance", "survival", ("民政",)),
-    ServiceItem("S02", "医疗救助", "Medical assistance", "survival", ("医保", "卫健")),
-    ServiceItem("S03", "住房救助", "Housing assistance", "survival", ("住建",)),
-    ServiceItem("S04", "急难救助", "Emergency aid", "survival", ("民政", "慈善总会")),
-    ServiceItem("S05", "教育救助", "Education assistance", "survival", ("教育",)),
-    ServiceItem("S06", "助餐送餐", "Meal assistance", "survival", ("民政", "社会组织")),
-    ServiceItem("C01", "心理咨询", "Psychological counselling", "care", ("社工站", "卫健")),
-    ServiceItem("C02", "情绪支持/陪伴", "Emotional support and companionship", "care", ("社工站", "志愿者")),
-    ServiceItem("C03", "上门探访", "Home visits", "care", ("社区", "志愿者")),
-    ServiceItem("C04", "助老照护", "Elderly care", "care", ("民政", "养老机构")),
-    ServiceItem("D01", "就业援助", "Employment support", "development", ("人社",)),
-    ServiceItem("D02", "技能培训", "Skills training", "development", ("人社", "企业")),
-    ServiceItem("D03", "社会融入", "Social integration", "development", ("社工站", "社会组织")),
-)
-SERVICE_BY_CODE = {s.code: s for s in SERVICE_CATALOGUE}
 #: Chinese service names people type -> code
 SERVICE_ALIASES = {
     **{s.code: s.code for s in SERVICE_CATALOGUE},
@@ -92,7 +39,6 @@ SERVICE_ALIASES = {
     **{part: s.code for s in SERVICE_CATALOGUE for part in s.name_zh.split("/")},
     **{s.name_en.lower(): s.code for s in SERVICE_CATALOGUE},
 }
-LIST_SEP = ";"  # multi-valued cells (services, needs) are joined with ';'
 
 # -- tables -----------------------------------------------------------------------------
 HUB_COLUMNS = (
@@ -152,17 +98,3 @@ PROVIDER_KIND_ALIASES = {
     "政府": "government", "企业": "enterprise", "事业单位": "enterprise", "社工站": "social_org",
     "慈善基地": "social_org", "志愿者": "volunteer", **{k: k for k in PROVIDER_KINDS},
 }  # fmt: skip
-
-
-def need_type_of(service_codes: list[str]) -> str | None:
-    """The most urgent need type among service codes (survival > care > development)."""
-    types = [SERVICE_BY_CODE[c].need_type for c in service_codes if c in SERVICE_BY_CODE]
-    return min(types, key=NEED_PRIORITY.__getitem__) if types else None
-
-
-def service_label(code: str, lang: str = "zh") -> str:
-    """Display name of a service code in ``lang`` (the code itself when unknown)."""
-    item = SERVICE_BY_CODE.get(code)
-    if item is None:
-        return code
-    return item.name_en if lang == "en" else item.name_zh

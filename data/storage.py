@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -40,12 +39,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 
-from data.errors import DataError
+from core.errors import ScenarioNotFoundError, StorageError
+from data.config import ENV_DATABASE_URL, default_data_dir, env_value
 from data.schemas import KINDS, TABLE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-APP_DIR_NAME: Final = "xihu-service-map"
 SQLITE_FILE_NAME: Final = "xihu.sqlite"
 #: rows per INSERT round trip (executemany batches)
 INSERT_CHUNK_ROWS: Final = 2000
@@ -78,14 +77,6 @@ IMPORT_COLUMNS: Final = (
 )  # fmt: skip
 SCENARIO_COLUMNS: Final = ("scenario_id", "name", "created_at", "author", "payload")
 SCENARIO_OPS: Final = ("add", "remove", "move")
-
-
-class StorageError(DataError):
-    """A table or scenario cannot be stored as given (columns, values, duplicate ids)."""
-
-
-class ScenarioNotFoundError(StorageError):
-    """No scenario has the requested id."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +200,7 @@ def default_sqlite_path() -> Path:
     Path
         ``~/.local/share/xihu-service-map/xihu.sqlite`` unless ``XDG_DATA_HOME`` is set.
     """
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / APP_DIR_NAME / SQLITE_FILE_NAME
+    return default_data_dir() / SQLITE_FILE_NAME
 
 
 def database_url(url: str | None = None) -> str:
@@ -228,7 +218,7 @@ def database_url(url: str | None = None) -> str:
     str
         A SQLAlchemy URL.
     """
-    url = url or os.environ.get("DATABASE_URL") or None
+    url = url or env_value(ENV_DATABASE_URL)
     if url is None:
         path = default_sqlite_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,15 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.errors import DataError
+from core.errors import TableReadError
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: largest integer a float64 (an Excel number) holds exactly
 _EXACT_INT_MAX = 2**53
-
-
-class TableReadError(DataError):
-    """A table file cannot be read."""
 
 
 def _excel_cell_text(value: object) -> object:

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.errors import InputColumnsError, XihuError
+from core.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from data.network import load_network
 from data.tables import read_table
 from geo.analysis import coverage_run
 from geo.candidates import candidates_from_frame
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
-from geo.errors import GeoError, InputColumnsError
-from geo.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from geo.siting import DEFAULT_TIME_LIMIT_S, problem_from_run, recommend_sites
 from geo.snap import Snapper
 
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (GeoError, ValueError) as exc:
+    except (XihuError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,10 +12,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.settings import Settings
 from geo.coverage import HubSet, engine_for_hubs, hubs_from_frame, point_coverage
-from geo.engine import CoverageEngine
+from geo.engine import CoverageEngine, nearest_hub_cm
+from geo.figures import coverage_pct
 from geo.hexes import aggregate_points
-from geo.settings import Settings
 from geo.snap import Snapper
 
 
@@ -50,7 +51,7 @@ class CoverageRun:
     @property
     def coverage_pct(self) -> float:
         n = len(self.points)
-        return 100.0 * self.n_covered / n if n else float("nan")
+        return coverage_pct(self.n_covered, n)
 
 
 def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFrame, settings: Settings) -> CoverageRun:
@@ -103,3 +104,37 @@ def walk_from_point(
     d[ok] = dist[tgt.node[ok]]
     total = np.where(d >= 0, d + tgt.access_cm, -1)
     return np.where((total >= 0) & (total <= cutoff_cm), total / 100.0, np.nan)
+
+
+#: how far the "nearest other hub" search looks (cm): 10 km
+FAR_CUTOFF_CM = 1_000_000
+
+
+def nearest_other_hub(run: CoverageRun, exclude_hub: str, *, cutoff_cm: int = FAR_CUTOFF_CM) -> pd.DataFrame:
+    """For every point of ``run``, the nearest hub other than ``exclude_hub`` within ``cutoff_cm``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned with ``run.points``: ``alt_hub_id`` (None when no hub is in reach) and
+        ``alt_walk_m`` (network distance + the point's access leg, metres; NaN when none).
+    """
+    keep = run.hubs["hub_id"].astype(str).to_numpy() != exclude_hub
+    hs = run.hubset
+    dist_cm, slot = nearest_hub_cm(
+        run.engine.network, hs.node[keep], hs.access_cm[keep], np.flatnonzero(keep), cutoff_cm
+    )
+    node = run.points["node"].to_numpy()
+    ok = node >= 0
+    d = np.full(len(node), -1, dtype=np.int64)
+    lab = np.full(len(node), -1, dtype=np.int64)
+    d[ok], lab[ok] = dist_cm[node[ok]], slot[node[ok]]
+    access_cm = np.rint(run.points["access_m"].fillna(0).to_numpy() * 100).astype(np.int64)
+    reach = d >= 0
+    return pd.DataFrame(
+        {
+            "alt_hub_id": pd.Series(hs.hub_id[np.maximum(lab, 0)], dtype=object).where(reach, None).to_numpy(),
+            "alt_walk_m": np.where(reach, (d + access_cm) / 100.0, np.nan),
+        },
+        index=run.points.index,
+    )

@@ -40,12 +40,12 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from core.errors import CandidateError, CRSMismatchError, InputColumnsError
+from core.settings import DEFAULT_MAX_ACCESS_M, STORAGE_CRS
 from geo.analysis import CoverageRun
-from geo.errors import CRSMismatchError, GeoError, InputColumnsError
 from geo.graph import WalkNetwork
 from geo.hexes import as_cells, cells_resolution, check_res, latlng_to_cells
 from geo.kernel import _pop, _push
-from geo.settings import DEFAULT_MAX_ACCESS_M, STORAGE_CRS
 from geo.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,6 @@ FloatArray = npt.NDArray[np.float64]
 CANDIDATE_COLUMNS = ("site_id", "lon", "lat", "node", "access_m", "town_code", "off_network")
 #: default minimum distance between two automatic candidates, metres
 DEFAULT_SPACING_M = 200.0
-
-
-class CandidateError(GeoError):
-    """Candidate sites cannot be built as asked (no gap, no site in a town, bad list)."""
 
 
 # ------------------------------------------------------------------------------ helpers

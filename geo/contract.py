@@ -15,7 +15,7 @@ minimum (distance, then slot) is the very key that the full-graph kernel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,8 @@ from numba import njit
 
 from geo.graph import WalkNetwork
 from geo.kernel import INF_KEY, LABEL_BITS
+
+_CACHE_ATTR = "_chain_contraction"
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
@@ -102,7 +104,7 @@ class ChainContraction:
 def contract_chains(network: WalkNetwork) -> ChainContraction:
     """Contract the degree-2 chains of ``network`` (O(n) in numba, plus a sort of the junctions).
 
-    Prefer the cached ``network.contraction``: this builds a new one on every call.
+    Prefer :func:`contraction_of`, which keeps it: this builds a new one on every call.
 
     Parameters
     ----------
@@ -118,6 +120,20 @@ def contract_chains(network: WalkNetwork) -> ChainContraction:
     order = np.argsort(hilbert_index(network.node_x[nodes], network.node_y[nodes]), kind="stable")
     junction_node = nodes[order].astype(np.int32)
     return ChainContraction(*_chains(network.indptr, network.indices, network.weight_cm, junction_node))
+
+
+def contraction_of(network: WalkNetwork) -> ChainContraction:
+    """The contraction of ``network``, built on first use and kept with it.
+
+    It is stored in the instance ``__dict__`` (as ``functools.cached_property`` would;
+    a frozen dataclass allows it); the arrays are never modified, so the network stays
+    read-only and every caller shares one contraction.
+    """
+    cached = network.__dict__.get(_CACHE_ATTR)
+    if cached is None:
+        cached = contract_chains(network)
+        object.__setattr__(network, _CACHE_ATTR, cached)
+    return cast("ChainContraction", cached)
 
 
 def hilbert_index(x: npt.ArrayLike, y: npt.ArrayLike, *, bits: int = HILBERT_BITS) -> Int64Array:
@@ -169,7 +185,7 @@ def contracted_keys(
     Parameters
     ----------
     contraction : ChainContraction
-        Usually ``network.contraction``.
+        Usually ``contraction_of(network)``.
     src_nodes, src_keys : the sources' nodes and packed keys (access leg and slot).
     cutoff_key : int
         The largest key in reach (:func:`geo.engine.cutoff_key`).

@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import HubError, InputColumnsError
+from core.settings import Settings
 from geo.engine import CoverageEngine
-from geo.errors import HubError, InputColumnsError
-from geo.settings import Settings
 from geo.snap import Snapper
 
 STATUS_COVERED = "covered"

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from geo.contract import contracted_keys
-from geo.errors import HubError
+from core.errors import HubError
+from geo.contract import contracted_keys, contraction_of
 from geo.graph import WalkNetwork
 from geo.kernel import INF_KEY, LABEL_BITS, LABEL_MASK, MAX_SLOTS, remove_label, run_sources
 
@@ -48,7 +48,7 @@ def multi_source_keys(
 ) -> npt.NDArray[np.int64]:
     """Full bounded multi-source search; returns one packed key per node (``INF_KEY`` if unreached).
 
-    Runs on ``network.contraction`` (built once per network); the keys equal those of
+    Runs on ``contraction_of(network)`` (built once per network); the keys equal those of
     :func:`geo.kernel.run_sources` on the full network, bit for bit.
     """
     nodes = np.asarray(hub_nodes, dtype=np.int32)
@@ -56,7 +56,7 @@ def multi_source_keys(
     if nodes.size and (nodes.min() < 0 or nodes.max() >= network.n_nodes):
         msg = "hub node outside the network"
         raise HubError(msg)
-    return contracted_keys(network.contraction, nodes, source_keys(hub_offset_cm, sl), cutoff_key(cutoff_cm))
+    return contracted_keys(contraction_of(network), nodes, source_keys(hub_offset_cm, sl), cutoff_key(cutoff_cm))
 
 
 def keys_to_dist_label(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -65,6 +65,17 @@ def keys_to_dist_label(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int6
     dist = np.where(reached, keys >> LABEL_BITS, -1)
     label = np.where(reached, keys & LABEL_MASK, NO_HUB)
     return dist, label
+
+
+def nearest_hub_cm(
+    network: WalkNetwork,
+    hub_nodes: npt.ArrayLike,
+    hub_offset_cm: npt.ArrayLike,
+    slots: npt.ArrayLike,
+    cutoff_cm: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per node, the distance (cm) to the nearest of the hubs and that hub's slot; ``-1`` if none in reach."""
+    return keys_to_dist_label(multi_source_keys(network, hub_nodes, hub_offset_cm, cutoff_cm=cutoff_cm, slots=slots))
 
 
 class CoverageEngine:

@@ -8,17 +8,13 @@ only produce the arrays this module takes, like pandana's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pyproj import Transformer
 
-from geo.errors import EmptyNetworkError
-
-if TYPE_CHECKING:
-    from geo.contract import ChainContraction
+from core.errors import EmptyNetworkError
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), as osmnx uses
 
@@ -73,17 +69,6 @@ class WalkNetwork:
     def n_edges(self) -> int:
         """Number of undirected edges."""
         return int(self.indices.shape[0] // 2)
-
-    @cached_property
-    def contraction(self) -> ChainContraction:
-        """The degree-2 chains contracted (:mod:`geo.contract`), built on first use and kept.
-
-        ``cached_property`` stores it in the instance ``__dict__``, which a frozen
-        dataclass allows; the arrays are never modified, so the network stays read-only.
-        """
-        from geo.contract import contract_chains
-
-        return contract_chains(self)
 
     def edge_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
         """Undirected edges once each as ``(u, v, weight_cm)`` with ``u < v``."""

@@ -23,17 +23,16 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import GeoError, InputColumnsError
-from geo.settings import MAX_H3_RES, MIN_H3_RES, STORAGE_CRS
+from core.errors import GeoError, InputColumnsError
+from core.settings import MAX_H3_RES, MIN_H3_RES, STORAGE_CRS
+from core.vocab import NEED_TYPES  # ``n_need_*`` columns always hold these, plus any other value found
+from geo.figures import coverage_pct
 
 log = logging.getLogger(__name__)
 
 CellArray = npt.NDArray[np.uint64]
 Contain = Literal["center", "full", "overlap", "bbox_overlap"]
 
-#: the need types of the bureau's classification, in priority order (``n_need_*`` columns
-#: always hold these three, plus any other value found in the data)
-NEED_TYPES = ("survival", "care", "development")
 CONTAIN_MODES: tuple[str, ...] = ("center", "full", "overlap", "bbox_overlap")
 
 # bits 52-55 of an H3 index hold its resolution
@@ -266,7 +265,7 @@ def aggregate_points(
         off = _bool_values(frame["off_network"])[placed]
         out["off_network"] = np.bincount(inv[off], minlength=m).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["coverage_pct"] = np.where(n > 0, 100.0 * n_cov / np.maximum(n, 1), np.nan)
+        out["coverage_pct"] = coverage_pct(n_cov, n)
     for col, prefix, fixed in ((category_col, "cat", ()), (need_type_col, "need", NEED_TYPES)):
         if col is not None and col in frame.columns:
             values = frame[col][placed].reset_index(drop=True)

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.errors import GeoError
+from core.errors import GeoError
 
 DEFAULT_THRESHOLD = 10
 LT_MARK = "<10"

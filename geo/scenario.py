@@ -33,11 +33,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import ScenarioError
+from core.settings import Settings
+from core.vocab import NEED_TYPES
 from geo.analysis import CoverageRun
-from geo.errors import GeoError
-from geo.hexes import NEED_TYPES, cells_to_str, latlng_to_cells
+from geo.figures import coverage_pct
+from geo.hexes import cells_to_str, latlng_to_cells
 from geo.kernel import INF_KEY, LABEL_BITS
-from geo.settings import Settings
 from geo.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -54,10 +56,6 @@ MAX_COMPARED = 3
 STATUS_EXISTING, STATUS_MOVED, STATUS_NEW = "existing", "moved", "new"
 #: columns a coverage run adds to the hub table (dropped from :meth:`Scenario.hubs_table`)
 _RUN_HUB_COLUMNS = ("slot", "node", "hub_access_m", "served")
-
-
-class ScenarioError(GeoError):
-    """An edit or a saved scenario cannot be applied (unknown hub, bad coordinates, other settings)."""
 
 
 def settings_to_payload(settings: Settings) -> dict[str, Any]:
@@ -130,7 +128,7 @@ class ScenarioResult:
 
     @property
     def coverage_pct(self) -> float:
-        return 100.0 * self.n_covered / self.n_points if self.n_points else float("nan")
+        return coverage_pct(self.n_covered, self.n_points)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +145,7 @@ class _Groups:
         n = np.bincount(self.codes[has], minlength=k).astype(np.int64)
         cov = np.bincount(self.codes[has & covered], minlength=k).astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            pct = np.where(n > 0, 100.0 * cov / np.maximum(n, 1), np.nan)
+            pct = coverage_pct(cov, n)
         return pd.DataFrame(
             {
                 self.column: pd.Series(list(self.labels), dtype="str"),

@@ -78,10 +78,10 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from core.errors import HubError
+from core.settings import DEFAULT_MAX_ACCESS_M, STORAGE_CRS
 from geo.engine import CoverageEngine
-from geo.errors import HubError
 from geo.graph import WalkNetwork
-from geo.settings import DEFAULT_MAX_ACCESS_M, STORAGE_CRS
 
 log = logging.getLogger(__name__)
 

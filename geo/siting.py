@@ -43,12 +43,13 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from core.errors import CRSMismatchError, InputColumnsError, SitingError
+from core.settings import Settings
+from core.vocab import NEED_TYPES
 from geo.analysis import CoverageRun
 from geo.candidates import CANDIDATE_COLUMNS, coverage_matrix
-from geo.errors import CRSMismatchError, GeoError, InputColumnsError
+from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
-from geo.hexes import NEED_TYPES
-from geo.settings import Settings
 from geo.snap import lonlat_to_metric
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,6 @@ OPTIMALITY_TOL = 1e-6
 #: above this many usable candidates ``method="auto"`` uses lazy greedy instead of the MILP
 DEFAULT_EXACT_MAX_SITES = 5000
 DEFAULT_TIME_LIMIT_S = 30.0
-
-
-class SitingError(GeoError):
-    """A siting model cannot be set up or has no solution (too few sites, unreachable target)."""
 
 
 # ------------------------------------------------------------------------------ demand weights
@@ -1092,11 +1089,11 @@ class SitingResult:
 
     @property
     def pct_before(self) -> float:
-        return 100.0 * self.n_covered_before / self.n_points if self.n_points else float("nan")
+        return coverage_pct(self.n_covered_before, self.n_points)
 
     @property
     def pct_after(self) -> float:
-        return 100.0 * self.n_covered_after / self.n_points if self.n_points else float("nan")
+        return coverage_pct(self.n_covered_after, self.n_points)
 
     def summary(self) -> dict[str, Any]:
         """The headline figures as plain values (for a page, a report or a CLI line)."""

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.errors import InputColumnsError
+from core.errors import InputColumnsError
 from geo.graph import WalkNetwork
 
 

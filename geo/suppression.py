@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import GeoError
+from core.errors import SuppressionError
 
 _core: Any
 try:  # HiGHS' own binding: the relaxation stays loaded and re-solves warm (about 5x faster than linprog)
@@ -90,10 +90,6 @@ _MAX_WITNESS = 40
 
 Constraint = tuple[Sequence[int], int]
 """``(parts, total)``: flat cell indices of the parts and of the cell they sum to."""
-
-
-class SuppressionError(GeoError):
-    """The counts or relations are inconsistent, or a primary cell cannot be protected."""
 
 
 def marker(threshold: int = DEFAULT_THRESHOLD) -> tuple[str, str]:

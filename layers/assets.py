@@ -42,6 +42,8 @@ import folium
 import folium.elements
 from branca.element import CssLink, Element, JavascriptLink
 
+from core.errors import ExternalAssetError
+
 #: where Streamlit serves ``./static/vendor`` (``[server] enableStaticServing = true``)
 DEFAULT_STATIC_BASE = "/app/static/vendor"
 #: the repository's ``static/`` folder (served by Streamlit when static serving is on)
@@ -70,9 +72,6 @@ LOCAL_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 #: namespace URIs that appear in markup but are never fetched
 _NAMESPACE_URLS = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")
 
-
-class ExternalAssetError(ValueError):
-    """An element of the map would load a file from outside the app (a CDN)."""
 
 
 def vendor_files() -> list[str]:

@@ -16,8 +16,9 @@ import shapely
 from folium import FeatureGroup
 from folium.map import Layer
 
+from core.i18n import t
+from core.settings import STORAGE_CRS
 from geo.graph import WalkNetwork
-from geo.settings import STORAGE_CRS
 from layers.geojson_layer import DataLayer, esc, frame_features
 
 #: drawing order and style of the road classes (``road_class`` of the roads frame)
@@ -36,24 +37,10 @@ TOWN_STYLE: dict[str, Any] = {"color": "#555555", "weight": 1.2, "opacity": 0.8,
 #: land colour behind the offline base map
 BACKGROUND = "#f2efe9"
 
-LABELS = {
-    "zh": {
-        "basemap": "离线底图（OSM 路网、水系）",
-        "district": "区界",
-        "towns": "镇街范围（近似，非官方边界）",
-        "town_tip": "{name}<br><small>近似范围（泰森多边形），非官方边界</small>",
-    },
-    "en": {
-        "basemap": "Offline base map (OSM roads, water)",
-        "district": "District boundary",
-        "towns": "Towns (approximate, not official)",
-        "town_tip": "{name}<br><small>approximate area (Voronoi cell), not an official boundary</small>",
-    },
-}
 
 
 def _labels(lang: str) -> dict[str, str]:
-    return LABELS["en" if lang == "en" else "zh"]
+    return {key: t(f"basemap_{key}", lang) for key in ("basemap", "district", "towns", "town_tip")}
 
 
 def _merge_lines(gdf: gpd.GeoDataFrame) -> Any:

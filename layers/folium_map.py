@@ -42,7 +42,8 @@ import shapely
 from folium.elements import ElementAddToElement
 from folium.template import Template
 
-from data.schemas import CATEGORY_ZH, PROVIDER_KIND_ZH, SERVICE_BY_CODE, TIER_ZH
+from core.errors import MapInputError
+from core.i18n import LANGS, label, t
 from geo.hexes import cells_to_polygons
 from geo.privacy import DEFAULT_THRESHOLD, protect_hexes, suppress_count
 from layers.assets import DEFAULT_STATIC_BASE, localize_assets
@@ -50,7 +51,6 @@ from layers.basemap import BACKGROUND, basemap_layers
 from layers.geojson_layer import DataLayer, esc, frame_features, js_json, round_geometries
 
 HEX_METRICS = ("coverage_pct", "n", "uncovered")
-LANGS = ("zh", "en")
 #: every layer :func:`build_map` can draw, in drawing order (keys of ``show=``)
 LAYER_KEYS = (
     "basemap", "osm_tiles", "district", "towns", "service_areas", "hexes", "gaps",
@@ -123,105 +123,6 @@ VILLAGE_STYLE = {
 }  # fmt: skip
 PROVIDER_ICON_SIZE = 12
 
-# ---------------------------------------------------------------------------- texts
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "osm_tiles": "OpenStreetMap 在线底图（需联网）",
-        "no_basemap": "无底图",
-        "hexes_coverage_pct": "六边形：{m}步行覆盖率",
-        "hexes_n": "六边形：救助对象户数",
-        "hexes_uncovered": "六边形：圈外救助对象户数",
-        "legend_coverage_pct": "{m}步行覆盖率",
-        "legend_n": "救助对象（户）",
-        "legend_uncovered": "圈外救助对象（户）",
-        "gaps": "服务缺口（覆盖率低于 {p:g}%）",
-        "gap_legend": "服务缺口：有圈外对象且覆盖率低于 {p:g}%",
-        "service_areas": "{m}步行服务范围（示意）",
-        "service_area_legend": "站点{m}步行服务范围（仅示意）",
-        "providers": "服务主体",
-        "minutes": "{m:g}分钟",
-        "minutes_default": "10分钟",
-        "households": "救助对象：<b>{n}</b> 户",
-        "covered": "圈内：{c}　圈外：{u}",
-        "pct": "覆盖率：{p}",
-        "cats": "类别：{c}",
-        "list_sep": "、",
-        "served": "圈内服务对象：{n} 户",
-        "kind": "类型：{k}",
-        "department": "所属部门：{d}",
-        "services": "服务项目：{s}",
-        "capacity": "月服务能力：{c} 人次",
-        "area": "{m}步行服务范围 · {a:.2f} km²",
-        "suppressed": "人数较少，比例区间跨档",
-        "suppressed_count": "不公开（保护隐私）",
-        "zero": "0",
-        "privacy": "隐私保护：1–9 户显示为“<10”；六边形内有任一数字小于10时，"
-        "其余数字按10户一档显示（如“20–29”），覆盖率以区间显示。颜色只依据显示的数字。",
-        "hubs": "服务站点",
-        "providers_legend": "服务主体",
-        "no_category": "未填",
-    },
-    "en": {
-        "osm_tiles": "OpenStreetMap tiles (online)",
-        "no_basemap": "No base map",
-        "hexes_coverage_pct": "Hexagons: {m} walking coverage",
-        "hexes_n": "Hexagons: households",
-        "hexes_uncovered": "Hexagons: households outside the circle",
-        "legend_coverage_pct": "{m} walking coverage",
-        "legend_n": "Beneficiary households",
-        "legend_uncovered": "Households outside the circle",
-        "gaps": "Gaps (coverage below {p:g}%)",
-        "gap_legend": "Gap: someone outside and coverage below {p:g}%",
-        "service_areas": "{m} walking service areas (illustrative)",
-        "service_area_legend": "{m} walking area of a hub (illustrative)",
-        "providers": "Service providers",
-        "minutes": "{m:g}-minute",
-        "minutes_default": "10-minute",
-        "households": "Households: <b>{n}</b>",
-        "covered": "Inside: {c} · outside: {u}",
-        "pct": "Coverage: {p}",
-        "cats": "Categories: {c}",
-        "list_sep": ", ",
-        "served": "Households served inside the circle: {n}",
-        "kind": "Kind: {k}",
-        "department": "Department: {d}",
-        "services": "Services: {s}",
-        "capacity": "Monthly capacity: {c} visits",
-        "area": "{m} walking area · {a:.2f} km²",
-        "suppressed": "few people: range spans classes",
-        "suppressed_count": "not shown (privacy)",
-        "zero": "0",
-        "privacy": "Privacy: 1–9 households print as “<10”; when any figure of a hexagon is below 10, "
-        "its other figures print in bands of ten (“20–29”) and coverage as a range. Colours use printed figures only.",
-        "hubs": "Service hubs",
-        "providers_legend": "Service providers",
-        "no_category": "not recorded",
-    },
-}
-TIER_EN = {"district": "District hub", "town": "Town station", "village": "Village / community point"}
-KIND_EN = {
-    "government": "Government department",
-    "enterprise": "Enterprise / public institution",
-    "social_org": "Social organisation",
-    "volunteer": "Volunteer team",
-}
-CATEGORY_EN = {
-    "dibao": "Subsistence allowance (dibao)",
-    "dibian": "Marginal low-income (dibian)",
-    "tekun": "Extreme-poverty support (tekun)",
-    "linshi": "Temporary / emergency",
-    "zhuanxiang": "Special assistance",
-}
-ATTRIBUTION = {
-    "zh": "地图数据 © OpenStreetMap 贡献者（ODbL）",
-    "en": "Map data © OpenStreetMap contributors (ODbL)",
-}
-
-
-class MapInputError(ValueError):
-    """An argument of :func:`build_map` cannot be drawn; the message says which."""
-
-
 def _lang(lang: str) -> str:
     if lang not in LANGS:
         msg = f"lang must be one of {', '.join(LANGS)}, got {lang!r}"
@@ -230,7 +131,7 @@ def _lang(lang: str) -> str:
 
 
 def _t(lang: str, key: str, **kw: Any) -> str:
-    return TEXT[lang][key].format(**kw)
+    return t(f"map_{key}", lang, **kw)
 
 
 def _minutes_text(lang: str, minutes: float | None) -> str:
@@ -238,18 +139,18 @@ def _minutes_text(lang: str, minutes: float | None) -> str:
 
 
 def tier_label(tier: str, lang: str = "zh") -> str:
-    """Display name of a hub tier (the tier itself when unknown)."""
-    return (TIER_EN if lang == "en" else TIER_ZH).get(tier, tier)
+    """Display name of a hub tier."""
+    return label("tier", tier, lang)
 
 
 def kind_label(kind: str, lang: str = "zh") -> str:
-    """Display name of a provider kind (the kind itself when unknown)."""
-    return (KIND_EN if lang == "en" else PROVIDER_KIND_ZH).get(kind, kind)
+    """Display name of a provider kind."""
+    return label("provider_kind", kind, lang)
 
 
 def category_label(code: str, lang: str = "zh") -> str:
-    """Display name of a beneficiary category code (the code itself when unknown)."""
-    return (CATEGORY_EN if lang == "en" else CATEGORY_ZH).get(code, code)
+    """Display name of a beneficiary category code."""
+    return label("category", code, lang)
 
 
 def service_names(codes: Any, lang: str = "zh") -> list[str]:
@@ -261,8 +162,7 @@ def service_names(codes: Any, lang: str = "zh") -> list[str]:
         c = c.strip()
         if not c:
             continue
-        item = SERVICE_BY_CODE.get(c)
-        out.append((item.name_en if lang == "en" else item.name_zh) if item else c)
+        out.append(label("service", c, lang))
     return out
 
 
@@ -362,7 +262,7 @@ def hex_tooltips(hexes: pd.DataFrame, shown: pd.DataFrame, *, lang: str = "zh") 
     lang : "zh" or "en".
     """
     cats = _category_cols(hexes)
-    sep = TEXT[lang]["list_sep"]
+    sep = _t(lang, "list_sep")
     tips: list[str] = []
     for row in shown.to_dict("records"):
         exact: list[tuple[int, str]] = []
@@ -402,7 +302,7 @@ def hub_tooltips(hubs: pd.DataFrame, *, lang: str = "zh", threshold: int = DEFAU
 
 def provider_tooltips(providers: pd.DataFrame, *, lang: str = "zh") -> list[str]:
     """Tooltip HTML of every provider: name, kind, services (by name), capacity, escaped."""
-    sep = TEXT[lang]["list_sep"]
+    sep = _t(lang, "list_sep")
     tips = []
     for row in providers.to_dict("records"):
         lines = [
@@ -874,7 +774,7 @@ def build_map(
         zoom_snap=0.25,
         zoom_delta=0.5,
     )
-    attr = attribution if attribution is not None else ATTRIBUTION[lang]
+    attr = attribution if attribution is not None else _t(lang, "attribution")
     if basemap:
         for layer in basemap_layers(basemap, lang=lang, attribution=attr, round_deg=ROUND_DEG):
             key = getattr(layer, "key", "basemap")
@@ -886,7 +786,7 @@ def build_map(
             folium.FeatureGroup(name=esc(_t(lang, "no_basemap")), overlay=False, show=True).add_to(m)
         folium.TileLayer(
             tiles=OSM_TILE_URL,
-            attr=esc(ATTRIBUTION[lang]),
+            attr=esc(_t(lang, "attribution")),
             name=esc(_t(lang, "osm_tiles")),
             overlay=False,
             control=True,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.access import AreaFilter, cache_key
-from data.audit import AuditLog, audit_key
-from data.auth import AuthError, AuthStore, User
+from core.errors import AuthError
+from data.accounts.access import AreaFilter, cache_key
+from data.accounts.audit import AuditLog, audit_key
+from data.accounts.auth import AuthStore, User
 from pages._common import get_store
 
 K_TOKEN = "auth_token"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from data.access import check_upload
-from data.auth import Role
-from data.errors import DataError
+from core.errors import DataError
+from data.accounts.access import check_upload
+from data.accounts.auth import Role
 from data.idcard import id_hash_key
 from data.importer import ImportResult, import_table, map_columns, mappable_columns
 from data.storage import ImportMeta

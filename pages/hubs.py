@@ -7,24 +7,26 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data.access import can_export_individuals, ensure_can_export_individuals, filter_frame
-from data.audit import sha256_hex
-from data.schemas import CATEGORY_ZH, NEED_PRIORITY, NEED_TYPE_ZH, TIER_ZH, service_label
+from core.i18n import labels as labels_of
+from core.vocab import NEED_PRIORITY
+from data.accounts.access import can_export_individuals, ensure_can_export_individuals, filter_frame
+from data.accounts.audit import sha256_hex
 from geo.analysis import walk_from_point
+from geo.areas import hub_area_mask
+from geo.figures import coverage_pct
 from pages._auth import area_key, area_of, get_audit, require_user
 from pages._common import (
     bundle_snapper,
-    current_dataset,
+    current_key,
     current_run,
     current_settings,
     current_tables,
-    dataset_version,
     get_bundle,
     map_for,
     nearest_other_hub,
     share_table,
 )
-from pages._i18n import lang, t
+from pages._i18n import label, t
 
 K_TIER = "hub_tier"
 K_HUB = "hub_pick"
@@ -41,7 +43,7 @@ tiers = [x for x in ("town", "village") if (hubs["tier"] == x).any()]
 if not tiers:
     st.info(t("no_individuals"))
     st.stop()
-tier = st.radio(t("pick_tier"), tiers, format_func=lambda x: TIER_ZH[x], key=K_TIER, horizontal=True)
+tier = st.radio(t("pick_tier"), tiers, format_func=lambda x: label("tier", x), key=K_TIER, horizontal=True)
 choices = hubs[hubs["tier"] == tier].sort_values("hub_id")
 labels = dict(zip(choices["hub_id"].astype(str), choices["name"].astype(str), strict=True))
 if not labels:
@@ -51,62 +53,44 @@ hub_id = st.selectbox(t("pick_hub"), list(labels), format_func=lambda h: f"{labe
 hub = choices[choices["hub_id"].astype(str) == hub_id].iloc[0]
 
 pts = run.points
-if tier == "town":
-    in_area = pts["town_code"].astype(str) == str(hub["town_code"])
-else:  # a village point serves its own community: hub id is "V" + community code
-    in_area = pts["community_code"].astype(str) == str(hub_id)[1:]
-area_pts = pts[in_area]
+area_pts = pts[hub_area_mask(hub.to_dict(), pts)]
 
 c1, c2, c3 = st.columns(3)
 n = len(area_pts)
 n_in = int(area_pts["covered"].sum())
-pct = 100.0 * n_in / n if n else float("nan")
+pct = coverage_pct(n_in, n)
 c1.metric(t("households"), f"{n:,}")
-c2.metric(t("inside"), f"{n_in:,}", f"{pct - run.coverage_pct:+.1f} pp" if n else None)
+c2.metric(t("inside"), f"{n_in:,}（{pct:.1f}%）" if n else f"{n_in:,}")
 c3.metric(t("outside"), f"{n - n_in:,}")
 st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
 
 st.subheader(t("hub_area"))
-ds = current_dataset()
-m = map_for(
-    ds,
-    dataset_version(ds),
-    settings.minutes,
-    settings.speed_kmh,
-    settings.h3_res,
-    area,
-    "uncovered",
-    lang(),
-    focus_town=str(hub["town_code"]),
-)
+m = map_for(current_key(area), "uncovered", focus_town=str(hub["town_code"]))
 st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub_map")
 
 st.subheader(t("by_category"))
 counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)
-st.dataframe(share_table(counts, CATEGORY_ZH, suppressed=False), width="stretch")
+st.dataframe(share_table(counts, labels_of("category"), suppressed=False), width="stretch")
 
 st.subheader(t("outside_list"))
 outside = area_pts[~area_pts["covered"]].copy()
 if outside.empty:
     st.success(t("no_outside"))
 else:
-    ds = current_dataset()
-    alt = nearest_other_hub(
-        ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, area, hub_id
-    )
+    alt = nearest_other_hub(current_key(area), hub_id)
     outside = outside.join(alt)
     outside["_prio"] = outside["need_type"].map(NEED_PRIORITY).fillna(len(NEED_PRIORITY))
     outside = outside.sort_values(["_prio", "urgency", "beneficiary_id"], ascending=[True, False, True])
     names = dict(zip(run.hubs["hub_id"].astype(str), run.hubs["name"].astype(str), strict=True))
     view = pd.DataFrame(
         {
-            "编号" if lang() == "zh" else "id": outside["beneficiary_id"].astype(str),
-            "姓名" if lang() == "zh" else "name": outside["name_masked"].fillna(""),
-            "类别" if lang() == "zh" else "category": outside["category"].map(CATEGORY_ZH),
-            "需求类型" if lang() == "zh" else "need type": outside["need_type"].map(NEED_TYPE_ZH),
-            "紧急程度" if lang() == "zh" else "urgency": outside["urgency"],
+            t("col_id"): outside["beneficiary_id"].astype(str),
+            t("col_name"): outside["name_masked"].fillna(""),
+            t("col_category"): outside["category"].map(lambda c: label("category", c)),
+            t("col_need_type"): outside["need_type"].map(lambda c: label("need_type", c)),
+            t("col_urgency"): outside["urgency"],
             t("nearest_alt"): outside["alt_hub_id"].map(lambda h: names.get(str(h), "—") if h else "—"),
-            "步行距离(米)" if lang() == "zh" else "walk (m)": np.round(outside["alt_walk_m"], 0),
+            t("col_walk_m"): np.round(outside["alt_walk_m"], 0),
         }
     )
     st.dataframe(view, width="stretch", hide_index=True)
@@ -142,6 +126,10 @@ rows = [
 ]
 if rows:
     by_item = pd.DataFrame(rows)
-    by_item["service"] = by_item["service"].map(lambda c: service_label(c, lang()))
-    st.dataframe(by_item.sort_values(["service", "walk_m"]), width="stretch", hide_index=True)
+    by_item["service"] = by_item["service"].map(lambda c: label("service", c))
+    by_item = by_item.sort_values(["service", "walk_m"]).rename(
+        columns={"service": t("col_service"), "provider": t("col_provider"),
+                 "capacity_month": t("col_capacity"), "walk_m": t("col_walk_m")}
+    )  # fmt: skip
+    st.dataframe(by_item, width="stretch", hide_index=True)
 st.caption(t("attribution"))

@@ -5,26 +5,21 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data.schemas import CATEGORY_ZH, NEED_TYPE_ZH
+from core.i18n import CATEGORY_ZH, NEED_TYPE_ZH
 from geo.privacy import protect_hexes
 from pages._auth import area_key, require_user
 from pages._common import (
-    current_dataset,
+    current_key,
     current_settings,
     current_summary,
-    dataset_version,
     get_bundle,
     map_for,
     share_table,
 )
-from pages._i18n import lang, t
+from pages._i18n import t
 
 K_METRIC = "overview_hex_metric"
-METRICS = {
-    "coverage_pct": ("覆盖率", "Coverage %"),
-    "uncovered": ("圈外人数", "Uncovered"),
-    "n": ("救助对象", "Households"),
-}
+METRICS = ("coverage_pct", "uncovered", "n")
 
 user = require_user()
 area = area_key(user)
@@ -40,20 +35,19 @@ summary = current_summary(area)
 n, n_cov = summary.n, summary.n_covered
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(t("households"), f"{n:,}")
-c2.metric(t("inside"), f"{n_cov:,}", f"{summary.coverage_pct:.1f}%" if n else None)
+c2.metric(t("inside"), f"{n_cov:,}（{summary.coverage_pct:.1f}%）" if n else f"{n_cov:,}")
 c3.metric(t("outside"), f"{n - n_cov:,}")
 c4.metric(t("off_network"), f"{summary.n_off_network:,}")
 
 towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()
 metric = st.radio(
-    "六边形着色" if lang() == "zh" else "Hexagon colour",
+    t("hex_colour"),
     list(METRICS),
-    format_func=lambda m: METRICS[m][0 if lang() == "zh" else 1],
+    format_func=lambda m: t(f"hex_metric_{m}"),
     key=K_METRIC,
     horizontal=True,
 )
-ds = current_dataset()
-m = map_for(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, area, metric, lang())
+m = map_for(current_key(area), metric)
 st_folium(m, returned_objects=[], height=680, use_container_width=True, key="overview_map")
 
 cols = st.columns(2)

@@ -11,11 +11,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data.access import check_upload
-from data.auth import Role
-from data.errors import DataError
+from core.errors import DataError, GeoError
+from core.vocab import NEED_TYPES
+from data.accounts.access import check_upload
+from data.accounts.auth import Role
 from data.tables import read_table
-from geo.errors import GeoError
 from geo.scenario import Scenario, compare_scenarios
 from geo.siting import DemandWeights
 from layers.assets import localize_assets
@@ -23,6 +23,7 @@ from pages._auth import area_key, require_user
 from pages._common import (
     bundle_snapper,
     current_dataset,
+    current_key,
     current_run,
     current_settings,
     dataset_version,
@@ -31,7 +32,7 @@ from pages._common import (
     map_for,
     recommend_for,
 )
-from pages._i18n import lang, t
+from pages._i18n import label, t
 
 K_P = "planner_p"
 K_W = "planner_w_"
@@ -92,37 +93,32 @@ if cand_file is not None:
         st.stop()
 
 try:
-    rec = recommend_for(
-        ds, version, settings.minutes, settings.speed_kmh, settings.h3_res, area,
-        p, (w_surv, w_care, w_dev, w_urg), tuple(require), within, cand_frame,
-    )  # fmt: skip
+    rec = recommend_for(current_key(area), p, (w_surv, w_care, w_dev, w_urg), tuple(require), within, cand_frame)
 except (GeoError, DataError) as exc:
     st.error(str(exc))
     st.stop()
 summary = rec.summary()
 m1, m2, m3 = st.columns(3)
-m1.metric(t("covered_before"), f"{summary['n_covered_before']:,}", f"{summary['pct_before']:.1f}%")
+m1.metric(t("covered_before"), f"{summary['n_covered_before']:,}（{summary['pct_before']:.1f}%）")
 m2.metric(
     t("covered_after"), f"{summary['n_covered_after']:,}", f"{summary['pct_after'] - summary['pct_before']:+.1f} pp"
 )
 m3.metric(t("optimal"), t("yes") if rec.solution.proven_optimal else t("no"), f"gap {100 * rec.solution.gap:.1f}%")
 sites = rec.sites.assign(town=rec.sites["town_code"].map(towns))
 shown_cols = {
-    "rank": ("排名", "Rank"),
-    "site_id": ("站点", "Site"),
-    "town": ("镇街", "Town"),
-    "road_name": ("最近道路", "Nearest road"),
-    "newly_covered": ("新增覆盖（加权）", "Newly covered (weighted)"),
-    "newly_covered_n": ("新增覆盖户数", "Newly covered households"),
-    "n_need_survival": ("生存型", "Survival"),
-    "n_need_care": ("关爱型", "Care"),
-    "n_need_development": ("发展型", "Development"),
-    "lon": ("经度", "Lon"),
-    "lat": ("纬度", "Lat"),
+    "rank": t("col_rank"),
+    "site_id": t("col_site"),
+    "town": t("col_town"),
+    "road_name": t("col_road"),
+    "newly_covered": t("col_new_weighted"),
+    "newly_covered_n": t("col_new_n"),
+    **{f"n_need_{k}": label("need_type", k) for k in NEED_TYPES},
+    "lon": t("col_lon"),
+    "lat": t("col_lat"),
 }
 view = sites[[c for c in shown_cols if c in sites.columns]]
 st.dataframe(
-    view.rename(columns={c: v[0 if lang() == "zh" else 1] for c, v in shown_cols.items()}),
+    view.rename(columns=shown_cols),
     width="stretch",
     hide_index=True,
 )
@@ -162,7 +158,7 @@ click_action = st.radio(
     key=K_CLICK,
     horizontal=True,
 )
-m = map_for(ds, version, settings.minutes, settings.speed_kmh, settings.h3_res, area, "uncovered", lang())
+m = map_for(current_key(area), "uncovered")
 # markers go straight onto the map: a FeatureGroup added after build_map's layer control
 # leaves the st_folium frame empty (height 0)
 for _, r in sites.iterrows():

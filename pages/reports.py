@@ -14,16 +14,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from data.auth import Role
+from data.accounts.auth import Role
 from pages._auth import area_of, get_audit, require_user
-from pages._common import current_dataset, current_settings, dataset_version, get_store, report_for
-from pages._i18n import t
-from reports.build import FORMATS, LEVELS, Scope, write_reports
+from pages._common import current_dataset, current_settings, dataset_version, get_bundle, get_store, report_for
+from pages._i18n import label, t
+from reports.build import FORMATS, LEVELS, write_reports
+from reports.model import Scope
+from service.dashboard import scope_in_area
 
 K_LEVELS = "report_levels"
 K_FORMATS = "report_formats"
 K_SCENARIO = "report_scenario"
-LEVEL_ZH = {"district": "区级", "town": "镇街", "village": "村(社区)服务点"}
 
 user = require_user()
 af = area_of(user)
@@ -40,20 +41,24 @@ allowed_levels = {
 }[user.role]
 
 
+communities = get_bundle().communities
+town_of_community = dict(
+    zip(communities["community_code"].astype(str), communities["town_code"].astype(str), strict=True)
+)
+
+
 def in_area(scope: Scope) -> bool:
     """Whether the signed-in user's area covers this report scope."""
-    if af.village_code:
-        return scope.level == "village" and scope.area_id == af.village_code
-    if af.town_code:
-        return (scope.level == "town" and scope.area_id == af.town_code) or (
-            scope.level == "village" and scope.area_id.startswith(af.town_code)
-        )
-    return True
+    return scope_in_area(scope, af, town_of_community)
 
 
 c1, c2 = st.columns(2)
 levels = c1.multiselect(
-    t("report_levels"), list(allowed_levels), default=list(allowed_levels)[:1], format_func=LEVEL_ZH.get, key=K_LEVELS
+    t("report_levels"),
+    list(allowed_levels),
+    default=list(allowed_levels)[:1],
+    format_func=lambda lv: label("level", lv),
+    key=K_LEVELS,
 )
 formats = c2.multiselect(t("report_formats"), list(FORMATS), default=["xlsx", "pdf"], key=K_FORMATS)
 scenario_id = None
@@ -75,7 +80,7 @@ if st.button(t("report_build"), type="primary", disabled=not (levels and formats
     if scenario_id is not None:
         sites_key = str(scenario_id)
     ds = current_dataset()
-    report = report_for(ds, dataset_version(ds), settings.minutes, settings.speed_kmh, settings.h3_res, sites_key)
+    report = report_for(ds, dataset_version(ds), settings, sites_key)
     with tempfile.TemporaryDirectory() as tmp:
         files = write_reports(report, tmp, levels=levels, formats=formats, progress=progress, scope_filter=in_area)
         buf = io.BytesIO()

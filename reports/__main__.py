@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.demo import Bundle, build_fallback_bundle, load_default_bundle
+from core.errors import XihuError
+from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
+from data.bundle import Bundle
+from data.demo import build_fallback_bundle, load_default_bundle
 from data.tables import read_table
-from geo.errors import GeoError
-from geo.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from reports.build import FORMATS, prepare_report, write_reports
 from reports.content import LEVELS, scenario_sites_from_payload
 from reports.fonts import find_cjk_font
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (GeoError, ValueError, OSError) as exc:
+    except (XihuError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -19,34 +19,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
-from shapely.geometry.base import BaseGeometry
 
-from data.demo import Bundle
+from core.settings import Settings
+from data.bundle import Bundle
 from data.network import load_network
 from geo.analysis import coverage_run
 from geo.graph import WalkNetwork
 from geo.service_area import NodeCells, service_area_polygons
-from geo.settings import Settings
 from geo.snap import Snapper
 from reports.content import (
-    LEVEL_DISTRICT,
-    LEVEL_TOWN,
-    LEVEL_VILLAGE,
     LEVELS,
     ReportInfo,
     build_report_tables,
 )
 from reports.fonts import find_cjk_font
-from reports.maps import MapData, coverage_map_png, map_data, padded_bounds
-from reports.privacy import PublishedReport, publish
+from reports.gis import write_geojson, write_gpkg
+from reports.maps import map_data
+from reports.model import Report, Scope
+from reports.pdf import write_pdf
+from reports.privacy import publish
+from reports.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -56,143 +52,6 @@ Progress = Callable[[float, str], None]
 
 def _noop(_: float, __: str) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What one report covers: the district, a town, or a village service point.
-
-    Attributes
-    ----------
-    level : ``district``, ``town`` or ``village``.
-    area_id : district code, town code, or the community code of the village point.
-    name : the area's name.
-    hub_id : the village point's id (village scope), else None.
-    """
-
-    level: str
-    area_id: str
-    name: str
-    hub_id: str | None = None
-
-    @property
-    def stem(self) -> str:
-        """File name stem, ASCII only: ``district_330106``, ``town_330106002``, ``village_V330106002051``."""
-        if self.level == LEVEL_VILLAGE:
-            return f"village_{self.hub_id or self.area_id}"
-        return f"{self.level}_{self.area_id}"
-
-    @property
-    def folder(self) -> str:
-        return {LEVEL_DISTRICT: "district", LEVEL_TOWN: "towns", LEVEL_VILLAGE: "villages"}[self.level]
-
-
-@dataclass(frozen=True, eq=False)
-class Report:
-    """Everything the writers need; built once by :func:`prepare_report`.
-
-    Attributes
-    ----------
-    published : the exact tables and what may be printed of them.
-    network : the walking network.
-    service_areas : display-only 10-minute service areas, one polygon per hub
-        (``hub_id, name, tier, area_km2, geometry``, EPSG:4326).
-    map_data : geometry shared by the maps.
-    towns : the town cells (derived, not official), for outlines.
-    district : the study area polygon.
-    font : the CJK font file.
-    timings : seconds spent per stage (``coverage``, ``tables``, ``suppression``,
-        ``service_areas``; the writers add ``maps``, ``pdf``, ``xlsx``, ``gis``).
-    """
-
-    published: PublishedReport
-    network: WalkNetwork
-    service_areas: gpd.GeoDataFrame
-    map_data: MapData
-    towns: gpd.GeoDataFrame
-    district: BaseGeometry
-    font: Path
-    timings: dict[str, float] = field(default_factory=dict)
-    _maps: dict[tuple[str, str], bytes] = field(default_factory=dict)
-    #: per-scope tables and layers computed by the writers (shared between formats)
-    memo: dict[Any, Any] = field(default_factory=dict)
-
-    @property
-    def tables(self) -> Any:
-        return self.published.tables
-
-    def scopes(self, level: str) -> list[Scope]:
-        """Every scope of a level, in print order."""
-        t = self.tables
-        if level == LEVEL_DISTRICT:
-            return [Scope(LEVEL_DISTRICT, t.info.district_code, t.info.district_name)]
-        rows = t.level(level)
-        if level == LEVEL_TOWN:
-            return [Scope(LEVEL_TOWN, str(r["area_id"]), str(r["name"])) for r in rows.to_dict("records")]
-        rows = rows[rows["has_hub"].astype(bool)]
-        return [
-            Scope(LEVEL_VILLAGE, str(r["area_id"]), str(r["name"]), hub_id=str(r["hub_id"]))
-            for r in rows.to_dict("records")
-        ]
-
-    def outline(self, scope: Scope) -> BaseGeometry | None:
-        if scope.level == LEVEL_DISTRICT:
-            return self.district
-        if scope.level == LEVEL_TOWN:
-            sel = self.towns[self.towns["town_code"].astype(str) == scope.area_id]
-            return sel.geometry.iloc[0] if len(sel) else None
-        return None
-
-    def bounds(self, scope: Scope) -> tuple[float, float, float, float]:
-        """The map extent of a scope (degrees)."""
-        geom = self.outline(scope)
-        if geom is not None:
-            return padded_bounds(geom.bounds, 300.0)
-        # a village map is framed on its point and service area, never on where households live
-        t = self.tables
-        hub = t.hubs[t.hubs["hub_id"] == scope.hub_id]
-        sa = self.service_areas[self.service_areas["hub_id"] == scope.hub_id]
-        geoms = [shapely.points(hub["lon"].to_numpy(float), hub["lat"].to_numpy(float))]
-        geoms += [g for g in sa.geometry if g is not None and not g.is_empty]
-        parts = [g for g in shapely.get_parts(np.hstack([np.atleast_1d(g) for g in geoms])) if not g.is_empty]
-        if not parts:
-            lon, lat = self.network.node_lon, self.network.node_lat
-            b = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
-        else:
-            tb = shapely.total_bounds(np.asarray(parts, dtype=object))
-            b = (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3]))
-        # at least 1.6 km across, so the walking area shows around the point
-        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-        half_x = max((b[2] - b[0]) / 2, 800.0 / (111_320.0 * np.cos(np.radians(cy))))
-        half_y = max((b[3] - b[1]) / 2, 800.0 / 110_574.0)
-        return padded_bounds((cx - half_x, cy - half_y, cx + half_x, cy + half_y), 200.0)
-
-    def map_png(self, scope: Scope, *, dpi: int = 130) -> bytes:
-        """The scope's map as PNG (rendered once, then kept)."""
-        key = (scope.level, scope.area_id)
-        if key not in self._maps:
-            t0 = time.perf_counter()
-            s = self.tables.settings
-            title = {
-                LEVEL_DISTRICT: f"{scope.name} 10分钟救助服务圈覆盖",
-                LEVEL_TOWN: f"{scope.name} 10分钟救助服务圈覆盖",
-                LEVEL_VILLAGE: f"{scope.name} 村(社区)服务点周边",
-            }[scope.level]
-            subtitle = f"{s.minutes:g}分钟 × {s.speed_kmh:g} km/h = {s.cutoff_m:.0f} 米步行；H3 分辨率 {s.h3_res}"
-            if scope.level == LEVEL_TOWN:
-                subtitle += "；镇街范围为近似（非官方边界）"
-            self._maps[key] = coverage_map_png(
-                self.map_data,
-                bounds=self.bounds(scope),
-                outline=self.outline(scope),
-                title=title,
-                subtitle=subtitle,
-                highlight=scope.hub_id,
-                figsize=(7.2, 6.4) if scope.level != LEVEL_VILLAGE else (6.0, 5.2),
-                dpi=dpi,
-            )
-            self.timings["maps"] = self.timings.get("maps", 0.0) + time.perf_counter() - t0
-        return self._maps[key]
 
 
 def report_info_from_bundle(bundle: Bundle, network: WalkNetwork) -> ReportInfo:
@@ -330,9 +189,6 @@ def write_reports(
     -------
     The files written, in order.
     """
-    from reports.gis import write_geojson, write_gpkg
-    from reports.pdf import write_pdf
-    from reports.xlsx import write_xlsx
 
     say = progress or _noop
     bad = [f for f in formats if f not in FORMATS]
@@ -375,43 +231,3 @@ def write_reports(
             report.timings[key] = report.timings.get(key, 0.0) + time.perf_counter() - t0
     say(1.0, f"完成：共 {len(written)} 个文件")
     return written
-
-
-def scope_mask(report: Report, scope: Scope, frame: pd.DataFrame, *, town_col: str, community_col: str) -> Any:
-    """Rows of ``frame`` inside ``scope`` (by its town / community column)."""
-    if scope.level == LEVEL_DISTRICT:
-        return np.ones(len(frame), dtype=bool)
-    col = town_col if scope.level == LEVEL_TOWN else community_col
-    return (frame[col].astype(object).map(lambda v: None if v is None else str(v)) == scope.area_id).to_numpy()
-
-
-def printed_order(values: pd.Series, ge: str) -> pd.Series:
-    """A sort key on printed counts: numbers (largest first), then ``"≥10"``, then ``"<10"``.
-
-    Sorting on the true values would tell the order of hidden counts.
-    """
-    return values.map(lambda v: (0, -int(v)) if isinstance(v, int | np.integer) else ((1, 0) if v == ge else (2, 0)))
-
-
-def scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The hexes of a scope as printed, and its gap hexes (both by printed outside count, then h3).
-
-    The hexes are listed only when the scope's households count is printed, its gap
-    hexes only when its outside count is printed: how many hexes an area touches would
-    otherwise bound a hidden count.
-    """
-    pub = report.published
-    t = pub.tables
-    links = t.hex_links
-    sel = links[(links["level"] == scope.level) & (links["area_id"].astype(str) == scope.area_id)]
-    row = t.areas.index[(t.areas["level"] == scope.level) & (t.areas["area_id"].astype(str) == scope.area_id)]
-    st = pub.area_status.loc[row[0]] if len(row) else None
-    hx = pub.hex_display()
-    hx["_key"] = printed_order(hx["outside"], pub.ge)
-    show_all = st is not None and int(st["n"]) == 0
-    show_gap = st is not None and int(st["outside"]) == 0
-    allh = hx[hx["h3"].isin(set(sel["h3"]))] if show_all else hx.iloc[0:0]
-    gaps = hx[hx["h3"].isin(set(sel.loc[sel["gap"], "h3"]))] if show_gap else hx.iloc[0:0]
-    allh = allh.sort_values(["_key", "h3"]).drop(columns="_key").reset_index(drop=True)
-    gaps = gaps.sort_values(["_key", "h3"]).drop(columns="_key").reset_index(drop=True)
-    return allh, gaps

@@ -54,9 +54,12 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from data.schemas import CATEGORIES, CATEGORY_ZH, LIST_SEP, NEED_TYPE_ZH, NEED_TYPES, SERVICE_CATALOGUE, TIER_ZH
+from core.i18n import CATEGORY_ZH, NEED_TYPE_ZH, TIER_ZH, labels
+from core.vocab import CATEGORIES, LIST_SEP, NEED_TYPES, SERVICE_CATALOGUE
 from geo.analysis import CoverageRun
+from geo.areas import hub_community
 from geo.coverage import STATUS_NO_COORDS
+from geo.figures import coverage_pct
 from geo.hexes import cells_to_str, latlng_to_cells
 from geo.snap import lonlat_to_metric
 
@@ -64,7 +67,7 @@ LEVEL_DISTRICT = "district"
 LEVEL_TOWN = "town"
 LEVEL_VILLAGE = "village"
 LEVELS = (LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE)
-LEVEL_ZH = {LEVEL_DISTRICT: "区级", LEVEL_TOWN: "镇街", LEVEL_VILLAGE: "村(社区)"}
+LEVEL_ZH = labels("level")
 
 UNKNOWN = "unknown"
 UNKNOWN_TOWN = "__unknown_town__"
@@ -80,7 +83,7 @@ URGENCY_ZH = {
 }
 SERVICE_ZH = {s.code: s.name_zh for s in SERVICE_CATALOGUE}
 SERVICE_NEED = {s.code: s.need_type for s in SERVICE_CATALOGUE}
-COMMUNITY_TYPE_ZH = {"community": "社区", "village": "村"}
+COMMUNITY_TYPE_ZH = labels("community_type")
 
 #: the count columns of every area row, besides the per-group ones
 BASE_COUNTS = ("n", "inside", "outside")
@@ -285,17 +288,6 @@ def _locate(
     return town, com
 
 
-def _hub_community(hubs: pd.DataFrame, community_codes: set[str]) -> pd.Series:
-    """The community of each village hub (``community_code`` column, else ``"V" + code`` ids)."""
-    ids = hubs["hub_id"].astype(str)
-    if "community_code" in hubs.columns:
-        com = hubs["community_code"].astype(object).where(hubs["community_code"].notna(), None)
-        com = com.map(lambda v: None if v is None else str(v))
-    else:
-        com = ids.map(lambda h: h[1:] if h.startswith("V") and h[1:] in community_codes else None)
-    return com.where(hubs["tier"].astype(str) == "village", None)
-
-
 # ---------------------------------------------------------------------------- the build
 
 
@@ -431,7 +423,7 @@ def build_report_tables(
     # -- hubs
     hubs = run.hubs.copy()
     hubs["hub_id"] = hubs["hub_id"].astype(str)
-    hubs["community_code"] = _hub_community(hubs, set(com["community_code"]))
+    hubs["community_code"] = hub_community(hubs, set(com["community_code"]))
     hubs["tier_zh"] = hubs["tier"].map(TIER_ZH).fillna(hubs["tier"].astype(str))
     hub_cols = ["hub_id", "name", "tier", "tier_zh", "town_code", "community_code", "lon", "lat"]
     hub_cols += ["hub_access_m", "served"]
@@ -517,7 +509,7 @@ def build_report_tables(
     count_cols = [*groups.count_columns(), "n_located"]
     areas[count_cols] = areas[count_cols].astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        areas["pct_inside"] = np.where(areas["n"] > 0, 100.0 * areas["inside"] / areas["n"].clip(lower=1), np.nan)
+        areas["pct_inside"] = coverage_pct(areas["inside"], areas["n"])
 
     # -- hexes: counts from run.hexes, town of most households from the points
     hx = run.hexes
@@ -544,7 +536,7 @@ def build_report_tables(
     hexes = hexes.merge(cell_town[["h3", "t"]].rename(columns={"t": "town_code"}), on="h3", how="left")
     hexes["town_name"] = hexes["town_code"].map(town_name).fillna("未知镇街")
     with np.errstate(divide="ignore", invalid="ignore"):
-        hexes["pct_inside"] = np.where(hexes["n"] > 0, 100.0 * hexes["inside"] / hexes["n"].clip(lower=1), np.nan)
+        hexes["pct_inside"] = coverage_pct(hexes["inside"], hexes["n"])
     hexes["gap"] = hexes["outside"] > 0
     hexes = hexes.sort_values("h3").reset_index(drop=True)
 

@@ -8,8 +8,10 @@ the ``XIHU_REPORT_FONT`` environment variable, then :data:`CANDIDATES`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from core.errors import FontMissingError
+from data.config import ENV_REPORT_FONT, env_value
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 CANDIDATES = (
@@ -18,11 +20,7 @@ CANDIDATES = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
     Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
 )
-ENV_VAR = "XIHU_REPORT_FONT"
-
-
-class FontMissingError(ValueError):
-    """No CJK font is available to embed in the reports."""
+ENV_VAR = ENV_REPORT_FONT
 
 
 def find_cjk_font(path: str | Path | None = None) -> Path:
@@ -42,7 +40,7 @@ def find_cjk_font(path: str | Path | None = None) -> Path:
     FontMissingError
         When the given file, the environment variable's file or every candidate is missing.
     """
-    explicit = path if path is not None else os.environ.get(ENV_VAR) or None
+    explicit = path if path is not None else env_value(ENV_VAR)
     if explicit is not None:
         p = Path(explicit)
         if not p.is_file():

@@ -38,10 +38,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from core.i18n import TIER_ZH
 from geo.hexes import cells_to_polygons
 from geo.suppression import PUBLISHED
-from reports.build import Report, Scope, scope_hexes, scope_mask
-from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
+from reports.content import LEVEL_TOWN, LEVEL_VILLAGE
+from reports.model import Report, Scope, scope_hexes, scope_mask
 from reports.privacy import PublishedReport
 
 LAYERS = ("hexes", "gaps", "hubs", "service_areas", "recommended_sites")
@@ -80,7 +81,6 @@ GEOM_TYPES = {
     "service_areas": "MultiPolygon",
     "recommended_sites": "Point",
 }
-TIER_ZH = {LEVEL_DISTRICT: "区级助联体", LEVEL_TOWN: "镇街服务站", LEVEL_VILLAGE: "村(社区)服务点"}
 
 
 def _numeric(values: pd.Series) -> Any:

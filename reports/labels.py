@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from data.schemas import PROVIDER_KIND_ZH
+from core.i18n import PROVIDER_KIND_ZH
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, Groups, ReportInfo
 from reports.privacy import PublishedReport
 

@@ -36,7 +36,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports.build import Report, Scope
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, Groups, records
 from reports.labels import (
     LEVEL_NAME_ZH,
@@ -48,6 +47,7 @@ from reports.labels import (
     methods_lines,
     privacy_lines,
 )
+from reports.model import Report, Scope
 from reports.xlsx import scope_frames
 
 PAGE_W, PAGE_H = A4

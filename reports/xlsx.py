@@ -20,7 +20,6 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.build import Report, Scope, scope_hexes, scope_mask
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, records
 from reports.labels import (
     HEX_HEADERS,
@@ -37,6 +36,7 @@ from reports.labels import (
     methods_lines,
     privacy_lines,
 )
+from reports.model import Report, Scope, scope_hexes, scope_mask
 
 SHEET_LEVEL = {LEVEL_DISTRICT: "区级汇总", LEVEL_TOWN: "镇街", LEVEL_VILLAGE: "村社服务点"}
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.settings import Settings
 from geo.graph import WalkNetwork, network_from_edges
-from geo.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"

@@ -104,7 +104,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         pytest.skip(reason)
     from argon2 import PasswordHasher
 
-    from data.auth import AuthStore, Role
+    from data.accounts.auth import AuthStore, Role
     from data.storage import Store
     from layers.assets import missing_vendor_files
 

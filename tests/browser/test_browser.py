@@ -63,10 +63,10 @@ BARE_SMALL = re.compile(r"(?<![\d.–\-<])[1-9](?![\d.–\-%])")
 @pytest.fixture(scope="module")
 def expected() -> dict[str, Any]:
     """What the app must show at the default settings, computed here by geo directly."""
+    from core.settings import Settings
     from data.demo import load_default_bundle
     from data.network import load_network
     from geo.analysis import coverage_run
-    from geo.settings import Settings
     from geo.snap import Snapper
 
     bundle = load_default_bundle(Settings().shared_data)

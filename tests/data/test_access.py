@@ -1,8 +1,6 @@
 """Who sees what: the role x area matrix on the real Xihu demo bundle, masking, aggregates, uploads.
 
-Counts are compared with a direct pandas computation on the whole table. The
-database-side filter (:func:`data.access.load_table_for`) runs on SQLite and on
-PostgreSQL (``XIHU_TEST_PG_URL``, see ``scripts/pg_test_server.sh``).
+Counts are compared with a direct pandas computation on the whole table.
 """
 
 from __future__ import annotations
@@ -19,13 +17,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from data.access import (
+from core.errors import AccessError, ExportNotAllowedError, UploadRejectedError
+from data.accounts.access import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
-    AccessError,
     AreaFilter,
-    ExportNotAllowedError,
-    UploadRejectedError,
     beneficiary_counts,
     cache_key,
     can_export_individuals,
@@ -34,13 +30,13 @@ from data.access import (
     check_upload,
     ensure_can_export_individuals,
     filter_frame,
-    load_table_for,
     mask_names,
     village_hub_id,
 )
-from data.audit import AuditLog
-from data.auth import Role, User
-from data.demo import Bundle, load_default_bundle
+from data.accounts.audit import AuditLog
+from data.accounts.auth import Role, User
+from data.bundle import Bundle
+from data.demo import load_default_bundle
 from data.schemas import BENEFICIARY_COLUMNS, KINDS
 from data.storage import Store
 
@@ -146,7 +142,7 @@ def test_village_manager_probing_another_village_gets_nothing_and_is_logged(
     b = bundle.beneficiaries
     area = AreaFilter.from_user(user(Role.VILLAGE_MANAGER, TOWN, VILLAGE))
     log = AuditLog(store, b"k" * 32)
-    with caplog.at_level(logging.WARNING, logger="data.access"):
+    with caplog.at_level(logging.WARNING, logger="data.accounts.access"):
         out = filter_frame("beneficiaries", b, area, village_code=OTHER_VILLAGE, audit=log, who="baoshi")
     assert out.empty and list(out.columns) == list(BENEFICIARY_COLUMNS)
     assert out.dtypes.equals(b.dtypes)
@@ -212,26 +208,6 @@ def test_unknown_kind_or_missing_area_columns_are_errors(bundle: Bundle) -> None
         filter_frame("people", bundle.beneficiaries, planner)
     with pytest.raises(AccessError, match="missing columns town_code"):
         filter_frame("beneficiaries", bundle.beneficiaries.drop(columns="town_code"), planner)
-
-
-# -- the database-side filter ---------------------------------------------------------------------------
-def test_database_side_filter_matches_the_matrix(bundle: Bundle, store: Store) -> None:
-    for kind in KINDS:
-        store.save_table(kind, getattr(bundle, kind), dataset="demo")
-    store.save_table("beneficiaries", bundle.beneficiaries.head(50), dataset="other")
-    users = [u for u in every_user(bundle) if u.role is not Role.VILLAGE_MANAGER or u.town_code == TOWN]
-    for kind in KINDS:
-        stored = store.load_table(kind, dataset="demo")
-        for u in users:
-            area = AreaFilter.from_user(u)
-            from_db = load_table_for(store, kind, area, dataset="demo")
-            expected = filter_frame(kind, stored, area).reset_index(drop=True)
-            assert_frame_equal(from_db, expected, obj=f"{kind} for {u.username}")
-            assert set(from_db.iloc[:, 0]) == expected_ids(bundle, kind, u)
-    probe = AreaFilter.from_user(user(Role.VILLAGE_MANAGER, TOWN, VILLAGE))
-    denied = load_table_for(store, "beneficiaries", probe, dataset="demo", village_code=OTHER_VILLAGE)
-    assert denied.empty and list(denied.columns) == list(BENEFICIARY_COLUMNS)
-    assert_frame_equal(denied, store.load_table("beneficiaries", dataset="demo").iloc[0:0].reset_index(drop=True))
 
 
 # -- names, aggregates ------------------------------------------------------------------------------------

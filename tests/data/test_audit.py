@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data.audit import (
+from core.errors import AuditError, AuditKeyError
+from data.accounts.audit import (
     AUDIT_HEAD,
     AUDIT_KEY_ENV,
     AUDIT_LOG,
     GENESIS_MAC,
-    AuditError,
-    AuditKeyError,
     AuditLog,
     audit_key,
     entry_mac,

@@ -13,25 +13,19 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from data.audit import AuditLog
-from data.auth import (
-    SESSIONS,
-    USERS,
+from core.errors import (
     AccountDisabledError,
     AccountLockedError,
     AuthError,
-    AuthStore,
     InvalidCredentialsError,
     InvalidSessionError,
     PasswordPolicyError,
-    Role,
     SessionExpiredError,
     UnknownUserError,
-    User,
     UserExistsError,
-    check_user_area,
-    token_digest,
 )
+from data.accounts.audit import AuditLog
+from data.accounts.auth import SESSIONS, USERS, AuthStore, Role, User, check_user_area, token_digest
 from data.storage import Store
 
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)

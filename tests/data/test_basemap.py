@@ -11,7 +11,8 @@ import pyogrio
 import pytest
 import shapely
 
-from data.basemap import ROAD_CLASSES, BasemapDataError, basemap_frames_from_shared, road_class
+from core.errors import BasemapDataError
+from data.basemap import ROAD_CLASSES, basemap_frames_from_shared, road_class
 
 
 def test_road_class_of_geofabrik_fclass() -> None:

@@ -9,13 +9,13 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from core.errors import UnknownCRSError
 from data import crs
 from data.crs import (
     BD09,
     CRS_CHOICES,
     GCJ02,
     WGS84,
-    UnknownCRSError,
     bd09_to_gcj02,
     bd09_to_wgs84,
     detect_crs,

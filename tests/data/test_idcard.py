@@ -11,16 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from data.idcard import (
-    ID_HASH_KEY_ENV,
-    IdHashKeyError,
-    check_digit,
-    check_id_card,
-    id_hash,
-    id_hash_key,
-    id_last4,
-    mask_name,
-)
+from core.errors import IdHashKeyError
+from data.idcard import ID_HASH_KEY_ENV, check_digit, check_id_card, id_hash, id_hash_key, id_last4, mask_name
 
 KEY = b"test-key-0123456789abcdef"
 

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon
 
+from core.errors import ColumnMappingError
 from data.crs import to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from data.idcard import id_hash
 from data.importer import (
     ANNOTATION_COLUMNS,
     REASONS,
     WARNINGS,
-    ColumnMappingError,
     ImportResult,
     import_table,
     map_columns,

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from data.errors import NetworkSourceError
+from core.errors import EmptyNetworkError, GeoError, NetworkSourceError
 from data.network import (
     WALK_EXCLUDED_HIGHWAY,
     is_walkable,
@@ -24,7 +24,6 @@ from data.network import (
     network_from_osm,
 )
 from geo.engine import keys_to_dist_label, multi_source_keys
-from geo.errors import EmptyNetworkError, GeoError
 from geo.graph import EARTH_RADIUS_M, WalkNetwork
 
 CRS = "EPSG:32651"

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
 import data.storage as storage
-from data.errors import DataError
+from core.errors import DataError, ScenarioNotFoundError, StorageError
 from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, KINDS, PROVIDER_COLUMNS
-from data.storage import CANONICAL_DTYPES, ImportMeta, ScenarioNotFoundError, StorageError, Store
+from data.storage import CANONICAL_DTYPES, ImportMeta, Store
 
 
 # -- frames built in code ---------------------------------------------------------------------

@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data.audit import AUDIT_KEY_ENV, AUDIT_LOG, AuditLog
-from data.auth import USERS, AccountDisabledError, AuthStore, InvalidCredentialsError, Role
+from core.errors import AccountDisabledError, InvalidCredentialsError
+from data.__main__ import main
+from data.accounts.audit import AUDIT_KEY_ENV, AUDIT_LOG, AuditLog
+from data.accounts.auth import USERS, AuthStore, Role
+from data.accounts.cli import register, run_audit_verify, run_users_add, run_users_list
 from data.storage import Store
-from data.users_cli import main, register, run_audit_verify, run_users_add, run_users_list
 
 REPO = Path(__file__).resolve().parents[2]
-MAIN = "from data.users_cli import main; import sys; sys.exit(main(sys.argv[1:]))"
+MAIN = "from data.__main__ import main; import sys; sys.exit(main(sys.argv[1:]))"
 PASSWORD = "admin-pass-2026"
 
 

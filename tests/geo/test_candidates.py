@@ -12,9 +12,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial.distance import pdist
 
+from core.errors import CandidateError, CRSMismatchError, InputColumnsError
+from core.settings import Settings
 from geo.candidates import (
     CANDIDATE_COLUMNS,
-    CandidateError,
     assign_towns,
     candidates_from_cells,
     candidates_from_frame,
@@ -25,10 +26,8 @@ from geo.candidates import (
     thin_by_spacing,
 )
 from geo.engine import CoverageEngine
-from geo.errors import CRSMismatchError, InputColumnsError
 from geo.graph import WalkNetwork, network_from_edges
 from geo.hexes import latlng_to_cells
-from geo.settings import Settings
 from geo.snap import Snapper
 from tests.conftest import DLAT, DLON, LAT0, LON0, Demo, lattice
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.settings import Settings
 from data.network import load_network
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.graph import WalkNetwork
-from geo.settings import Settings
 from geo.snap import Snapper
 from tests.conftest import run_module
 

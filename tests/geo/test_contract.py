@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from geo.contract import ChainContraction, contract_chains, contracted_keys, hilbert_index
+from geo.contract import ChainContraction, contract_chains, contracted_keys, contraction_of, hilbert_index
 from geo.engine import CoverageEngine, cutoff_key, keys_to_dist_label, multi_source_keys, source_keys
 from geo.graph import WalkNetwork, network_from_edges
 from geo.kernel import INF_KEY, LABEL_BITS, run_sources
@@ -60,7 +60,7 @@ def _check(net: WalkNetwork, nodes: list[int], offs: list[int], cutoff_cm: int, 
     np.testing.assert_array_equal(got, ref)
     for fill in ("settled", "scan"):
         keys = contracted_keys(
-            net.contraction, np.asarray(nodes), source_keys(offs, sl), cutoff_key(cutoff_cm), chain_fill=fill
+            contraction_of(net), np.asarray(nodes), source_keys(offs, sl), cutoff_key(cutoff_cm), chain_fill=fill
         )
         np.testing.assert_array_equal(keys, ref)
     return got
@@ -114,7 +114,7 @@ def _assert_consistent(c: ChainContraction, net: WalkNetwork) -> None:
 def test_path_hub_inside_and_at_the_end() -> None:
     # 0 -10- 1 -20- 2 -30- 3 -40- 4: ends are junctions, 1..3 one chain
     net = _net(5, [(0, 1, 10), (1, 2, 20), (2, 3, 30), (3, 4, 40)])
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert c.n_junctions == 2 and c.n_chains == 1 and c.chain_length_cm[0] == 100
     assert c.junction_node[c.chain_a[0]] in (0, 4)
@@ -131,7 +131,7 @@ def test_path_hub_inside_and_at_the_end() -> None:
 def test_ring_without_junction_promotes_its_lowest_node() -> None:
     # 0-1-2-3-4-5-0, every edge 10 cm: no node has degree != 2
     net = _net(6, [(i, (i + 1) % 6, 10) for i in range(6)])
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert c.junction_node.tolist() == [0]
     assert c.n_chains == 1 and c.chain_a[0] == c.chain_b[0] == 0 and c.chain_length_cm[0] == 60
@@ -145,7 +145,7 @@ def test_ring_without_junction_promotes_its_lowest_node() -> None:
 def test_lollipop_hub_on_the_loop_chain() -> None:
     # stick 0 -5- 1 -5- 2, loop 2 -10- 3 -10- 4 -10- 5 -10- 2 (junctions 0 and 2)
     net = _net(6, [(0, 1, 5), (1, 2, 5), (2, 3, 10), (3, 4, 10), (4, 5, 10), (5, 2, 10)])
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert sorted(c.junction_node.tolist()) == [0, 2]
     loops = [ch for ch in range(c.n_chains) if c.chain_a[ch] == c.chain_b[ch]]
@@ -161,7 +161,7 @@ def test_lollipop_hub_on_the_loop_chain() -> None:
 def test_parallel_chains_between_the_same_junctions() -> None:
     # junctions 0 and 3 (each with a spur); chains 0-1-3 (long) and 0-2-3 (short)
     net = _net(6, [(0, 1, 50), (1, 3, 50), (0, 2, 10), (2, 3, 10), (0, 4, 7), (3, 5, 7)])
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert c.n_chains == 2 and sorted(c.chain_length_cm.tolist()) == [20, 100]
     assert _dist(_check(net, [4], [0], 1000)) == [7, 57, 17, 27, 0, 34]
@@ -172,7 +172,7 @@ def test_parallel_chains_between_the_same_junctions() -> None:
 def test_direct_edges_between_junctions_and_hubs_on_junctions() -> None:
     # a star at 0: direct edges to the dead ends 1 and 2, a chain 0 -5- 3 -4- 4 -4- 5 -4- 6
     net = _net(7, [(0, 1, 3), (0, 2, 4), (0, 3, 5), (3, 4, 4), (4, 5, 4), (5, 6, 4)])
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert _dist(_check(net, [0], [0], 1000)) == [0, 3, 4, 5, 9, 13, 17]
     k = _check(net, [0, 6], [0, 0], 1000)
@@ -214,7 +214,7 @@ def test_isolated_nodes_rings_and_components() -> None:
     # node 9 alone, a ring 3-4-5-6, a path 0-1-2, another ring 7-8-10 (7 = its lowest node)
     edges = [(0, 1, 4), (1, 2, 4), (3, 4, 2), (4, 5, 2), (5, 6, 2), (6, 3, 2), (7, 8, 1), (8, 10, 1), (10, 7, 1)]
     net = _net(11, edges)
-    c = net.contraction
+    c = contraction_of(net)
     _assert_consistent(c, net)
     assert sorted(c.junction_node.tolist()) == [0, 2, 3, 7, 9]
     k = _check(net, [9, 5, 1, 8], [0, 0, 0, 0], 100)
@@ -232,15 +232,15 @@ def test_nonsimple_csr_parallel_arcs_and_self_loops() -> None:
     weight = np.array([w for v in range(4) for _, w in arcs[v]], dtype=np.int32)
     z = np.zeros(4)
     net = WalkNetwork(z, z, z, z, indptr, indices, weight, np.full(4, -1, dtype=np.int64), "EPSG:32651")
-    assert (net.contraction.node_junction >= 0).all()  # no node has exactly two distinct arcs
+    assert (contraction_of(net).node_junction >= 0).all()  # no node has exactly two distinct arcs
     for hub in range(4):
         _check(net, [hub], [0], 100)
     assert _dist(_check(net, [0], [0], 100)) == [0, 3, 7, 13]
 
 
 def test_contraction_is_cached_per_network(lattice_net: WalkNetwork) -> None:
-    first = lattice_net.contraction
-    assert lattice_net.contraction is first
+    first = contraction_of(lattice_net)
+    assert contraction_of(lattice_net) is first
     assert contract_chains(lattice_net) is not first
     # a 20 x 20 lattice: the 4 corners have degree 2, so each is the interior of a chain
     assert first.n_junctions == 20 * 20 - 4 and first.n_chains == 4
@@ -300,7 +300,7 @@ def test_random_graphs_equal_the_full_kernel(seed: int) -> None:
     rng = np.random.default_rng(1000 + seed)
     for _ in range(60):
         net = _random_graph(rng)
-        _assert_consistent(net.contraction, net)
+        _assert_consistent(contraction_of(net), net)
         n = net.n_nodes
         for _ in range(8):
             k = int(rng.integers(0, 7))
@@ -322,7 +322,7 @@ def test_contracted_keys_on_a_lattice_with_offsets(lattice_net: WalkNetwork) -> 
         ck = cutoff_key(int(rng.integers(0, 200_000)))
         ref = np.full(lattice_net.n_nodes, INF_KEY, dtype=np.int64)
         run_sources(lattice_net.indptr, lattice_net.indices, lattice_net.weight_cm, ref, nodes, sk, ck)
-        np.testing.assert_array_equal(contracted_keys(lattice_net.contraction, nodes, sk, ck), ref)
+        np.testing.assert_array_equal(contracted_keys(contraction_of(lattice_net), nodes, sk, ck), ref)
 
 
 # -- the real network -------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def test_contracted_keys_on_a_lattice_with_offsets(lattice_net: WalkNetwork) -> 
 
 @pytest.mark.xihu
 def test_xihu_contraction_is_consistent(xihu_net: WalkNetwork) -> None:
-    net, c = xihu_net, xihu_net.contraction
+    net, c = xihu_net, contraction_of(xihu_net)
     is_j = c.node_junction >= 0
     deg = np.diff(net.indptr)
     assert (deg[~is_j] == 2).all() and (is_j[deg != 2]).all()

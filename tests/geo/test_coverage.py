@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
+from core.errors import GeoError, HubError, InputColumnsError
+from core.settings import Settings
 from geo.coverage import (
     STATUS_COVERED,
     STATUS_NO_COORDS,
@@ -19,9 +21,7 @@ from geo.coverage import (
     hubs_from_frame,
     point_coverage,
 )
-from geo.errors import GeoError, HubError, InputColumnsError
 from geo.graph import WalkNetwork
-from geo.settings import Settings
 from geo.snap import Snapper
 
 N = 20  # the conftest lattice is 20 x 20, node i * N + j, every edge 100 m

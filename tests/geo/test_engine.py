@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from core.errors import HubError
 from geo.engine import CoverageEngine, keys_to_dist_label, multi_source_keys
-from geo.errors import HubError
 from geo.graph import WalkNetwork
 from geo.kernel import INF_KEY
 from tests.conftest import lattice

@@ -12,9 +12,10 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geo.errors import GeoError, InputColumnsError
+from core.errors import GeoError, InputColumnsError
+from core.settings import MAX_H3_RES, MIN_H3_RES
+from core.vocab import NEED_TYPES
 from geo.hexes import (
-    NEED_TYPES,
     aggregate_points,
     cells_to_polygons,
     cells_to_str,
@@ -23,7 +24,6 @@ from geo.hexes import (
     polygon_to_cells_frame,
     str_to_cells,
 )
-from geo.settings import MAX_H3_RES, MIN_H3_RES
 
 LAT0, LON0 = 30.25, 120.10
 

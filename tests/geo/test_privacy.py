@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.errors import GeoError
+from core.errors import GeoError
 from geo.privacy import (
     HIDDEN_MARK,
     LT_MARK,

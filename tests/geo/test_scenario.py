@@ -9,19 +9,13 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from core.errors import ScenarioError
+from core.settings import Settings
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
 from geo.engine import CoverageEngine
 from geo.graph import WalkNetwork
-from geo.scenario import (
-    MAX_COMPARED,
-    Scenario,
-    ScenarioError,
-    ScenarioResult,
-    compare_scenarios,
-    settings_from_payload,
-)
-from geo.settings import Settings
+from geo.scenario import MAX_COMPARED, Scenario, ScenarioResult, compare_scenarios, settings_from_payload
 from geo.snap import Snapper
 from tests.conftest import DLAT, DLON, LAT0, LON0, Demo
 

@@ -9,12 +9,12 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
+from core.errors import HubError
+from core.settings import Settings
 from geo.coverage import point_coverage
 from geo.engine import CoverageEngine
-from geo.errors import HubError
 from geo.graph import WalkNetwork, network_from_edges
 from geo.service_area import NodeCells, reachable_segments, service_area_polygons
-from geo.settings import Settings
 from geo.snap import Snapper
 from tests.conftest import lattice
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.settings import Settings
 from geo.analysis import coverage_run
 from geo.candidates import candidates_from_frame
 from geo.graph import WalkNetwork
-from geo.settings import Settings
 from geo.siting import SitingResult, problem_from_run, recommend_sites
 from geo.snap import Snapper
 from tests.conftest import run_module

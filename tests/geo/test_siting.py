@@ -15,14 +15,13 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
+from core.errors import InputColumnsError, SitingError
+from core.settings import Settings
 from geo.candidates import candidates_from_run, coverage_matrix, main_component_mask
-from geo.errors import InputColumnsError
 from geo.graph import WalkNetwork
 from geo.scenario import Scenario
-from geo.settings import Settings
 from geo.siting import (
     DemandWeights,
-    SitingError,
     covered_weight,
     fewest_sites,
     greedy_max_cover,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import SuppressionError
 from geo.suppression import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
     SECONDARY_ZERO,
     Constraint,
-    SuppressionError,
     _bounds,
     _Model,
     _propagate,

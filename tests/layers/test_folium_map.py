@@ -20,16 +20,16 @@ import pandas as pd
 import pytest
 import shapely
 
+from core.errors import ExternalAssetError, MapInputError
+from core.settings import Settings
 from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.graph import WalkNetwork, network_from_edges
 from geo.hexes import aggregate_points
 from geo.service_area import service_area_polygons
-from geo.settings import Settings
 from geo.snap import Snapper
 from layers.assets import (
     DEFAULT_STATIC_BASE,
     STATIC_DIR,
-    ExternalAssetError,
     decode_script_escapes,
     external_urls,
     localize_assets,
@@ -38,7 +38,6 @@ from layers.assets import (
 from layers.basemap import basemap_from_network
 from layers.folium_map import (
     OSM_TILE_URL,
-    MapInputError,
     build_map,
     hex_classes,
     hex_tooltips,

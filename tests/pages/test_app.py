@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.settings import Settings
 from data.demo import load_default_bundle
 from data.network import load_network
 from geo.analysis import coverage_run
-from geo.settings import Settings
 from geo.snap import Snapper
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def _isolated_store(tmp_path_factory: pytest.TempPathFactory, xihu_dir: Path) ->
     # a private SQLite database and keys for the app; accounts made as an admin would
     from argon2 import PasswordHasher
 
-    from data.auth import AuthStore, Role
+    from data.accounts.auth import AuthStore, Role
     from data.storage import Store
 
     db = tmp_path_factory.mktemp("db") / "app.sqlite"
@@ -245,7 +245,7 @@ def test_reports_page_town_manager_gets_own_town_only() -> None:
 
 
 def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
-    from data.audit import AuditLog
+    from data.accounts.audit import AuditLog
     from data.storage import Store
 
     at = signed_in("viewer1")
@@ -267,7 +267,7 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
 def test_hub_view_export_of_individuals_is_audited() -> None:
     import os
 
-    from data.audit import AuditLog
+    from data.accounts.audit import AuditLog
     from data.storage import Store
 
     at = signed_in("town8")

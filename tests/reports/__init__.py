@@ -7,7 +7,8 @@ from functools import lru_cache
 import pandas as pd
 
 from data.demo import load_default_bundle
-from reports.build import Report, prepare_report
+from reports.build import prepare_report
+from reports.model import Report
 
 #: three recommended sites of a made-up scenario (two in 文新/三墩, one in 转塘)
 SCENARIO = pd.DataFrame(

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.demo import Bundle, load_default_bundle
+from core.settings import Settings
+from core.vocab import CATEGORIES
+from data.bundle import Bundle
+from data.demo import load_default_bundle
 from data.network import load_network
-from data.schemas import CATEGORIES
 from geo.analysis import CoverageRun, coverage_run
-from geo.settings import Settings
 from geo.snap import Snapper
 from reports.content import (
     LEVEL_DISTRICT,

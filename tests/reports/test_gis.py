@@ -9,9 +9,9 @@ import numpy as np
 import pyogrio
 import pytest
 
-from reports.build import Report
 from reports.content import LEVEL_TOWN, LEVEL_VILLAGE
 from reports.gis import LAYERS, NOTE_FIELD, scope_layers, write_geojson, write_gpkg
+from reports.model import Report
 from tests.reports import xihu_report
 
 pytestmark = pytest.mark.xihu

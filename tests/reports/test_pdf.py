@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reports.build import Report
+from core.errors import FontMissingError
 from reports.content import LEVEL_TOWN, LEVEL_VILLAGE
-from reports.fonts import FontMissingError, find_cjk_font
+from reports.fonts import find_cjk_font
 from reports.labels import fmt_count, fmt_pct
+from reports.model import Report
 from reports.pdf import write_pdf
 from tests.reports import xihu_report
 

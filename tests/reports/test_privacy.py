@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.settings import Settings
 from data.demo import build_fallback_bundle
-from geo.settings import Settings
 from geo.suppression import PRIMARY, PUBLISHED, SECONDARY, SECONDARY_ZERO, feasible_intervals, primary_mask
-from reports.build import Report, prepare_report, scope_hexes
+from reports.build import prepare_report
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
+from reports.model import Report, scope_hexes
 from reports.privacy import PublishedReport, publication_model
 from tests.reports import xihu_report
 

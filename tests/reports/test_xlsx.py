@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from openpyxl.workbook.workbook import Workbook
 
-from reports.build import Report, Scope
 from reports.content import LEVEL_TOWN, LEVEL_VILLAGE, censored_quantile
+from reports.model import Report, Scope
 from reports.xlsx import write_xlsx
 from tests.reports import xihu_report
 

@@ -18,7 +18,7 @@ Commands
     Check the audit log's HMAC chain; print OK, or the first broken entry and exit 1.
 
 The database is ``DATABASE_URL`` (default: the SQLite file of :mod:`data.storage`); the
-audit key is ``XIHU_AUDIT_KEY`` or the key file of :func:`data.audit.audit_key`. Account
+audit key is ``XIHU_AUDIT_KEY`` or the key file of :func:`data.accounts.audit.audit_key`. Account
 changes are written to the audit log as ``cli:<system user>``.
 
 Exit codes: 0 done, 1 the audit chain is broken, 2 an expected problem (one line on
@@ -30,20 +30,19 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from data.errors import DataError
+from core.errors import DataError
 
 if TYPE_CHECKING:
-    from data.auth import AuthStore
+    from data.accounts.auth import AuthStore
     from data.storage import Store
 
 EXIT_OK = 0
 EXIT_BROKEN = 1
 
 
-class UsersCliError(DataError):
+class CliError(DataError):
     """An expected command-line problem; the message is printed on one line."""
 
 
@@ -63,12 +62,12 @@ def _open_store() -> Store:
         return Store()
     except sa.exc.SQLAlchemyError as exc:
         msg = f"无法打开数据库（DATABASE_URL）：{exc.__class__.__name__}: {exc} (cannot open the database)"
-        raise UsersCliError(msg) from exc
+        raise CliError(msg) from exc
 
 
 def _open_auth(store: Store) -> AuthStore:
-    from data.audit import AuditLog, audit_key
-    from data.auth import AuthStore
+    from data.accounts.audit import AuditLog, audit_key
+    from data.accounts.auth import AuthStore
 
     return AuthStore(store, audit=AuditLog(store, audit_key()))
 
@@ -77,18 +76,18 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise UsersCliError("标准输入中没有密码 (no password on standard input)")
+            raise CliError("标准输入中没有密码 (no password on standard input)")
         return line.rstrip("\r\n")
     first = getpass.getpass("密码 (password): ")
     second = getpass.getpass("再次输入密码 (repeat): ")
     if first != second:
-        raise UsersCliError("两次输入的密码不一致 (the passwords differ)")
+        raise CliError("两次输入的密码不一致 (the passwords differ)")
     return first
 
 
 def run_users_add(args: argparse.Namespace) -> int:
     """Run ``users add``."""
-    from data.auth import Role, check_password_policy, check_user_area, normalize_username
+    from data.accounts.auth import Role, check_password_policy, check_user_area, normalize_username
 
     role = Role.parse(args.role)
     check_user_area(role, args.town, args.village)  # before asking for a password
@@ -111,7 +110,7 @@ def run_users_add(args: argparse.Namespace) -> int:
 
 def run_users_list(args: argparse.Namespace) -> int:
     """Run ``users list``: one tab-separated line per account."""
-    from data.auth import AuthStore
+    from data.accounts.auth import AuthStore
 
     with _open_store() as store:
         users = AuthStore(store).list_users()
@@ -143,7 +142,7 @@ def run_users_passwd(args: argparse.Namespace) -> int:
 
 def run_audit_verify(args: argparse.Namespace) -> int:
     """Run ``audit verify``: exit 0 when the chain is intact, 1 at the first broken entry."""
-    from data.audit import AuditLog, audit_key
+    from data.accounts.audit import AuditLog, audit_key
 
     key = audit_key(create=False)
     with _open_store() as store:
@@ -203,14 +202,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     asub = audit.add_subparsers(dest="audit_command", required=True, metavar="action")
     verify = asub.add_parser("verify", help="校验审计日志的 HMAC 链 (verify the chain)")
     verify.set_defaults(func=run_audit_verify)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a ``users`` or ``audit`` command: the same as ``python -m data`` (see :func:`data.__main__.main`)."""
-    from data.__main__ import main as data_main  # data.__main__ imports register() from here
-
-    return data_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

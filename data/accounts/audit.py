@@ -41,14 +41,15 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from data.errors import DataError
-from data.idcard import default_data_dir, read_or_create_key_file
+from core.errors import AuditError, AuditKeyError
+from data.config import ENV_AUDIT_KEY, default_data_dir
+from data.idcard import read_or_create_key_file
 from data.storage import METADATA, Store
 
 logger = logging.getLogger(__name__)
 
 #: environment variable holding the HMAC key (at least 16 bytes of UTF-8 text)
-AUDIT_KEY_ENV: Final = "XIHU_AUDIT_KEY"
+AUDIT_KEY_ENV: Final = ENV_AUDIT_KEY
 #: file name of the generated key under the user data folder
 AUDIT_KEY_FILE: Final = "audit.key"
 MIN_KEY_BYTES: Final = 16
@@ -99,14 +100,6 @@ _PG_GUARDS: Final = {
     "audit_log_no_truncate": "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
 }
-
-
-class AuditError(DataError):
-    """The audit log cannot be written or its key cannot be read."""
-
-
-class AuditKeyError(AuditError):
-    """The audit HMAC key is missing, too short or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +173,7 @@ def audit_key(
 
     Taken from ``XIHU_AUDIT_KEY`` (its UTF-8 bytes) when set; otherwise read from
     ``key_file`` (default ``<data dir>/audit.key``, see
-    :func:`data.idcard.default_data_dir`), created on first use with 32 random bytes
+    :func:`data.config.default_data_dir`), created on first use with 32 random bytes
     (``secrets.token_bytes``), readable by its owner only. In production set the
     variable from a secret store, away from the database: whoever holds both the
     database and the key can rewrite history.
@@ -390,7 +383,7 @@ class AuditLog:
         who : str
             User name.
         role : str
-            Role code (a :class:`data.auth.Role` is a ``str``).
+            Role code (a :class:`data.accounts.auth.Role` is a ``str``).
         action : str
             What was done, e.g. ``"export_xlsx"``, ``"view_beneficiaries"``, ``"area_denied"``.
         filter : Mapping

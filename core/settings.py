@@ -12,7 +12,9 @@ Minutes and speed are always printed in every report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Final
 
 DEFAULT_MINUTES = 10.0
 DEFAULT_SPEED_KMH = 4.5
@@ -89,3 +91,7 @@ class Settings:
 
 
 DEFAULT_SETTINGS = Settings()
+
+
+#: Beijing time, for every date and time shown to users (storage is UTC)
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")

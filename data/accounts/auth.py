@@ -25,7 +25,7 @@ consecutive failures the name is locked for ``lockout_minutes``
 A hash made with older argon2 parameters is re-hashed on the next successful sign-in.
 
 Every time is UTC and can be injected (``now=``) so tests need no sleeping. Roles and
-what they may see are in :mod:`data.access`.
+what they may see are in :mod:`data.accounts.access`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,16 +47,27 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from data.errors import DataError
+from core.errors import (
+    AccountDisabledError,
+    AccountLockedError,
+    AuthError,
+    InvalidCredentialsError,
+    InvalidSessionError,
+    PasswordPolicyError,
+    SessionExpiredError,
+    UnknownUserError,
+    UserExistsError,
+)
+from core.i18n import label
 from data.storage import METADATA, Store
 
 if TYPE_CHECKING:
-    from data.audit import AuditLog
+    from data.accounts.audit import AuditLog
 
 logger = logging.getLogger(__name__)
 
 #: Beijing time (no daylight saving), for the times shown to users
-CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
+
 MIN_PASSWORD_CHARS: Final = 10
 #: longer passwords are refused: argon2 would hash them, but it is a cheap denial of service
 MAX_PASSWORD_CHARS: Final = 256
@@ -67,7 +78,7 @@ _AREA_CODE_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class Role(StrEnum):
-    """The five roles; what each may see is decided in :mod:`data.access`."""
+    """The five roles; what each may see is decided in :mod:`data.accounts.access`."""
 
     ADMIN = "admin"
     PLANNER = "planner"
@@ -78,12 +89,12 @@ class Role(StrEnum):
     @property
     def label_zh(self) -> str:
         """The role's Chinese name, as shown in the interface."""
-        return ROLE_LABEL_ZH[self]
+        return label("role", self.value, "zh")
 
     @property
     def label_en(self) -> str:
         """The role's English name."""
-        return ROLE_LABEL_EN[self]
+        return label("role", self.value, "en")
 
     @classmethod
     def parse(cls, value: str | Role) -> Role:
@@ -104,95 +115,11 @@ class Role(StrEnum):
         raise AuthError(f"未知角色“{text}”，可选：{codes}", f"unknown role {text!r}")
 
 
-ROLE_LABEL_ZH: Final[dict[Role, str]] = {
-    Role.ADMIN: "系统管理员",
-    Role.PLANNER: "区级规划人员",
-    Role.TOWN_MANAGER: "镇街服务站管理员",
-    Role.VILLAGE_MANAGER: "村(社区)服务点管理员",
-    Role.VIEWER: "只读访客",
-}
-ROLE_LABEL_EN: Final[dict[Role, str]] = {
-    Role.ADMIN: "Administrator",
-    Role.PLANNER: "District planner",
-    Role.TOWN_MANAGER: "Town station manager",
-    Role.VILLAGE_MANAGER: "Village point manager",
-    Role.VIEWER: "Viewer",
-}
 #: roles bound to an area: the town, resp. the village (community) code is required
 AREA_ROLES: Final = frozenset({Role.TOWN_MANAGER, Role.VILLAGE_MANAGER})
 
 
 # -- errors ------------------------------------------------------------------------------------
-class AuthError(DataError):
-    """An expected sign-in or account problem.
-
-    ``str(exc)`` is the Chinese message followed by the English one in brackets; pages
-    show :attr:`message_zh` (or :attr:`message_en`).
-
-    Parameters
-    ----------
-    message_zh : str
-        What to tell the user, in Simplified Chinese.
-    message_en : str
-        The same in English.
-    """
-
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} ({message_en})")
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-
-class InvalidCredentialsError(AuthError):
-    """Unknown user name or wrong password: one message for both, by design."""
-
-    def __init__(self) -> None:
-        super().__init__("用户名或密码错误", "wrong user name or password")
-
-
-class AccountLockedError(AuthError):
-    """Too many failed sign-ins: the name is locked until :attr:`locked_until` (UTC)."""
-
-    def __init__(self, locked_until: datetime) -> None:
-        local = locked_until.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-        super().__init__(
-            f"连续登录失败次数过多，账户已临时锁定，请于 {local}（北京时间）后再试",
-            f"too many failed sign-ins; the account is locked until {local} Beijing time",
-        )
-        self.locked_until = locked_until
-
-
-class AccountDisabledError(AuthError):
-    """The account was disabled by an administrator."""
-
-    def __init__(self) -> None:
-        super().__init__("该账户已停用，请联系系统管理员", "this account is disabled; ask the administrator")
-
-
-class SessionExpiredError(AuthError):
-    """The session timed out: sign in again."""
-
-    def __init__(self) -> None:
-        super().__init__("登录已过期，请重新登录", "the session has expired; please sign in again")
-
-
-class InvalidSessionError(AuthError):
-    """The session token is unknown or was signed out."""
-
-    def __init__(self) -> None:
-        super().__init__("未登录或登录已失效，请重新登录", "not signed in, or signed out; please sign in")
-
-
-class PasswordPolicyError(AuthError):
-    """The new password does not meet the policy."""
-
-
-class UserExistsError(AuthError):
-    """An account with this user name exists already."""
-
-
-class UnknownUserError(AuthError):
-    """An administrator named an account that does not exist."""
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -205,7 +132,7 @@ class User:
     username : str
         Normalised user name (lower-case).
     role : Role
-        What the user may see (:mod:`data.access`).
+        What the user may see (:mod:`data.accounts.access`).
     town_code : str or None
         Town (镇街) code of a town or village manager, e.g. ``"330106002"``.
     village_code : str or None
@@ -825,8 +752,6 @@ class AuthStore:
 
 __all__ = [
     "AREA_ROLES",
-    "ROLE_LABEL_EN",
-    "ROLE_LABEL_ZH",
     "AccountDisabledError",
     "AccountLockedError",
     "AuthError",

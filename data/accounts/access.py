@@ -18,12 +18,12 @@ role sees all of them. Hub locations are public too, but the hub *lists* follow 
 user's area; compute coverage with every hub (a household can be served across a
 border) and filter the per-household *result* with :func:`filter_frame`.
 
-An :class:`AreaFilter` is built from the signed-in :class:`data.auth.User` only
+An :class:`AreaFilter` is built from the signed-in :class:`data.accounts.auth.User` only
 (:meth:`AreaFilter.from_user`). A page may **narrow** it (a planner picks a town, a
 town manager one of its villages) but never widen it: the user's own area is always
 applied, and a request for another area (``?town=...`` in a URL, a forged widget value)
 returns an empty table with the right columns, a warning in the log and, when an
-:class:`data.audit.AuditLog` is given, an ``area_denied`` audit entry. Anything cached
+:class:`data.accounts.audit.AuditLog` is given, an ``area_denied`` audit entry. Anything cached
 takes :func:`cache_key` in its key.
 """
 
@@ -40,16 +40,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
-from data.auth import AREA_ROLES, Role, User
-from data.errors import DataError
+from core.errors import AccessError, ExportNotAllowedError, UploadRejectedError
+from data.accounts.auth import AREA_ROLES, Role, User
 from data.idcard import mask_name
-from data.schemas import KINDS, TABLE_COLUMNS
-from data.storage import CANONICAL_DTYPES, DATA_TABLES, ID_COLUMNS, Store
+from data.schemas import KINDS
 
 if TYPE_CHECKING:
-    from data.audit import AuditLog
+    from data.accounts.audit import AuditLog
 
 logger = logging.getLogger(__name__)
 
@@ -92,18 +90,6 @@ ROLE_POLICY: Final[dict[Role, RolePolicy]] = {
     Role.VILLAGE_MANAGER: RolePolicy(individuals=True, export_individuals=True, full_names=True),
     Role.VIEWER: RolePolicy(individuals=False, export_individuals=False, full_names=False),
 }
-
-
-class AccessError(DataError):
-    """A table cannot be filtered as asked (unknown kind, missing area columns)."""
-
-
-class ExportNotAllowedError(AccessError):
-    """The role may not export individual rows; the message says what it may export instead."""
-
-
-class UploadRejectedError(DataError):
-    """An uploaded file has the wrong type, size or content; the message says what to do."""
 
 
 def can_see_individuals(role: Role | str) -> bool:
@@ -357,54 +343,6 @@ def _select(kind: str, frame: pd.DataFrame, conds: list[tuple[str, str]]) -> pd.
     return frame.loc[keep].copy()
 
 
-def load_table_for(
-    store: Store,
-    kind: str,
-    area_filter: AreaFilter,
-    *,
-    dataset: str,
-    town_code: str | None = None,
-    village_code: str | None = None,
-    audit: AuditLog | None = None,
-    who: str | None = None,
-) -> pd.DataFrame:
-    """A stored table filtered **in the database query**: other areas' rows never leave it.
-
-    Same rule and result as ``filter_frame(kind, store.load_table(kind, dataset=...), ...)``.
-
-    Parameters
-    ----------
-    store : Store
-    kind : str
-        ``"beneficiaries"``, ``"hubs"`` or ``"providers"``.
-    area_filter : AreaFilter
-    dataset : str
-        Dataset to read.
-    town_code, village_code, audit, who
-        As in :func:`filter_frame`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Canonical columns and dtypes (:data:`data.storage.CANONICAL_DTYPES`), sorted by id,
-        ``RangeIndex``.
-    """
-    effective = _resolve(kind, area_filter, town_code, village_code, audit, who)
-    conds = None if effective is None else _conditions(kind, effective)
-    table = DATA_TABLES[kind]
-    columns = list(TABLE_COLUMNS[kind])
-    if conds is None:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in CANONICAL_DTYPES[kind].items()})
-    query = sa.select(*(table.c[c] for c in columns)).where(table.c.dataset == dataset)
-    for column, value in conds:
-        query = query.where(table.c[column] == value)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame.from_records(rows, columns=columns).astype(CANONICAL_DTYPES[kind])
-    frame = frame.sort_values(ID_COLUMNS[kind], kind="stable", ignore_index=True)
-    return mask_names(frame, area_filter.role)
-
-
 def _mask_id_card(value: object) -> object:
     if value is None or (isinstance(value, float) and value != value):
         return value
@@ -602,7 +540,6 @@ __all__ = [
     "check_upload",
     "ensure_can_export_individuals",
     "filter_frame",
-    "load_table_for",
     "mask_names",
     "village_hub_id",
 ]

@@ -1,0 +1,326 @@
+"""The one translation catalogue: every string a person reads, in Simplified Chinese and English.
+
+Pages, map layers and reports read their text here; codes of :mod:`core.vocab` (``dibao``,
+``survival``, ``C03``, roles, tiers ...) are turned into words by :func:`label`, so a code,
+``None`` or ``nan`` never reaches a screen. Chinese is the default language.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from core.vocab import SERVICE_BY_CODE
+
+LANGS: Final = {"zh": "简体中文", "en": "English"}
+DEFAULT_LANG: Final = "zh"
+
+TEXT: Final[dict[str, tuple[str, str]]] = {
+    # -- pages ----------------------------------------------------------------------------
+    "app_title": ("西湖区助联体 10分钟救助服务圈", "Xihu assistance consortium: 10-minute service circle"),
+    "nav_overview": ("总览", "Overview"),
+    "nav_hubs": ("镇街 / 村社", "Hub view"),
+    "nav_data": ("数据", "Data"),
+    "nav_planner": ("选址规划", "Planner"),
+    "nav_reports": ("报告", "Reports"),
+    "settings": ("分析设置", "Analysis settings"),
+    "language": ("语言 / Language", "Language / 语言"),
+    "dataset": ("数据集", "Dataset"),
+    "dataset_demo": ("演示数据", "Demo data"),
+    "dataset_user": ("已导入数据", "Imported data"),
+    "minutes": ("步行时间（分钟）", "Walking time (minutes)"),
+    "speed": ("步行速度（km/h）", "Walking speed (km/h)"),
+    "speed_help": (
+        "4.5 km/h 为默认步速；3.0 km/h 适用于老年人。GB 50180-2018 的10分钟生活圈约500米步行距离。",
+        "4.5 km/h by default; 3.0 km/h for elderly walkers. GB 50180-2018 puts the 10-minute life circle at about 500 m.",
+    ),
+    "h3_res": ("H3 分辨率", "H3 resolution"),
+    "cutoff": (
+        "阈值：{m:g} 分钟 × {s:g} km/h = {d:.0f} 米网络距离",
+        "Cutoff: {m:g} min × {s:g} km/h = {d:.0f} m on the network",
+    ),
+    "overview_title": ("西湖区 10分钟救助服务圈 · 总览", "Xihu 10-minute assistance circle · Overview"),
+    "households": ("救助对象（户）", "Beneficiary households"),
+    "inside": ("10分钟圈内", "Inside the circle"),
+    "outside": ("圈外", "Outside"),
+    "off_network": ("离路网过远", "Far from streets"),
+    "by_category": ("按救助类别", "By category"),
+    "by_need": ("按需求类型", "By need type"),
+    "by_town": ("按镇街", "By town"),
+    "worst_gaps": ("缺口最大的六边形", "Largest gaps (hexagons)"),
+    "col_households": ("户数", "Households"),
+    "col_inside": ("圈内", "Inside"),
+    "col_outside": ("圈外", "Outside"),
+    "col_pct": ("覆盖率%", "Coverage %"),
+    "col_town": ("镇街", "Town"),
+    "hub_title": ("镇街服务站 / 村社服务点", "Town stations / village points"),
+    "pick_tier": ("层级", "Tier"),
+    "pick_hub": ("选择站点", "Choose a hub"),
+    "hub_area": ("责任区域", "Area of responsibility"),
+    "hub_vs_district": ("本站点与全区对比", "This hub against the district"),
+    "outside_list": (
+        "圈外救助对象（按优先级：生存型、紧急程度高者在前）",
+        "Outside the circle (survival needs and urgency first)",
+    ),
+    "nearest_alt": ("最近的其他站点", "Nearest other hub"),
+    "providers_near": ("附近服务主体（按服务项目）", "Providers nearby by service item"),
+    "no_outside": ("该区域所有救助对象均在10分钟圈内。", "Everyone in this area is inside the circle."),
+    "data_title": ("数据导入", "Data import"),
+    "kind": ("数据类型", "Kind of table"),
+    "kind_beneficiaries": ("救助对象", "Beneficiaries"),
+    "kind_hubs": ("服务站点", "Hubs"),
+    "kind_providers": ("服务主体", "Providers"),
+    "upload": ("上传 CSV 或 XLSX 文件", "Upload a CSV or XLSX file"),
+    "crs": ("坐标系", "Coordinate system"),
+    "crs_auto": ("自动识别", "Detect automatically"),
+    "mapping": ("列映射（未识别的列）", "Column mapping (unrecognised columns)"),
+    "ignore": ("（忽略）", "(ignore)"),
+    "run_import": ("校验并导入", "Validate"),
+    "accepted": ("接受", "Accepted"),
+    "rejected": ("拒绝", "Rejected"),
+    "read": ("读取", "Read"),
+    "download_rejected": ("下载被拒绝的行（含原因）", "Download rejected rows (with reasons)"),
+    "save_db": ("保存到数据库（替换已导入的同类数据）", "Save to the database (replaces imported rows of this kind)"),
+    "saved": ("已保存 {n} 行到数据库。", "Saved {n} rows to the database."),
+    "signin": ("登录", "Sign in"),
+    "signout": ("退出登录", "Sign out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "signed_in_as": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
+    "no_individuals": ("当前角色只能查看汇总数据。", "Your role sees aggregates only."),
+    "planner_title": ("选址规划：下一个服务站放在哪里", "Planner: where the next station should go"),
+    "planner_settings": ("模型设置", "Model settings"),
+    "cand_upload": (
+        "上传候选站点（可选：site_id, lon, lat，WGS-84；不上传则在缺口周边自动生成）",
+        "Upload candidate sites (optional: site_id, lon, lat in WGS-84; automatic around the gaps otherwise)",
+    ),
+    "cand_columns": ("候选站点文件缺少列：{cols}", "The candidate file lacks columns: {cols}"),
+    "planner_p": ("新增站点数", "New stations"),
+    "w_survival": ("生存型权重", "Survival weight"),
+    "w_care": ("关爱型权重", "Care weight"),
+    "w_development": ("发展型权重", "Development weight"),
+    "w_urgency": ("紧急程度系数", "Urgency factor"),
+    "weights_rule": (
+        "权重 = 需求类型权重 × (1 + 紧急程度系数 × (紧急程度 − 1))；覆盖矩阵来自路网步行距离（非直线）。",
+        "weight = need-type weight × (1 + urgency factor × (urgency − 1)); coverage from network walking distances.",
+    ),
+    "require_towns": ("每个所选镇街至少一个新站", "At least one new station in each of"),
+    "within_town": ("只在此镇街内选址", "Only sites inside"),
+    "anywhere": ("全区", "Whole district"),
+    "covered_before": ("现状覆盖", "Covered now"),
+    "covered_after": ("新增站点后覆盖", "Covered with new stations"),
+    "optimal": ("已证明最优", "Proven optimal"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "whatif": ("情景模拟（最多三个方案）", "What-if scenarios (up to three)"),
+    "scenario": ("当前方案", "Active scenario"),
+    "add_site": ("推荐站点", "Recommended site"),
+    "add": ("加入方案", "Add to scenario"),
+    "remove_hub": ("撤除站点", "Remove a hub"),
+    "remove": ("撤除", "Remove"),
+    "reset": ("清空当前方案", "Reset this scenario"),
+    "click_action": ("点击地图时", "A click on the map"),
+    "click_none": ("不操作", "does nothing"),
+    "click_add": ("在点击处添加站点", "adds a station there"),
+    "click_move": ("把所选站点迁移到点击处", "moves the chosen hub there"),
+    "pick_hub_edit": ("所选站点（撤除或迁移）", "Chosen hub (remove or move)"),
+    "recommended": ("推荐站点", "Recommended sites"),
+    "new_station": ("方案中的新站点", "New station in scenario"),
+    "baseline": ("现状", "Baseline"),
+    "whatif_note": (
+        "方案数字由增量引擎即时计算，与全量重算完全一致。",
+        "Scenario figures come from the incremental engine and equal a full recompute.",
+    ),
+    "scenario_name": ("方案名称", "Scenario name"),
+    "save": ("保存方案", "Save scenario"),
+    "load": ("载入方案", "Load scenario"),
+    "saved_scenario": ("方案已保存（编号 {id}）。", "Scenario saved (id {id})."),
+    "reports_title": ("覆盖报告", "Coverage reports"),
+    "reports_note": (
+        "报告只含汇总数字：1–9 人显示为“<10”，并做二次隐藏，无法用总数相减反推。",
+        'Reports hold aggregates only: 1-9 people print as "<10", with secondary suppression.',
+    ),
+    "report_levels": ("报告层级", "Levels"),
+    "report_formats": ("格式", "Formats"),
+    "report_scenario": ("附上规划方案的推荐站点", "Include the sites of a saved scenario"),
+    "report_build": ("生成报告", "Build reports"),
+    "report_done": ("已生成 {n} 个文件。", "{n} files built."),
+    "report_download": ("下载报告（ZIP）", "Download reports (ZIP)"),
+    "export_outside": ("导出圈外名单（CSV，姓名已脱敏，记入审计日志）", "Export the list (CSV, masked names, audited)"),
+    "synthetic_note": ("合成数据", "synthetic data"),
+    "attribution": (
+        "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",
+        "Map data © OpenStreetMap contributors (ODbL); district boundary: Vonng/adcode (CC BY 4.0)",
+    ),
+    # -- the interactive map (layers/folium_map, layers/basemap) ------------------------------
+    "map_osm_tiles": ("OpenStreetMap 在线底图（需联网）", "OpenStreetMap tiles (online)"),
+    "map_no_basemap": ("无底图", "No base map"),
+    "map_hexes_coverage_pct": ("六边形：{m}步行覆盖率", "Hexagons: {m} walking coverage"),
+    "map_hexes_n": ("六边形：救助对象户数", "Hexagons: households"),
+    "map_hexes_uncovered": ("六边形：圈外救助对象户数", "Hexagons: households outside the circle"),
+    "map_legend_coverage_pct": ("{m}步行覆盖率", "{m} walking coverage"),
+    "map_legend_n": ("救助对象（户）", "Beneficiary households"),
+    "map_legend_uncovered": ("圈外救助对象（户）", "Households outside the circle"),
+    "map_gaps": ("服务缺口（覆盖率低于 {p:g}%）", "Gaps (coverage below {p:g}%)"),
+    "map_gap_legend": ("服务缺口：有圈外对象且覆盖率低于 {p:g}%", "Gap: someone outside and coverage below {p:g}%"),
+    "map_service_areas": ("{m}步行服务范围（示意）", "{m} walking service areas (illustrative)"),
+    "map_service_area_legend": ("站点{m}步行服务范围（仅示意）", "{m} walking area of a hub (illustrative)"),
+    "map_providers": ("服务主体", "Service providers"),
+    "map_minutes": ("{m:g}分钟", "{m:g}-minute"),
+    "map_minutes_default": ("10分钟", "10-minute"),
+    "map_households": ("救助对象：<b>{n}</b> 户", "Households: <b>{n}</b>"),
+    "map_covered": ("圈内：{c}\u3000圈外：{u}", "Inside: {c} · outside: {u}"),
+    "map_pct": ("覆盖率：{p}", "Coverage: {p}"),
+    "map_cats": ("类别：{c}", "Categories: {c}"),
+    "map_list_sep": ("、", ", "),
+    "map_served": ("圈内服务对象：{n} 户", "Households served inside the circle: {n}"),
+    "map_kind": ("类型：{k}", "Kind: {k}"),
+    "map_department": ("所属部门：{d}", "Department: {d}"),
+    "map_services": ("服务项目：{s}", "Services: {s}"),
+    "map_capacity": ("月服务能力：{c} 人次", "Monthly capacity: {c} visits"),
+    "map_area": ("{m}步行服务范围 · {a:.2f} km²", "{m} walking area · {a:.2f} km²"),
+    "map_suppressed": ("人数较少，比例区间跨档", "few people: range spans classes"),
+    "map_suppressed_count": ("不公开（保护隐私）", "not shown (privacy)"),
+    "map_zero": ("0", "0"),
+    "map_privacy": (
+        "隐私保护：1–9 户显示为“<10”；六边形内有任一数字小于10时，其余数字按10户一档显示（如“20–29”），覆盖率以区间显示。颜色只依据显示的数字。",
+        "Privacy: 1–9 households print as “<10”; when any figure of a hexagon is below 10, its other figures print in bands of ten (“20–29”) and coverage as a range. Colours use printed figures only.",
+    ),
+    "map_hubs": ("服务站点", "Service hubs"),
+    "map_providers_legend": ("服务主体", "Service providers"),
+    "map_no_category": ("未填", "not recorded"),
+    "map_attribution": ("地图数据 © OpenStreetMap 贡献者（ODbL）", "Map data © OpenStreetMap contributors (ODbL)"),
+    "basemap_basemap": ("离线底图（OSM 路网、水系）", "Offline base map (OSM roads, water)"),
+    "basemap_district": ("区界", "District boundary"),
+    "basemap_towns": ("镇街范围（近似，非官方边界）", "Towns (approximate, not official)"),
+    "basemap_town_tip": (
+        "{name}<br><small>近似范围（泰森多边形），非官方边界</small>",
+        "{name}<br><small>approximate area (Voronoi cell), not an official boundary</small>",
+    ),
+    "hex_colour": ("六边形着色", "Hexagon colour"),
+    "hex_metric_coverage_pct": ("覆盖率", "Coverage %"),
+    "hex_metric_uncovered": ("圈外人数", "Uncovered"),
+    "hex_metric_n": ("救助对象", "Households"),
+    "col_id": ("编号", "ID"),
+    "col_name": ("姓名", "Name"),
+    "col_category": ("类别", "Category"),
+    "col_need_type": ("需求类型", "Need type"),
+    "col_urgency": ("紧急程度", "Urgency"),
+    "col_walk_m": ("步行距离(米)", "Walk (m)"),
+    "col_service": ("服务项目", "Service item"),
+    "col_provider": ("服务主体", "Provider"),
+    "col_capacity": ("月服务能力", "Monthly capacity"),
+    "col_rank": ("排名", "Rank"),
+    "col_site": ("站点", "Site"),
+    "col_road": ("最近道路", "Nearest road"),
+    "col_new_weighted": ("新增覆盖（加权）", "Newly covered (weighted)"),
+    "col_new_n": ("新增覆盖户数", "Newly covered households"),
+    "col_lon": ("经度", "Lon"),
+    "col_lat": ("纬度", "Lat"),
+    "not_recorded": ("未填", "not recorded"),
+}
+
+#: what a code means, per vocabulary: kind -> code -> (Chinese, English)
+LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "category": {
+        "dibao": ("低保", "Subsistence allowance (dibao)"),
+        "dibian": ("低边", "Marginal low-income (dibian)"),
+        "tekun": ("特困供养", "Extreme-poverty support (tekun)"),
+        "linshi": ("临时救助", "Temporary / emergency"),
+        "zhuanxiang": ("专项救助", "Special assistance"),
+    },
+    "need_type": {
+        "survival": ("生存型", "Survival"),
+        "care": ("关爱型", "Care"),
+        "development": ("发展型", "Development"),
+    },
+    "tier": {
+        "district": ("区级助联体", "District hub"),
+        "town": ("镇街服务站", "Town station"),
+        "village": ("村(社区)服务点", "Village / community point"),
+    },
+    "provider_kind": {
+        "government": ("政府部门", "Government department"),
+        "enterprise": ("企事业单位", "Enterprise / public institution"),
+        "social_org": ("社会组织", "Social organisation"),
+        "volunteer": ("志愿团队", "Volunteer team"),
+    },
+    "role": {
+        "admin": ("系统管理员", "Administrator"),
+        "planner": ("区级规划人员", "District planner"),
+        "town_manager": ("镇街服务站管理员", "Town station manager"),
+        "village_manager": ("村(社区)服务点管理员", "Village point manager"),
+        "viewer": ("只读访客", "Viewer"),
+    },
+    "crs": {
+        "wgs84": ("WGS-84（GPS / OpenStreetMap）", "WGS-84 (GPS / OpenStreetMap)"),
+        "gcj02": ("GCJ-02（火星坐标，高德 / 腾讯）", "GCJ-02 (Amap / Tencent)"),
+        "bd09": ("BD-09（百度坐标）", "BD-09 (Baidu)"),
+    },
+    "level": {
+        "district": ("区级", "District"),
+        "town": ("镇街", "Town"),
+        "village": ("村(社区)", "Village / community"),
+    },
+    "community_type": {
+        "community": ("社区", "Community"),
+        "village": ("村", "Village"),
+    },
+}
+
+
+def _lang(lang: str) -> int:
+    return 1 if lang == "en" else 0
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
+    """The string ``key`` in ``lang`` (``zh`` or ``en``), formatted with ``fmt``."""
+    text = TEXT[key][_lang(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+def is_missing(value: object) -> bool:
+    """True for ``None``, NaN, ``pd.NA`` and empty strings: what prints as "not recorded"."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str):
+        return value.strip() == "" or value in ("nan", "None", "<NA>")
+    try:
+        return bool(value != value)  # pd.NA, NaT
+    except (TypeError, ValueError):
+        return False
+
+
+def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
+    """What a person reads for ``code`` of vocabulary ``kind`` (``category``, ``need_type``,
+    ``tier``, ``provider_kind``, ``role``, ``crs``, ``level``, ``community_type``, ``service``).
+
+    A missing code reads "未填" / "not recorded"; an unknown one is shown as it is (it came
+    from the user's own data).
+    """
+    if is_missing(code):
+        return t("not_recorded", lang)
+    key = str(code)
+    if kind == "service":
+        item = SERVICE_BY_CODE.get(key)
+        if item is None:
+            return key
+        return item.name_en if lang == "en" else item.name_zh
+    pair = LABELS[kind].get(key)
+    return pair[_lang(lang)] if pair else key
+
+
+def labels(kind: str, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """Every code of vocabulary ``kind`` with its label in ``lang`` (for ``.map`` and pick lists)."""
+    if kind == "service":
+        return {code: label("service", code, lang) for code in SERVICE_BY_CODE}
+    return {code: pair[_lang(lang)] for code, pair in LABELS[kind].items()}
+
+
+# Chinese views used by the Chinese-only documents (reports) and the importer's messages.
+CATEGORY_ZH: Final = labels("category")
+NEED_TYPE_ZH: Final = labels("need_type")
+TIER_ZH: Final = labels("tier")
+PROVIDER_KIND_ZH: Final = labels("provider_kind")

@@ -1,0 +1,81 @@
+"""A data set as the app and the reports use it: geography, hubs, providers and beneficiaries.
+
+The demo generator (:mod:`data.demo`) builds one; imported tables replace its parts
+(:func:`with_tables`). Reports and pages depend on this module, never on the generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+
+@dataclass(frozen=True, eq=False)
+class Bundle:
+    """A complete demo data set: geography, hubs, providers and beneficiaries.
+
+    Attributes
+    ----------
+    name : str
+        ``"xihu_demo"``, ``"fallback_helsinki"`` or ``"own_osm"``.
+    label_zh, label_en : str
+        What the UI shows as the data set's name; says "synthetic" / "not Xihu".
+    note_zh, note_en : str
+        What is real and what is synthetic, for an info box and for reports.
+    is_fallback : bool
+        True when this is not Xihu data.
+    network_path : Path
+        OSM file (XML or PBF) of the walking network; ``data.network.network_from_osm``
+        reads it.
+    metric_crs : str
+        Projected CRS for distances (EPSG:32651 in Xihu, the UTM zone elsewhere).
+    district : shapely geometry
+        The study area polygon, WGS-84.
+    towns : GeoDataFrame
+        ``town_code, name, area_km2, derived, geometry`` (polygons, EPSG:4326). ``derived``
+        is True: the cells are Voronoi approximations, not official boundaries.
+    communities : DataFrame
+        ``community_code, community_name, town_code, town_name, type`` (``community`` or
+        ``village``), ``lon, lat`` (WGS-84), ``synthetic`` (False where the real 2016
+        centroid is used), ``location_source``.
+    hubs, providers, beneficiaries : DataFrame
+        Canonical tables (:data:`data.schemas.HUB_COLUMNS`, ``PROVIDER_COLUMNS``,
+        ``BENEFICIARY_COLUMNS``), coordinates WGS-84.
+    attribution : str
+        Licence attribution to show with any map or export of the bundle.
+    seed : int
+        Seed of the synthetic generator.
+    meta : dict
+        Provenance: ``generator_version``, ``build_s``, ``from_cache``, ``load_s``,
+        ``source_path``, ``cache_dir``.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    note_zh: str
+    note_en: str
+    is_fallback: bool
+    network_path: Path
+    metric_crs: str
+    district: BaseGeometry
+    towns: gpd.GeoDataFrame
+    communities: pd.DataFrame
+    hubs: pd.DataFrame
+    providers: pd.DataFrame
+    beneficiaries: pd.DataFrame
+    attribution: str
+    seed: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def with_tables(bundle: Bundle, tables: dict[str, pd.DataFrame]) -> Bundle:
+    """A copy of ``bundle`` whose hubs, providers or beneficiaries are replaced by ``tables``."""
+    changes = {k: v for k, v in tables.items() if k in ("hubs", "providers", "beneficiaries")}
+    return dataclasses.replace(bundle, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,262 @@
+"""Dataset tables, role-scoped coverage runs, summaries, maps, site recommendations, reports.
+
+Every function takes what it needs explicitly: the shared read-only resources (bundle,
+snapper, store, network ...) and a :class:`RunKey`. Nothing here is cached; the pages wrap
+these functions in ``st.cache_data`` / ``st.cache_resource`` keyed by the run key, whose
+``area`` (role, town, village) is part of every key, so a cached result never crosses areas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from core.i18n import t
+from core.settings import Settings
+from data.accounts.access import AreaFilter, can_see_individuals, filter_frame
+from data.accounts.auth import Role
+from data.bundle import Bundle, with_tables
+from data.storage import Store
+from geo.analysis import CoverageRun, coverage_run
+from geo.candidates import candidates_from_frame, candidates_from_run
+from geo.coverage import engine_for_hubs, hubs_from_frame
+from geo.figures import coverage_pct
+from geo.graph import WalkNetwork
+from geo.privacy import protect_partition
+from geo.service_area import NodeCells, service_area_polygons
+from geo.siting import DemandWeights, SitingResult, problem_from_run, recommend_sites
+from geo.snap import Snapper
+from layers.folium_map import build_map
+from reports.build import prepare_report
+from reports.content import scenario_sites_from_payload
+from reports.model import Report, Scope
+
+DATASET_DEMO = "demo"
+DATASET_USER = "user"
+DATASETS = (DATASET_DEMO, DATASET_USER)
+KINDS = ("hubs", "providers", "beneficiaries")
+
+#: (role, town code, village code): the area part of every cache key
+AreaKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a result depends on: the dataset and its version, the settings and the viewer's area.
+
+    Hashable, so it keys every cached result; ``area`` is always part of it.
+    """
+
+    dataset: str
+    version: int
+    settings: Settings
+    area: AreaKey
+
+    @property
+    def area_filter(self) -> AreaFilter:
+        return area_filter_of(self.area)
+
+
+def area_filter_of(area: AreaKey) -> AreaFilter:
+    """The server-side filter of an area key."""
+    role, town, village = area
+    return AreaFilter(Role.parse(role), town or None, village or None)
+
+
+def dataset_tables(bundle: Bundle, store: Store | None, dataset: str) -> dict[str, pd.DataFrame]:
+    """Hubs, providers and beneficiaries of a dataset; imported kinds replace the demo's."""
+    tables = {"hubs": bundle.hubs, "providers": bundle.providers, "beneficiaries": bundle.beneficiaries}
+    if dataset == DATASET_USER and store is not None:
+        for kind in KINDS:
+            stored = store.load_table(kind, dataset=DATASET_USER)
+            if len(stored):
+                tables[kind] = stored
+    return tables
+
+
+def coverage_for(snapper: Snapper, tables: dict[str, pd.DataFrame], key: RunKey) -> CoverageRun:
+    """The coverage run of the households ``key.area`` may see (filtered before anything is cached).
+
+    Every hub takes part (a household may be served by a hub of the next town); only the
+    beneficiaries are filtered. A viewer's run holds no household at all.
+    """
+    ben = filter_frame("beneficiaries", tables["beneficiaries"], key.area_filter)
+    return coverage_run(snapper, tables["hubs"], ben, key.settings)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Aggregates only: what the overview and maps show (safe for every role)."""
+
+    n: int
+    n_covered: int
+    n_off_network: int
+    by: dict[str, pd.DataFrame]  # "category" / "need_type" / "town_code": index value, n, covered
+    hexes: pd.DataFrame  # geo.hexes.aggregate_points
+    hubs: pd.DataFrame  # hubs with ``served``
+    suppressed: bool  # small counts must be protected when shown
+
+    @property
+    def coverage_pct(self) -> float:
+        return coverage_pct(self.n_covered, self.n)
+
+
+def summary_of(run: CoverageRun, *, suppressed: bool) -> Summary:
+    """The aggregates of a run."""
+    pts = run.points
+    by: dict[str, pd.DataFrame] = {
+        col: pts.groupby(col, dropna=False)["covered"].agg(n="size", covered="sum").astype(int)  # type: ignore[misc]
+        for col in ("category", "need_type", "town_code")
+    }
+    return Summary(
+        n=len(pts),
+        n_covered=run.n_covered,
+        n_off_network=int(pts["off_network"].sum()),
+        by=by,
+        hexes=run.hexes,
+        hubs=run.hubs,
+        suppressed=suppressed,
+    )
+
+
+def needs_protection(key: RunKey) -> bool:
+    """Whether the viewer of ``key`` sees protected district aggregates (no individual rows)."""
+    return not can_see_individuals(key.area_filter.role)
+
+
+def district_summary(snapper: Snapper, tables: dict[str, pd.DataFrame], settings: Settings) -> Summary:
+    """District aggregates for roles that see no household: protected when shown."""
+    return summary_of(coverage_run(snapper, tables["hubs"], tables["beneficiaries"], settings), suppressed=True)
+
+
+def share_table(counts: pd.DataFrame, labels: dict[str, str], *, lang: str, suppressed: bool) -> pd.DataFrame:
+    """Households, inside, outside and coverage % per group (``counts``: index, ``n``, ``covered``).
+
+    With ``suppressed``, the columns are printed through :func:`geo.privacy.protect_partition`
+    so that no count of 1-9 can be read or derived from the totals.
+    """
+    n = counts["n"].astype(int)
+    cov = counts["covered"].astype(int)
+    h, i, o, p = (t(k, lang) for k in ("col_households", "col_inside", "col_outside", "col_pct"))
+    out = pd.DataFrame({h: n, i: cov, o: n - cov, p: pd.Series(coverage_pct(cov, n), index=n.index).round(1)})
+    if suppressed:
+        exact = np.ones(len(out), dtype=bool)
+        for col, values in ((h, n), (i, cov), (o, n - cov)):
+            shown = protect_partition(int(values.sum()), values.tolist())
+            out[col] = [part.text for part in shown.parts]
+            exact &= np.array([part.exact for part in shown.parts], dtype=bool)
+        out[p] = [str(v) if ok else "—" for v, ok in zip(out[p], exact, strict=True)]
+    out.index = [labels.get(str(x), t("not_recorded", lang) if pd.isna(x) else str(x)) for x in counts.index]
+    return out
+
+
+def service_areas(snapper: Snapper, node_cells: NodeCells, hubs: pd.DataFrame, settings: Settings) -> gpd.GeoDataFrame:
+    """Display-only service areas of every hub (no household data involved)."""
+    engine = engine_for_hubs(snapper, hubs_from_frame(hubs, snapper), settings)
+    return service_area_polygons(engine, node_cells=node_cells)
+
+
+def town_bounds(bundle: Bundle, town_code: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """``((south, west), (north, east))`` of a town's cell, or None."""
+    cell = bundle.towns[bundle.towns["town_code"].astype(str) == town_code]
+    if not len(cell):
+        return None
+    minx, miny, maxx, maxy = cell.total_bounds
+    return ((miny, minx), (maxy, maxx))
+
+
+def dashboard_map(
+    *,
+    bundle: Bundle,
+    basemap: dict[str, object],
+    summary: Summary,
+    providers: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    key: RunKey,
+    hex_metric: str,
+    lang: str,
+    focus_town: str = "",
+) -> folium.Map:
+    """The interactive map of ``key.area``, built fresh (rendering a folium map mutates it).
+
+    ``focus_town`` zooms to one town. At district zoom the provider layer starts switched
+    off. Only aggregates reach it; hubs outside a manager's area are left out.
+    """
+    af = key.area_filter
+    hubs = filter_frame("hubs", summary.hubs, af)
+    town = focus_town or (af.town_code or "")
+    if "slot" in hubs.columns:
+        areas = areas[areas["slot"].isin(set(hubs["slot"].tolist()))]
+    return build_map(
+        basemap=basemap,  # type: ignore[arg-type]
+        hexes=summary.hexes,
+        hubs=hubs,
+        providers=providers,
+        service_areas=areas,
+        hex_metric=hex_metric,
+        minutes=key.settings.minutes,
+        bounds=town_bounds(bundle, town) if town else None,
+        lang=lang,
+        attribution=bundle.attribution,
+        show=None if town else {"providers": False},
+    )
+
+
+def recommend(
+    run: CoverageRun,
+    *,
+    snapper: Snapper,
+    towns: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame | None,
+    p: int,
+    weights: tuple[float, float, float, float],
+    require_towns: tuple[str, ...],
+    within_town: str,
+    candidates: pd.DataFrame | None = None,
+) -> SitingResult:
+    """Recommended sites for ``p`` new stations (maximal covering, exact where it can).
+
+    ``candidates`` (``site_id, lon, lat``, WGS-84) replaces the automatic candidates around
+    the gap hexes; sites farther than 300 m from the network are left out.
+    """
+    cands = (
+        candidates_from_run(run, towns=towns)
+        if candidates is None
+        else candidates_from_frame(candidates, snapper, towns=towns)
+    )
+    w = DemandWeights(survival=weights[0], care=weights[1], development=weights[2], urgency_factor=weights[3])
+    problem = problem_from_run(run, cands, weights=w)
+    return recommend_sites(problem, p, require_towns=require_towns, within_towns=within_town or None, roads=roads)
+
+
+def dashboard_report(
+    bundle: Bundle,
+    tables: dict[str, pd.DataFrame],
+    settings: Settings,
+    network: WalkNetwork,
+    store: Store | None,
+    scenario_id: str,
+) -> Report:
+    """The prepared report (protected aggregates; no household rows) of a dataset and settings."""
+    sites, name = None, ""
+    if scenario_id and store is not None:
+        stored = store.load_scenario(int(scenario_id))
+        sites, name = scenario_sites_from_payload(stored.payload), stored.name
+    return prepare_report(
+        with_tables(bundle, tables), settings=settings, network=network, scenario_sites=sites, scenario_name=name
+    )
+
+
+def scope_in_area(scope: Scope, af: AreaFilter, town_of_community: dict[str, str]) -> bool:
+    """Whether a report scope lies in the user's area (a village scope by its community's town)."""
+    if af.village_code:
+        return scope.level == "village" and scope.area_id == af.village_code
+    if af.town_code:
+        if scope.level == "town":
+            return scope.area_id == af.town_code
+        return scope.level == "village" and town_of_community.get(scope.area_id) == af.town_code
+    return True
