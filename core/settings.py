@@ -24,7 +24,8 @@ MIN_H3_RES = 7
 MAX_H3_RES = 10
 #: a point farther than this from any network vertex is flagged ``off_network``
 DEFAULT_MAX_ACCESS_M = 300.0
-#: metric CRS for Xihu (UTM zone 51N)
+#: metric CRS for Xihu (UTM zone 51N), the default of ``Settings.metric_crs``; a caller that
+#: has data passes the data's zone (``WalkNetwork.metric_crs``, :mod:`geo.metric`)
 XIHU_METRIC_CRS = "EPSG:32651"
 STORAGE_CRS = "EPSG:4326"
 
@@ -48,7 +49,9 @@ class Settings:
     max_access_m : float
         Straight-line access leg above which a point is flagged off-network.
     metric_crs : str
-        Projected CRS used for every distance (metres).
+        Projected CRS used for every distance (metres): the UTM zone of the data's centre
+        (:mod:`geo.metric`; ``WalkNetwork.metric_crs`` of the network in use). The default
+        is Xihu's zone (UTM 51N); callers with other data pass theirs.
     shared_data : Path
         Folder holding the real Xihu data (``../shared/data`` by default).
     """

@@ -65,11 +65,11 @@ def _choose(value: str | None, default: Path | None) -> Path | None:
     return p
 
 
-def _load_snapper(path: Path, settings: Settings) -> Snapper:
+def _load_snapper(path: Path) -> Snapper:
     from data.network import load_network
     from geo.snap import Snapper
 
-    return Snapper(load_network(path, metric_crs=settings.metric_crs))
+    return Snapper(load_network(path))  # in the UTM zone of the network's centre
 
 
 def _parse_mapping(pairs: Sequence[str]) -> dict[str, str | None]:
@@ -115,7 +115,7 @@ def run_import(args: argparse.Namespace) -> int:
     network_path = _choose(args.network, _default_path(settings, "network"))
     area_path = _choose(args.area, _default_path(settings, "district"))
     communities_path = _choose(args.communities, _default_path(settings, "centroids"))
-    snapper = _load_snapper(network_path, settings) if network_path is not None else None
+    snapper = _load_snapper(network_path) if network_path is not None else None
     area: BaseGeometry | None = read_area(area_path) if area_path is not None else None
     communities = read_communities(communities_path) if communities_path is not None else None
     area_name = args.area_name or (DEFAULT_AREA_NAME if args.area is None else "指定区域")

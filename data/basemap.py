@@ -24,8 +24,9 @@ import pandas as pd
 import shapely
 
 from core.errors import BasemapDataError
-from core.settings import STORAGE_CRS, XIHU_METRIC_CRS
+from core.settings import STORAGE_CRS
 from data.config import XIHU_FILES
+from geo.metric import metric_crs_for_frame
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def lighten(
     *,
     simplify_m: float | None,
     round_deg: int | None,
-    metric_crs: str = XIHU_METRIC_CRS,
+    metric_crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Simplify (topology kept) in ``metric_crs`` and round coordinates to ``round_deg`` decimals.
 
@@ -84,16 +85,19 @@ def lighten(
     gdf : GeoDataFrame in any CRS.
     simplify_m : Douglas-Peucker tolerance in metres, or None / 0 to keep every vertex.
     round_deg : decimals of a degree to keep, or None.
-    metric_crs : projected CRS (metres) for the simplification.
+    metric_crs : projected CRS (metres) for the simplification; by default the UTM zone of
+        the frame's centre (:mod:`geo.metric`).
 
     Returns
     -------
     GeoDataFrame
         In EPSG:4326, same columns and index; rows whose geometry became empty dropped.
     """
-    out = gdf.to_crs(metric_crs) if simplify_m else gdf.to_crs(STORAGE_CRS)
+    if simplify_m and metric_crs is None and len(gdf):
+        metric_crs = metric_crs_for_frame(gdf)
+    out = gdf.to_crs(metric_crs) if simplify_m and metric_crs else gdf.to_crs(STORAGE_CRS)
     geoms = out.geometry.to_numpy()
-    if simplify_m:
+    if simplify_m and metric_crs:
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
         out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=metric_crs)).to_crs(STORAGE_CRS)
         geoms = out.geometry.to_numpy()
@@ -111,7 +115,7 @@ def basemap_frames_from_shared(
     round_deg: int = 5,
     min_water_m2: float = 5_000.0,
     clip_buffer_m: float = 500.0,
-    metric_crs: str = XIHU_METRIC_CRS,
+    metric_crs: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """The base-map layers of Xihu, light enough for a whole-district web map.
 
@@ -120,15 +124,16 @@ def basemap_frames_from_shared(
     xihu_dir : Path
         The ``../shared/data/xihu`` folder (read-only).
     simplify_m : float
-        Douglas-Peucker tolerance in metres (UTM 51N), topology kept.
+        Douglas-Peucker tolerance in metres, topology kept.
     round_deg : int
         Decimals of a degree kept in every coordinate (5 = about 1 m).
     min_water_m2 : float
         Water polygons smaller than this (ponds) are left out.
     clip_buffer_m : float
         Roads and water are clipped to the district boundary buffered by this much.
-    metric_crs : str
-        Projected CRS for simplification, areas and buffers.
+    metric_crs : str, optional
+        Projected CRS for simplification, areas and buffers; by default the UTM zone of the
+        district's centre (:mod:`geo.metric`; UTM 51N, EPSG:32651, for Xihu).
 
     Returns
     -------
@@ -152,6 +157,7 @@ def basemap_frames_from_shared(
         geometry=district.geometry.to_numpy(),
         crs=STORAGE_CRS,
     )
+    metric_crs = metric_crs or metric_crs_for_frame(district)
     clip_geom: Any = district.to_crs(metric_crs).geometry.union_all().buffer(clip_buffer_m)
 
     roads = raw["roads"]

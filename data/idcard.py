@@ -17,6 +17,12 @@ digits by the standard rule: insert ``19`` before the two-digit birth year and a
 check digit. The upgraded number is the one printed on the holder's second-generation
 card, so the two forms of the same person hash alike. :class:`IdCheck` reports the
 upgrade (``upgraded=True``) so the importer can warn about it.
+
+The first six digits are the holder's address code (GB/T 2260); its first two, the
+province-level code, are checked against :data:`PROVINCE_CODES` (``id_bad_region``). The
+county part is not checked: codes of merged or renamed counties stay on cards for life.
+Births from :data:`EARLIEST_BIRTH` are accepted: the standard's own example,
+``440524188001015368``, was born in 1880.
 """
 
 from __future__ import annotations
@@ -43,6 +49,55 @@ ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5
 #: check character by weighted sum mod 11
 ID_CHECK_CHARS: Final = "10X98765432"
 
+#: GB/T 2260 province-level codes, the first two digits of every resident ID number
+#: (GB 11643 address code). 83 (Taiwan residents' residence permits) and the 9x of the
+#: 2023 foreigners' permanent residence card are not resident ID numbers.
+PROVINCE_CODES: Final[dict[str, str]] = {
+    # North China: Beijing, Tianjin, Hebei, Shanxi, Inner Mongolia
+    "11": "北京市",
+    "12": "天津市",
+    "13": "河北省",
+    "14": "山西省",
+    "15": "内蒙古自治区",
+    # Northeast: Liaoning, Jilin, Heilongjiang
+    "21": "辽宁省",
+    "22": "吉林省",
+    "23": "黑龙江省",
+    # East China: Shanghai, Jiangsu, Zhejiang, Anhui, Fujian, Jiangxi, Shandong
+    "31": "上海市",
+    "32": "江苏省",
+    "33": "浙江省",
+    "34": "安徽省",
+    "35": "福建省",
+    "36": "江西省",
+    "37": "山东省",
+    # Central and South: Henan, Hubei, Hunan, Guangdong, Guangxi, Hainan
+    "41": "河南省",
+    "42": "湖北省",
+    "43": "湖南省",
+    "44": "广东省",
+    "45": "广西壮族自治区",
+    "46": "海南省",
+    # Southwest: Chongqing, Sichuan, Guizhou, Yunnan, Tibet
+    "50": "重庆市",
+    "51": "四川省",
+    "52": "贵州省",
+    "53": "云南省",
+    "54": "西藏自治区",
+    # Northwest: Shaanxi, Gansu, Qinghai, Ningxia, Xinjiang
+    "61": "陕西省",
+    "62": "甘肃省",
+    "63": "青海省",
+    "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区",
+    # Taiwan; Hong Kong and Macau (special administrative regions)
+    "71": "台湾省",
+    "81": "香港特别行政区",
+    "82": "澳门特别行政区",
+}
+#: earliest accepted birth date (the standard's example was born in 1880)
+EARLIEST_BIRTH: Final = dt.date(1850, 1, 1)
+
 #: environment variable holding the hashing key (at least 16 bytes of UTF-8 text)
 ID_HASH_KEY_ENV: Final = ENV_ID_HASH_KEY
 #: file name of the generated key under :func:`default_data_dir`
@@ -57,6 +112,7 @@ ID_REASONS: Final[dict[str, str]] = {
     ),
     "id_bad_length": "身份证号位数不对：应为 18 位（或旧版 15 位）",
     "id_bad_chars": "身份证号含有非法字符：前 17 位必须是数字，最后一位是数字或 X",
+    "id_bad_region": "身份证号前两位不是有效的省级行政区划代码（GB/T 2260，如浙江为 33），可能有输错的数字",
     "id_bad_birthdate": "身份证号中的出生日期无效",
     "id_bad_checksum": "身份证号校验位不符（GB 11643），可能有输错的数字",
 }
@@ -131,7 +187,7 @@ def _valid_birthdate(yyyymmdd: str, today: dt.date) -> bool:
         born = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         return False
-    return dt.date(1890, 1, 1) <= born <= today
+    return EARLIEST_BIRTH <= born <= today
 
 
 def _looks_float_rounded(digits: str) -> bool:
@@ -148,8 +204,9 @@ def check_id_card(value: object, *, today: dt.date | None = None) -> IdCheck:
     Checks, in order: empty (``id_bad_length``), Excel damage (``id_excel_mangled``:
     scientific notation such as ``3.30106E+17``, a decimal point, or an all-digit number
     whose check digit fails and whose tail was rounded by a float), allowed characters
-    (``id_bad_chars``), length (``id_bad_length``), birth date (``id_bad_birthdate``,
-    1890-01-01 up to ``today``) and the check digit (``id_bad_checksum``). A valid
+    (``id_bad_chars``), length (``id_bad_length``), province code (``id_bad_region``, one
+    of :data:`PROVINCE_CODES`), birth date (``id_bad_birthdate``, 1850-01-01 up to
+    ``today``) and the check digit (``id_bad_checksum``). A valid
     15-digit number is upgraded to 18 digits (see the module docstring).
 
     Parameters
@@ -191,12 +248,16 @@ def check_id_card(value: object, *, today: dt.date | None = None) -> IdCheck:
     if not re.fullmatch(r"[0-9X]+", text) or "X" in text[:-1]:
         return _fail("id_bad_chars")
     if _ID15_RE.match(text):
+        if text[:2] not in PROVINCE_CODES:
+            return _fail("id_bad_region")
         if not _valid_birthdate("19" + text[6:12], today):
             return _fail("id_bad_birthdate")
         first17 = text[:6] + "19" + text[6:]
         return IdCheck(ok=True, code=None, normalized=first17 + check_digit(first17), upgraded=True)
     if not _ID18_RE.match(text):
         return _fail("id_bad_length")
+    if text[:2] not in PROVINCE_CODES:
+        return _fail("id_bad_region")
     if not _valid_birthdate(text[6:14], today):
         return _fail("id_bad_birthdate")
     if check_digit(text[:17]) != text[17]:

@@ -69,6 +69,7 @@ from data.schemas import (
     TABLE_COLUMNS,
     TIER_ALIASES,
 )
+from geo.metric import utm_crs_for_lonlat
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -453,11 +454,6 @@ def _check_required(view: pd.DataFrame, kind: str, unmapped: list[str]) -> None:
 # ------------------------------------------------------------------------------ area & communities
 
 
-def _utm_crs_of(lon: float, lat: float) -> str:
-    zone = int((lon + 180.0) // 6.0) % 60 + 1
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
 def _area_tester(
     area: BaseGeometry | None, buffer_m: float, metric_crs: str | None
 ) -> Callable[[FloatArray, FloatArray], BoolArray]:
@@ -468,7 +464,7 @@ def _area_tester(
     from pyproj import Transformer
 
     c = area.centroid
-    crs = metric_crs or _utm_crs_of(float(c.x), float(c.y))
+    crs = metric_crs or utm_crs_for_lonlat(float(c.x), float(c.y))
     fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     metric = shapely.transform(area, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
     zone = shapely.buffer(metric, float(buffer_m)) if buffer_m > 0 else metric

@@ -88,7 +88,7 @@ def network_from_paths(
     vert_lat: npt.ArrayLike,
     vert_key: npt.ArrayLike | None = None,
     *,
-    metric_crs: str,
+    metric_crs: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> WalkNetwork:
     """Build a network from vertex sequences (ways or lines).
@@ -101,7 +101,8 @@ def network_from_paths(
     vert_key : identity of each vertex (e.g. OSM node id); vertices with equal keys are
         one node. When ``None``, vertices with equal coordinates (to 1e-7 degree) are one
         node, which rebuilds topology from shared vertices.
-    metric_crs : projected CRS for the network's metric coordinates.
+    metric_crs : projected CRS for the network's metric coordinates; by default the UTM
+        zone of the network's centre (:mod:`geo.metric`).
     """
     off = np.asarray(path_offsets, dtype=np.int64)
     lon = np.asarray(vert_lon, dtype=np.float64)
@@ -123,7 +124,7 @@ def network_from_paths(
     )
 
 
-def network_from_osm(path: str | Path, *, metric_crs: str) -> WalkNetwork:
+def network_from_osm(path: str | Path, *, metric_crs: str | None = None) -> WalkNetwork:
     """Read walkable ways of an OSM XML or PBF file (pyosmium).
 
     Node ids may be negative (as in edited or synthetic extracts); their locations are
@@ -213,7 +214,7 @@ def _line_parts(geoms: Iterable[Any]) -> tuple[list[int], list[npt.NDArray[np.fl
 def network_from_lines(
     path: str | Path,
     *,
-    metric_crs: str,
+    metric_crs: str | None = None,
     layer: str | None = None,
     highway_column: str | None = None,
 ) -> WalkNetwork:
@@ -263,7 +264,7 @@ def _crs_is_projected(crs: str) -> bool:
         return False
 
 
-def network_from_graphml(path: str | Path, *, metric_crs: str) -> WalkNetwork:
+def network_from_graphml(path: str | Path, *, metric_crs: str | None = None) -> WalkNetwork:
     """Read a GraphML written by osmnx (``ox.save_graphml``).
 
     Node ``x``/``y`` are WGS-84; an edge's ``geometry`` (WKT), when present, supplies its
@@ -331,7 +332,7 @@ def network_from_graphml(path: str | Path, *, metric_crs: str) -> WalkNetwork:
     )
 
 
-def network_from_osmnx_graph(graph: Any, *, metric_crs: str) -> WalkNetwork:
+def network_from_osmnx_graph(graph: Any, *, metric_crs: str | None = None) -> WalkNetwork:
     """Adapter from an unprojected osmnx MultiDiGraph (edge geometry used when present)."""
     import shapely
 
@@ -397,7 +398,7 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "xihu-service-map" / "networks"
 
 
-def network_from_file(path: str | Path, *, metric_crs: str, layer: str | None = None) -> WalkNetwork:
+def network_from_file(path: str | Path, *, metric_crs: str | None = None, layer: str | None = None) -> WalkNetwork:
     """Parse any supported source without the cache."""
     kind = source_kind(path)
     if Path(path).is_file() and Path(path).stat().st_size == 0:
@@ -413,15 +414,18 @@ def network_from_file(path: str | Path, *, metric_crs: str, layer: str | None = 
 def load_network(
     path: str | Path,
     *,
-    metric_crs: str,
+    metric_crs: str | None = None,
     layer: str | None = None,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
 ) -> WalkNetwork:
     """Load a network, from the on-disk cache when the same file was built before.
 
-    The cache key is the SHA-256 of the file's bytes, the loader version, the CRS and the
-    layer, so an edited file or changed settings never reuse a stale network.
+    The metric CRS is ``metric_crs`` when given, else the UTM zone of the network's centre
+    (:mod:`geo.metric`: EPSG:32651 in Xihu, EPSG:32635 in Helsinki). The cache key is the
+    SHA-256 of the file's bytes, the loader version, the CRS asked for (``"auto"`` when
+    none) and the layer, so an edited file or changed settings never reuse a stale
+    network; the CRS an ``"auto"`` entry was built in is stored with it.
 
     Returns
     -------
@@ -433,7 +437,7 @@ def load_network(
         msg = f"network file not found: {p}"
         raise NetworkSourceError(msg)
     sha = file_sha256(p)
-    settings_key = json.dumps({"v": LOADER_VERSION, "crs": metric_crs, "layer": layer}, sort_keys=True)
+    settings_key = json.dumps({"v": LOADER_VERSION, "crs": metric_crs or "auto", "layer": layer}, sort_keys=True)
     key = hashlib.sha256((sha + settings_key).encode()).hexdigest()[:32]
     cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     npz = cdir / f"{key}.npz"
@@ -442,9 +446,13 @@ def load_network(
     if use_cache and npz.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            built_crs = meta.pop("metric_crs", None) or metric_crs  # entries written before "auto" lack it
+            if not isinstance(built_crs, str):
+                msg = "no metric_crs in the cache entry"
+                raise KeyError(msg)
             # open the file ourselves: np.load leaks its handle when the zip is truncated
             with open(npz, "rb") as fh, np.load(fh) as z:
-                net = WalkNetwork.from_arrays(dict(z), metric_crs=metric_crs, meta=meta)
+                net = WalkNetwork.from_arrays(dict(z), metric_crs=built_crs, meta=meta)
             # the key is the content: the same bytes may come under another name or date
             net.meta.update({"source": p.name, "source_date": source_date, "from_cache": True})
             return net
@@ -467,7 +475,8 @@ def load_network(
             tmp = cdir / f"{key}.tmp.npz"
             np.savez(tmp, **net.to_arrays())  # type: ignore[arg-type]
             tmp.replace(npz)
-            meta_path.write_text(json.dumps({k: v for k, v in net.meta.items() if k != "from_cache"}), encoding="utf-8")
+            meta = {k: v for k, v in net.meta.items() if k != "from_cache"} | {"metric_crs": net.metric_crs}
+            meta_path.write_text(json.dumps(meta), encoding="utf-8")
         except OSError as exc:
             log.warning("cannot write network cache %s: %s", npz, exc)
     return net

@@ -1,10 +1,13 @@
 """Command line of the routing core.
 
     python -m geo coverage --network PATH --hubs HUBS.csv --points POINTS.csv \
-        [--minutes 10] [--speed-kmh 4.5] --out OUT.csv
+        [--minutes 10] [--speed-kmh 4.5] [--metric-crs EPSG:326zz] --out OUT.csv
     python -m geo site --network PATH --hubs HUBS.csv --points POINTS.csv \
         --candidates CANDS.csv --add P [--minutes 10] [--speed-kmh 4.5] \
-        [--weight-column COL] --out OUT.csv
+        [--weight-column COL] [--metric-crs EPSG:326zz] --out OUT.csv
+
+Distances are taken in ``--metric-crs`` when given, else in the UTM zone of the network's
+centre (:mod:`geo.metric`).
 
 This module is an entry point, like ``app.py``: it is the one place in ``geo`` allowed to
 import ``data`` (to read files); the computation it calls stays free of I/O.
@@ -28,10 +31,14 @@ from data.tables import read_table
 from geo.analysis import coverage_run
 from geo.candidates import candidates_from_frame
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
+from geo.graph import WalkNetwork
+from geo.metric import checked_metric_crs
 from geo.siting import DEFAULT_TIME_LIMIT_S, problem_from_run, recommend_sites
 from geo.snap import Snapper
 
 log = logging.getLogger("geo")
+
+METRIC_CRS_HELP = "projected CRS in metres for distances (default: the UTM zone of the network's centre)"
 
 
 def _numeric_lonlat(df: pd.DataFrame, what: str, id_col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +71,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     points = read_table(args.points)
     _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
     lon, lat = _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
-    net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
+    net = _load_network(args)
+    settings = settings.with_(metric_crs=net.metric_crs)
     snapper = Snapper(net)
     hubset = hubs_from_frame(hubs, snapper)
     far = hubset.access_m > settings.max_access_m
@@ -86,6 +94,12 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         f"{int(out['off_network'].sum())} off-network; wrote {args.out}"
     )
     return 0
+
+
+def _load_network(args: argparse.Namespace) -> WalkNetwork:
+    """The network in ``--metric-crs``, else in the UTM zone of the network's centre."""
+    crs = None if args.metric_crs is None else checked_metric_crs(args.metric_crs)
+    return load_network(args.network, metric_crs=crs, layer=args.layer, use_cache=not args.no_cache)
 
 
 def _checked_located(frame: pd.DataFrame, what: str, id_col: str, noun: str) -> None:
@@ -147,7 +161,8 @@ def cmd_site(args: argparse.Namespace) -> int:
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
             msg = f"{points_what}: line {row}: weight {raw[bad].iloc[0]!r} in {args.weight_column} is not a number >= 0"
             raise InputColumnsError(msg)
-    net = load_network(args.network, metric_crs=settings.metric_crs, layer=args.layer, use_cache=not args.no_cache)
+    net = _load_network(args)
+    settings = settings.with_(metric_crs=net.metric_crs)
     snapper = Snapper(net)
     run = coverage_run(snapper, hubs, points, settings)
     sites = candidates_from_frame(cands, snapper, max_access_m=settings.max_access_m)
@@ -201,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
     c.add_argument("--out", required=True)
     c.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    c.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     c.set_defaults(func=cmd_coverage)
     s = sub.add_parser("site", help="where P new stations should go among candidate sites (maximal covering)")
     s.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
@@ -216,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, help="solver time limit in seconds")
     s.add_argument("--out", required=True)
     s.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    s.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     s.set_defaults(func=cmd_site)
     return ap
 

@@ -10,6 +10,16 @@ Keys are packed as in :mod:`geo.kernel` (``dist_cm << LABEL_BITS | slot``). Weig
 integer centimetres, so every candidate is an exact path sum, and the lexicographic
 minimum (distance, then slot) is the very key that the full-graph kernel
 (:func:`geo.kernel.run_sources`) finds: equal bit for bit, ties included.
+
+The search keeps its own heap (:func:`_push4` / :func:`_pop4`, 4-ary, fixed capacity)
+instead of :mod:`geo.kernel`'s growing binary one: a full search relaxes most arcs, so
+the exact bound on pushes (every push but a seed relaxes a distinct junction arc:
+``arcs + 2 x seeds``) is allocated once and the push neither checks for room nor
+returns arrays (numba reference-counts returned arrays on every push), and on heaps
+this large the 4-ary tree's halved depth pays. The incremental edits in
+:mod:`geo.kernel` touch a few hundred nodes; there the same bound would cost every edit
+an allocation sized to the whole network, hence its heap that starts small and doubles
+(the measurement is in :mod:`geo.kernel`'s docstring).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from pyproj import Transformer
 
 from core.errors import EmptyNetworkError
+from geo.metric import metric_crs_for_lonlat
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), as osmnx uses
 
@@ -113,7 +114,7 @@ def network_from_edges(
     edge_v: npt.ArrayLike,
     length_m: npt.ArrayLike,
     *,
-    metric_crs: str,
+    metric_crs: str | None = None,
     node_osmid: npt.ArrayLike | None = None,
     drop_isolated: bool = True,
     meta: dict[str, Any] | None = None,
@@ -129,7 +130,8 @@ def network_from_edges(
     node_lon, node_lat : WGS-84 coordinates of the nodes, in degrees.
     edge_u, edge_v : node positions (0-based) of each edge's ends.
     length_m : each edge's length in metres (great-circle length of its geometry).
-    metric_crs : projected CRS in metres for ``node_x``/``node_y`` (e.g. EPSG:32651).
+    metric_crs : projected CRS in metres for ``node_x``/``node_y``; by default the UTM
+        zone of the network's centre (:func:`geo.metric.metric_crs_for_lonlat`; EPSG:32651 in Xihu).
     node_osmid : optional source ids of the nodes.
 
     Returns
@@ -172,6 +174,8 @@ def network_from_edges(
     src, dst, ww = src[order], dst[order], ww[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    if metric_crs is None:
+        metric_crs = metric_crs_for_lonlat(lon, lat)
     x, y = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(lon, lat)
     return WalkNetwork(
         node_lon=lon,

@@ -73,7 +73,6 @@ LOCAL_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _NAMESPACE_URLS = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml")
 
 
-
 def vendor_files() -> list[str]:
     """Every path under ``static/vendor`` the map can reference (for the asset check)."""
     return [*VENDOR_JS.values(), *VENDOR_CSS.values(), *VENDOR_EXTRA]

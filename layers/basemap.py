@@ -38,7 +38,6 @@ TOWN_STYLE: dict[str, Any] = {"color": "#555555", "weight": 1.2, "opacity": 0.8,
 BACKGROUND = "#f2efe9"
 
 
-
 def _labels(lang: str) -> dict[str, str]:
     return {key: t(f"basemap_{key}", lang) for key in ("basemap", "district", "towns", "town_tip")}
 

@@ -45,6 +45,7 @@ from folium.template import Template
 from core.errors import MapInputError
 from core.i18n import LANGS, label, t
 from geo.hexes import cells_to_polygons
+from geo.metric import metric_crs_for_frame
 from geo.privacy import DEFAULT_THRESHOLD, protect_hexes, suppress_count
 from layers.assets import DEFAULT_STATIC_BASE, localize_assets
 from layers.basemap import BACKGROUND, basemap_layers
@@ -122,6 +123,7 @@ VILLAGE_STYLE = {
     "radius": 5, "color": "#ffffff", "weight": 1.2, "fillColor": TIER_COLOR["village"], "fillOpacity": 1.0,
 }  # fmt: skip
 PROVIDER_ICON_SIZE = 12
+
 
 def _lang(lang: str) -> str:
     if lang not in LANGS:
@@ -470,14 +472,6 @@ def provider_layer(providers: pd.DataFrame, *, lang: str = "zh", show: bool = Tr
     return DataLayer(feats_, styles, name=esc(_t(lang, "providers")), key="providers", point_kind="divicon", show=show)
 
 
-def _utm_crs(gdf: gpd.GeoDataFrame) -> str:
-    """The UTM zone (EPSG code) of a WGS-84 frame's centre (no database lookup)."""
-    minx, miny, maxx, maxy = gdf.total_bounds
-    lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
 def service_area_layer(
     service_areas: gpd.GeoDataFrame,
     hubs: pd.DataFrame | None = None,
@@ -499,7 +493,7 @@ def service_area_layer(
     sa = service_areas[~(shapely.is_missing(geoms0) | shapely.is_empty(geoms0))]
     sa = sa.to_crs(4326) if sa.crs is not None and sa.crs.to_epsg() != 4326 else sa
     if simplify_m and len(sa):
-        utm = _utm_crs(sa)
+        utm = metric_crs_for_frame(sa)
         geoms = shapely.simplify(sa.to_crs(utm).geometry.to_numpy(), simplify_m, preserve_topology=True)
         sa = sa.set_geometry(gpd.GeoSeries(geoms, index=sa.index, crs=utm).to_crs(4326))
     names: list[str] = [""] * len(sa)

@@ -71,9 +71,8 @@ def hangzhou_gpkg() -> Path:
 def xihu_net(xihu_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> WalkNetwork:
     from data.network import load_network
 
-    return load_network(
-        xihu_dir / "xihu.osm.pbf", metric_crs="EPSG:32651", cache_dir=tmp_path_factory.mktemp("netcache")
-    )
+    # no metric_crs: the zone of the network's centre, UTM 51N (asserted in tests/data/test_network.py)
+    return load_network(xihu_dir / "xihu.osm.pbf", cache_dir=tmp_path_factory.mktemp("netcache"))
 
 
 @dataclass

@@ -86,7 +86,52 @@ def test_bad_birthdate() -> None:
     assert check_id_card(valid("11010519490230002")).code == "id_bad_birthdate"  # 30 February
     future = valid("11010520990101002")
     assert check_id_card(future, today=dt.date(2025, 1, 1)).code == "id_bad_birthdate"
-    assert check_id_card(valid("11010518000101002")).code == "id_bad_birthdate"  # before 1890
+    assert check_id_card(valid("11010518000101002")).code == "id_bad_birthdate"  # before 1850
+    assert check_id_card(valid("11010518491231002")).code == "id_bad_birthdate"
+    assert check_id_card(valid("11010518500101002")).ok
+
+
+def test_standards_own_example_born_1880_is_valid() -> None:
+    # GB 11643-1999's example: Guangdong Chao'an (440524), born 1880-01-01, female
+    res = check_id_card("440524188001015368")
+    assert res.ok and res.normalized == "440524188001015368"
+    assert gb11643("44052418800101536") == "8"
+
+
+# every province-level code of GB/T 2260, written out independently of the module
+GB2260_PROVINCES = [
+    *range(11, 16),
+    *range(21, 24),
+    *range(31, 38),
+    *range(41, 47),
+    *range(50, 55),
+    *range(61, 66),
+    71,
+    81,
+    82,
+]
+
+
+@pytest.mark.parametrize("province", range(100))
+def test_province_code_is_checked(province: int) -> None:
+    number = valid(f"{province:02d}0426199112010{province % 10}7")
+    old = f"{province:02d}0426911201{province % 10}07"  # the same check on a 15-digit number
+    if province in GB2260_PROVINCES:
+        assert check_id_card(number).ok, number
+        assert check_id_card(old).ok, old
+    else:
+        for n in (number, old):
+            res = check_id_card(n)
+            assert not res.ok and res.code == "id_bad_region", n
+            assert "省级行政区划代码" in res.message_zh and "GB/T 2260" in res.message_zh
+
+
+def test_numbers_of_the_issue_fail_on_their_province() -> None:
+    # both passed before: a valid check digit and date, but no province 99 or 01
+    assert check_digit("99042619911201007") == "4"
+    assert check_id_card("990426199112010074").code == "id_bad_region"
+    assert check_id_card("010101491001001").code == "id_bad_region"
+    assert check_id_card("330106491001001").ok  # the same 15 digits in Zhejiang
 
 
 @pytest.mark.parametrize(

