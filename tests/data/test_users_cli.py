@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from data.audit import AUDIT_KEY_ENV, AUDIT_LOG, AuditLog
-from data.auth import USERS, AccountDisabledError, AuthStore, InvalidCredentialsError, Role
+from data.auth import USERS, AuthStore, InvalidCredentialsError, Role
 from data.storage import Store
 from data.users_cli import main, register, run_audit_verify, run_users_add, run_users_list
 
@@ -123,8 +123,10 @@ def test_disable_passwd_and_duplicates(env: dict[str, str]) -> None:
         auth = AuthStore(store)
         with pytest.raises(InvalidCredentialsError):  # the old password is gone
             auth.authenticate("planner1", PASSWORD)
-        with pytest.raises(AccountDisabledError):  # the new one is right, but the account is disabled
+        # the new one is right, but the account is disabled: the same answer as a wrong password
+        with pytest.raises(InvalidCredentialsError):
             auth.authenticate("planner1", "a-brand-new-pass")
+        assert auth.get_user("planner1").disabled  # type: ignore[union-attr]
         log = AuditLog(store, env[AUDIT_KEY_ENV].encode())
         entries = list(reversed(log.entries()))
         assert [e.action for e in entries][:3] == ["user_add", "user_set_password", "user_disable"]
