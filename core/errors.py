@@ -142,19 +142,20 @@ class InvalidCredentialsError(AuthError):
 
 
 class AccountLockedError(AuthError):
-    """Too many failed sign-ins: the name is locked until :attr:`locked_until` (UTC)."""
+    """Too many failed sign-ins (for this name or from this client): wait until :attr:`locked_until` (UTC)."""
 
     def __init__(self, locked_until: datetime) -> None:
-        local = locked_until.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        local = locked_until.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
         super().__init__(
-            f"连续登录失败次数过多，账户已临时锁定，请于 {local}（北京时间）后再试",
-            f"too many failed sign-ins; the account is locked until {local} Beijing time",
+            f"登录失败次数过多，请于 {local}（北京时间）后再试",
+            f"too many failed sign-ins; try again after {local} Beijing time",
         )
         self.locked_until = locked_until
 
 
 class AccountDisabledError(AuthError):
-    """The account was disabled by an administrator."""
+    """The account was disabled by an administrator (raised for a live session; sign-in says
+    :class:`InvalidCredentialsError` instead, so it does not confirm the password)."""
 
     def __init__(self) -> None:
         super().__init__("该账户已停用，请联系系统管理员", "this account is disabled; ask the administrator")

@@ -84,7 +84,9 @@ def _parse_mapping(pairs: Sequence[str]) -> dict[str, str | None]:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    from data.safe_export import write_csv
+
+    write_csv(frame, path)  # text cells guarded against formula injection
 
 
 def run_import(args: argparse.Namespace) -> int:

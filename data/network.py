@@ -20,7 +20,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +411,42 @@ def network_from_file(path: str | Path, *, metric_crs: str | None = None, layer:
     return network_from_lines(path, metric_crs=metric_crs, layer=layer)
 
 
+def arrays_sha256(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of a network's arrays (sorted by name)."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _cache_mismatch(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], sha: str) -> str | None:
+    """Why a cached network cannot be used (None when it can).
+
+    The cache files must describe the source file (its SHA-256), hold as many nodes and edges
+    as their metadata says, form a consistent CSR graph, and carry the checksum written with
+    them: a file of another network under the same key is refused, not silently used.
+    """
+    if meta.get("sha256") != sha:
+        return "metadata of another source file"
+    expected = meta.get("arrays_sha256")
+    if not isinstance(expected, str):
+        return "no checksum"
+    n = int(np.asarray(arrays["node_lon"]).shape[0])
+    indptr = np.asarray(arrays["indptr"])
+    indices = np.asarray(arrays["indices"])
+    if meta.get("n_nodes") != n or meta.get("n_edges") != int(indices.shape[0] // 2):
+        said = f"{meta.get('n_nodes')} and {meta.get('n_edges')}"
+        return f"{n} nodes and {indices.shape[0] // 2} edges, metadata says {said}"
+    sizes = {k: int(np.asarray(arrays[k]).shape[0]) for k in ("node_lat", "node_x", "node_y", "node_osmid")}
+    if any(v != n for v in sizes.values()) or indptr.shape[0] != n + 1 or int(indptr[-1]) != indices.shape[0]:
+        return "array lengths disagree"
+    if arrays_sha256(arrays) != expected:
+        return "checksum differs"
+    return None
+
+
 def load_network(
     path: str | Path,
     *,
@@ -426,6 +462,9 @@ def load_network(
     SHA-256 of the file's bytes, the loader version, the CRS asked for (``"auto"`` when
     none) and the layer, so an edited file or changed settings never reuse a stale
     network; the CRS an ``"auto"`` entry was built in is stored with it.
+    A cache entry is used only when its arrays agree with its metadata (source hash,
+    node and edge counts, CSR shape) and with the checksum written with them; otherwise
+    a warning is logged and the network is rebuilt (and the entry rewritten).
 
     Returns
     -------
@@ -452,10 +491,14 @@ def load_network(
                 raise KeyError(msg)
             # open the file ourselves: np.load leaks its handle when the zip is truncated
             with open(npz, "rb") as fh, np.load(fh) as z:
-                net = WalkNetwork.from_arrays(dict(z), metric_crs=built_crs, meta=meta)
-            # the key is the content: the same bytes may come under another name or date
-            net.meta.update({"source": p.name, "source_date": source_date, "from_cache": True})
-            return net
+                arrays = dict(z)
+            problem = _cache_mismatch(arrays, meta, sha)
+            if problem is None:
+                net = WalkNetwork.from_arrays(arrays, metric_crs=built_crs, meta=meta)
+                # the key is the content: the same bytes may come under another name or date
+                net.meta.update({"source": p.name, "source_date": source_date, "from_cache": True})
+                return net
+            log.warning("network cache %s does not match its metadata (%s); rebuilding", npz, problem)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("network cache %s unreadable (%s); rebuilding", npz, exc)
     net = network_from_file(p, metric_crs=metric_crs, layer=layer)
@@ -473,10 +516,13 @@ def load_network(
         try:
             cdir.mkdir(parents=True, exist_ok=True)
             tmp = cdir / f"{key}.tmp.npz"
-            np.savez(tmp, **net.to_arrays())  # type: ignore[arg-type]
+            arrays = net.to_arrays()
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]
+            saved = {k: v for k, v in net.meta.items() if k != "from_cache"}
+            saved["arrays_sha256"] = arrays_sha256(arrays)
             tmp.replace(npz)
-            meta = {k: v for k, v in net.meta.items() if k != "from_cache"} | {"metric_crs": net.metric_crs}
-            meta_path.write_text(json.dumps(meta), encoding="utf-8")
+            saved["metric_crs"] = net.metric_crs
+            meta_path.write_text(json.dumps(saved), encoding="utf-8")
         except OSError as exc:
             log.warning("cannot write network cache %s: %s", npz, exc)
     return net

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import TableReadError
+from data.safe_export import strip_frame
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: largest integer a float64 (an Excel number) holds exactly
@@ -31,8 +32,14 @@ def read_table(path: str | Path, *, dtype_str: bool = True) -> pd.DataFrame:
     """Read a CSV (UTF-8, UTF-8 with BOM or GB18030/GBK) or an XLSX sheet.
 
     Every cell is read as text when ``dtype_str`` (so ids such as ``000123`` keep their
-    zeros); numbers are parsed by the caller, which can then report what failed.
+    zeros); numbers are parsed by the caller, which can then report what failed. The
+    formula guard our exports add (:mod:`data.safe_export`) is removed from text cells
+    and headers, so an exported file imports back unchanged.
     """
+    return strip_frame(_read_table(path, dtype_str=dtype_str))
+
+
+def _read_table(path: str | Path, *, dtype_str: bool) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         msg = f"file not found: {p}"

@@ -6,16 +6,19 @@ against the database, so an expired or revoked session signs the user out at onc
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from core.errors import AuthError
 from data.accounts.access import AreaFilter, cache_key
 from data.accounts.audit import AuditLog, audit_key
-from data.accounts.auth import AuthStore, User
+from data.accounts.auth import MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS, AuthStore, User
 from pages._common import get_store
 
 K_TOKEN = "auth_token"
 K_AUTH_MSG = "auth_message"
+K_CLIENT = "auth_client_id"
 
 
 @st.cache_resource(max_entries=1)
@@ -41,10 +44,24 @@ def current_user() -> User | None:
         return None
 
 
+def client_id() -> str:
+    """Who is signing in, for the per-client limit of :mod:`data.auth`.
+
+    The connection's IP address (``st.context.ip_address``, Streamlit >= 1.45); Streamlit
+    gives None for ``localhost`` (and behind a local reverse proxy), so then a random id
+    kept in this browser session, which a new session resets: there only the per-name
+    limits hold.
+    """
+    ip = st.context.ip_address
+    if ip:
+        return f"ip:{ip}"
+    return f"session:{st.session_state.setdefault(K_CLIENT, secrets.token_hex(16))}"
+
+
 def sign_in(username: str, password: str) -> str | None:
     """Sign in; returns an error message (Chinese) or None on success."""
     try:
-        session = get_auth().authenticate(username, password)
+        session = get_auth().authenticate(username, password, client=client_id())
     except AuthError as exc:
         return exc.message_zh
     st.session_state[K_TOKEN] = session.token
@@ -84,8 +101,8 @@ def signin_form() -> None:
     if msg:
         st.warning(msg)
     with st.form("signin_form"):
-        username = st.text_input(t("username"), key="signin_username")
-        password = st.text_input(t("password"), type="password", key="signin_password")
+        username = st.text_input(t("username"), key="signin_username", max_chars=MAX_USERNAME_CHARS)
+        password = st.text_input(t("password"), type="password", key="signin_password", max_chars=MAX_PASSWORD_CHARS)
         submitted = st.form_submit_button(t("signin"), type="primary")
     if submitted:
         error = sign_in(username, password)

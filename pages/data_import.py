@@ -13,6 +13,7 @@ from data.accounts.access import check_upload
 from data.accounts.auth import Role
 from data.idcard import id_hash_key
 from data.importer import ImportResult, import_table, map_columns, mappable_columns
+from data.safe_export import frame_to_csv_bytes
 from data.storage import ImportMeta
 from data.tables import read_table
 from pages._auth import get_audit, require_user
@@ -106,7 +107,7 @@ if len(res.rejected):
     st.dataframe(res.rejected, width="stretch", hide_index=True)
     st.download_button(
         t("download_rejected"),
-        res.rejected.to_csv(index=False).encode("utf-8-sig"),
+        frame_to_csv_bytes(res.rejected),
         file_name=f"{Path(upload.name).stem}_rejected.csv",
         mime="text/csv",
     )

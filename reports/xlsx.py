@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from data.safe_export import write_cell
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, records
 from reports.labels import (
     HEX_HEADERS,
@@ -100,7 +101,7 @@ def write_sheet(
     cols = list(headers)
     widths = [min(_text_width(headers[c]), 18) for c in cols]
     for j, c in enumerate(cols, start=1):
-        cell = ws.cell(row=1, column=j, value=headers[c])
+        cell = write_cell(ws, 1, j, headers[c])
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -112,7 +113,7 @@ def write_sheet(
             if c == "pct_inside" and hidden and isinstance(rec.get("pct_inside_bound"), str):
                 raw = rec["pct_inside_bound"].rstrip("%")  # what the printed counts imply: "≥85"
             value, fmt = _cell_value(raw, kind, cutoff)
-            cell = ws.cell(row=i, column=j, value=value)
+            cell = write_cell(ws, i, j, value)
             if fmt is not None:
                 cell.number_format = fmt
             if isinstance(value, str) and kind != "id" and (value == HIDDEN or value[:1] in ("<", "≥", ">")):
@@ -138,13 +139,13 @@ def _notes(ws: Worksheet, report: Report, scope: Scope) -> None:
             "月服务能力（同一主体提供多项服务时计入每一项，各项不可相加）；推荐站点：所选方案的推荐站点。",
         ),
     ]
-    ws.cell(row=1, column=1, value="项目").font = HEADER_FONT
-    ws.cell(row=1, column=2, value="内容").font = HEADER_FONT
+    write_cell(ws, 1, 1, "项目").font = HEADER_FONT
+    write_cell(ws, 1, 2, "内容").font = HEADER_FONT
     for c in (1, 2):
         ws.cell(row=1, column=c).fill = HEADER_FILL
     for i, (k, v) in enumerate(rows, start=2):
-        ws.cell(row=i, column=1, value=k).alignment = Alignment(vertical="top")
-        ws.cell(row=i, column=2, value=v).alignment = Alignment(wrap_text=True, vertical="top")
+        write_cell(ws, i, 1, k).alignment = Alignment(vertical="top")
+        write_cell(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 110
     ws.freeze_panes = "A2"

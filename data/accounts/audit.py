@@ -336,6 +336,14 @@ class AuditLog:
         install_append_only_guard(store.engine)
         self._init_head()
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A secret key for another use, derived from the audit key (HMAC-SHA256 of ``purpose``).
+
+        Used where a keyed hash must be stable across processes and restarts without
+        another key file (e.g. the sign-in throttle's hashed names).
+        """
+        return hmac.new(self._key, f"derived-key:{purpose}".encode(), hashlib.sha256).digest()
+
     def _init_head(self) -> None:
         """Write the genesis head (``seq`` 0) of an empty log, so appends always lock one row."""
         genesis = {"head_id": _HEAD_ID, "seq": 0, "mac": GENESIS_MAC, "head_mac": _head_mac(self._key, 0, GENESIS_MAC)}

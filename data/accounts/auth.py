@@ -15,14 +15,38 @@ PostgreSQL), in tables added to the shared :data:`data.storage.METADATA`:
     ``expires_at`` (idle timeout, renewed on use, never past ``created_at`` plus the
     absolute maximum).
 ``login_throttle``
-    Consecutive failed sign-ins per user name, **known or not** (so the lockout answer
-    does not tell an attacker which names exist), and ``locked_until``.
+    Consecutive failed sign-ins and ``locked_until`` per *key*: a keyed hash (HMAC-SHA256,
+    :meth:`data.audit.AuditLog.derived_key`) of the typed user name, **known or not** (so
+    the answer does not tell an attacker which names exist), of the name plus the client,
+    and of the client. Typed names are never stored in clear, and every key is 64
+    characters however long the input. Rows idle longer than ``lockout_minutes`` are
+    purged on every failed sign-in, so names nobody uses do not pile up.
 
-Sign-in answers the same :class:`InvalidCredentialsError` message for an unknown user and a
-wrong password, and spends the same argon2 work on both. After ``max_failures``
-consecutive failures the name is locked for ``lockout_minutes``
-(:class:`AccountLockedError` says until when, in Beijing time); a success resets the count.
-A hash made with older argon2 parameters is re-hashed on the next successful sign-in.
+Sign-in protection (OWASP's authentication and credential-stuffing guidance): input is
+bounded before anything is hashed or stored (a user name of at most
+:data:`MAX_USERNAME_CHARS`, a password of at most :data:`MAX_PASSWORD_CHARS` characters;
+longer input fails like a wrong password and counts against the client only). Then
+
+* **per client** (the connection's IP address, or the browser session where the app sees
+  no address) a hard limit: ``client_max_failures`` failures within ``lockout_minutes``
+  block that client for ``lockout_minutes``; its attempts no longer touch any account;
+* **per account and client**, after ``max_failures`` consecutive failures, a progressive
+  delay: each further failure doubles the wait (``backoff_seconds``, then 2x, 4x, ...,
+  at most ``lockout_minutes``); tries during the wait are refused without checking the
+  password;
+* **per account over all clients** the same progressive delay after
+  ``account_max_failures`` failures (a distributed guesser).
+
+So someone who types a real user's name and wrong passwords delays only their own tries
+from their own client; the real user, from another client, signs in normally unless many
+clients fail on that name together. A success clears the account's rows (never the
+client's: an attacker with one valid account cannot reset their own count).
+:class:`AccountLockedError` says until when (Beijing time).
+
+Sign-in answers the same :class:`InvalidCredentialsError` message for an unknown user, a
+wrong password and a disabled account (right password or not: "disabled" would confirm
+the password), and spends the same argon2 work on each. A hash made with older argon2
+parameters is re-hashed on the next successful sign-in.
 
 Every time is UTC and can be injected (``now=``) so tests need no sleeping. Roles and
 what they may see are in :mod:`data.accounts.access`.
@@ -32,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -69,8 +94,11 @@ logger = logging.getLogger(__name__)
 #: Beijing time (no daylight saving), for the times shown to users
 
 MIN_PASSWORD_CHARS: Final = 10
-#: longer passwords are refused: argon2 would hash them, but it is a cheap denial of service
+#: longer passwords are refused: argon2 would hash them, but it is a cheap denial of service;
+#: at sign-in a longer one is refused before any hashing
 MAX_PASSWORD_CHARS: Final = 256
+#: longest user name (also checked at sign-in, before anything is stored)
+MAX_USERNAME_CHARS: Final = 64
 #: bytes of randomness of a session token (``secrets.token_urlsafe``: 43 characters)
 TOKEN_BYTES: Final = 32
 _USERNAME_RE: Final = re.compile(r"^[\w.@-]{2,64}$")
@@ -361,16 +389,28 @@ class AuthStore:
         Password hasher; default ``PasswordHasher()`` (argon2id, RFC 9106 low-memory
         profile: 3 passes, 64 MiB, 4 lanes). Tests pass a cheap one explicitly.
     max_failures : int
-        Consecutive failed sign-ins that lock a user name.
+        Consecutive failed sign-ins of a user name from one client before the progressive
+        delays start.
     lockout_minutes : float
-        How long the lock lasts.
+        Longest delay, how long a blocked client waits, and how long failures are
+        remembered.
+    backoff_seconds : float
+        First delay; each further failure doubles it (up to ``lockout_minutes``).
+    client_max_failures : int
+        Failures from one client (any names) within ``lockout_minutes`` that block it.
+    account_max_failures : int, optional
+        Failures of a user name over all clients before its delays start; default four
+        times ``max_failures``.
     session_minutes : float
         Idle timeout: a session unused this long expires.
     session_max_hours : float
         Absolute lifetime of a session, however active.
     audit : AuditLog, optional
         When given, sign-ins, failures, lockouts, sign-outs and account changes are
-        recorded there.
+        recorded there (unknown typed names only as a keyed hash).
+    name_key : bytes, optional
+        Key of the hashed throttle keys; default derived from the audit key (the same in
+        every process), else random per instance.
 
     Notes
     -----
@@ -388,9 +428,17 @@ class AuthStore:
         session_minutes: float = 30,
         session_max_hours: float = 12,
         audit: AuditLog | None = None,
+        backoff_seconds: float = 30,
+        client_max_failures: int = 20,
+        account_max_failures: int | None = None,
+        name_key: bytes | None = None,
     ) -> None:
-        if max_failures < 1 or lockout_minutes <= 0 or session_minutes <= 0 or session_max_hours <= 0:
-            msg = "max_failures, lockout_minutes, session_minutes and session_max_hours must be positive"
+        account_max = 4 * max_failures if account_max_failures is None else account_max_failures
+        if (
+            min(max_failures, client_max_failures, account_max) < 1
+            or min(lockout_minutes, session_minutes, session_max_hours, backoff_seconds) <= 0
+        ):
+            msg = "the failure limits, times and delays must be positive"
             raise ValueError(msg)
         self.store = store
         self.hasher = hasher if hasher is not None else PasswordHasher()
@@ -399,6 +447,12 @@ class AuthStore:
         self.session_idle = timedelta(minutes=session_minutes)
         self.session_max = timedelta(hours=session_max_hours)
         self.audit = audit
+        self.backoff = timedelta(seconds=backoff_seconds)
+        self.client_max_failures = int(client_max_failures)
+        self.account_max_failures = int(account_max)
+        if name_key is None:
+            name_key = audit.derived_key("login-throttle") if audit is not None else secrets.token_bytes(32)
+        self._name_key = bytes(name_key)
         self._dummy_hash: str | None = None
         METADATA.create_all(store.engine, tables=list(AUTH_TABLES))
 
@@ -520,7 +574,7 @@ class AuthStore:
         t = utc_now(now)
         self._update_user(name, {"password_hash": self.hasher.hash(password)}, t)
         with self.store.engine.begin() as conn:
-            conn.execute(sa.delete(THROTTLE).where(THROTTLE.c.username == name))
+            self._clear_account(conn, name)
         self._record(actor, "admin", "user_set_password", {"username": name}, t)
 
     def disable_user(self, username: str, *, actor: str = "system", now: datetime | None = None) -> None:
@@ -553,51 +607,108 @@ class AuthStore:
         with contextlib.suppress(VerificationError):
             self.hasher.verify(self._dummy_hash, password)
 
-    def _locked_until(self, conn: Connection, name: str, now: datetime) -> datetime | None:
-        row = conn.execute(sa.select(THROTTLE).where(THROTTLE.c.username == name)).one_or_none()
-        if row is None:
+    # -- throttle
+    def _hash(self, *parts: str) -> str:
+        body = "\x00".join(parts).encode("utf-8")
+        return hmac.new(self._name_key, body, hashlib.sha256).hexdigest()
+
+    def _keys(self, name: str, client: str | None) -> dict[str, str]:
+        """Throttle keys: the account (all clients), the account from this client, the client."""
+        account = self._hash("name", name)
+        keys = {
+            "account": f"a:{account}",
+            "account_client": f"ac:{account[:32]}:{self._hash('ac', name, client or '')}",
+        }
+        if client:
+            keys["client"] = f"c:{self._hash('client', client)}"
+        return keys
+
+    def _delay(self, failures: int, threshold: int) -> timedelta | None:
+        """The wait after ``failures`` consecutive failures (None below ``threshold``)."""
+        if failures < threshold:
             return None
-        until = _from_db(row.locked_until)
-        if until is not None and until > now:
-            return until
-        last = _from_db(row.last_failure_at)
-        # a lock that is over, or failures older than the lockout window: a fresh series
-        if until is not None or (last is not None and now - last >= self.lockout):
-            conn.execute(sa.delete(THROTTLE).where(THROTTLE.c.username == name))
-        return None
+        steps = min(failures - threshold, 30)
+        return min(self.backoff * (2**steps), self.lockout)
 
-    def _count_failure(self, name: str, now: datetime) -> datetime | None:
-        """Add a failure; returns the lock time when this failure locks the name."""
-        with self.store.engine.begin() as conn:
-            _upsert(
-                conn,
-                THROTTLE,
-                {"username": name, "failures": 1, "last_failure_at": _db_time(now), "locked_until": None},
-                "username",
-                {"failures": THROTTLE.c.failures + 1, "last_failure_at": _db_time(now)},
+    def _purge_throttle(self, conn: Connection, now: datetime) -> None:
+        """Forget the failures of keys with no failure and no wait for the last ``lockout_minutes``."""
+        old = _db_time(now - self.lockout)
+        conn.execute(
+            sa.delete(THROTTLE).where(
+                THROTTLE.c.last_failure_at <= old,
+                sa.or_(THROTTLE.c.locked_until.is_(None), THROTTLE.c.locked_until <= old),
             )
-            failures = conn.execute(sa.select(THROTTLE.c.failures).where(THROTTLE.c.username == name)).scalar_one()
-            if failures < self.max_failures:
-                return None
-            until = now + self.lockout
-            conn.execute(THROTTLE.update().where(THROTTLE.c.username == name).values(locked_until=_db_time(until)))
-        return until
+        )
 
-    def failures(self, username: str) -> int:
-        """Consecutive failed sign-ins recorded for ``username`` (known or not)."""
+    def _clear_account(self, conn: Connection, name: str) -> None:
+        account = self._hash("name", name)
+        conn.execute(
+            sa.delete(THROTTLE).where(
+                sa.or_(THROTTLE.c.username == f"a:{account}", THROTTLE.c.username.like(f"ac:{account[:32]}:%"))
+            )
+        )
+
+    def _waiting_until(self, conn: Connection, keys: dict[str, str], now: datetime) -> datetime | None:
+        rows = conn.execute(sa.select(THROTTLE).where(THROTTLE.c.username.in_(list(keys.values())))).all()
+        waits = [u for u in (_from_db(r.locked_until) for r in rows) if u is not None and u > now]
+        return max(waits) if waits else None
+
+    def _count_failure(self, keys: dict[str, str], now: datetime) -> datetime | None:
+        """Add a failure to each key; returns the latest wait this failure sets (None when none)."""
+        thresholds = {
+            "account": self.account_max_failures,
+            "account_client": self.max_failures,
+            "client": self.client_max_failures,
+        }
+        latest: datetime | None = None
+        with self.store.engine.begin() as conn:
+            self._purge_throttle(conn, now)
+            for kind, key in keys.items():
+                _upsert(
+                    conn,
+                    THROTTLE,
+                    {"username": key, "failures": 1, "last_failure_at": _db_time(now), "locked_until": None},
+                    "username",
+                    {"failures": THROTTLE.c.failures + 1, "last_failure_at": _db_time(now)},
+                )
+                n = conn.execute(sa.select(THROTTLE.c.failures).where(THROTTLE.c.username == key)).scalar_one()
+                if kind == "client":  # a hard limit: the client waits the whole lockout
+                    wait = self.lockout if n >= thresholds[kind] else None
+                else:
+                    wait = self._delay(int(n), thresholds[kind])
+                if wait is None:
+                    continue
+                until = now + wait
+                conn.execute(THROTTLE.update().where(THROTTLE.c.username == key).values(locked_until=_db_time(until)))
+                latest = until if latest is None else max(latest, until)
+        return latest
+
+    def failures(self, username: str, *, client: str | None = None) -> int:
+        """Consecutive failed sign-ins recorded for ``username`` (known or not): over all
+        clients, or from ``client`` when given."""
+        keys = self._keys(normalize_username(username), client)
+        key = keys["account_client"] if client else keys["account"]
         with self.store.engine.connect() as conn:
-            n = conn.execute(
-                sa.select(THROTTLE.c.failures).where(THROTTLE.c.username == normalize_username(username))
-            ).scalar_one_or_none()
+            n = conn.execute(sa.select(THROTTLE.c.failures).where(THROTTLE.c.username == key)).scalar_one_or_none()
         return int(n or 0)
 
-    def authenticate(self, username: str, password: str, *, now: datetime | None = None) -> Session:
+    def _audit_name(self, name: str, known: bool) -> str:
+        """Who a failed sign-in is recorded as: the account, or a keyed hash of an unknown typed name."""
+        return name if known else f"?{self._hash('audit', name)[:16]}"
+
+    def authenticate(
+        self, username: str, password: str, *, client: str | None = None, now: datetime | None = None
+    ) -> Session:
         """Check a user name and password and open a session.
 
         Parameters
         ----------
         username, password : str
             As typed in the sign-in form.
+        client : str, optional
+            Who is signing in: the connection's IP address (or a browser-session id where
+            there is none), for the per-client limit. Without it only the per-name limits
+            apply.
         now : datetime, optional
             Current time (UTC-aware), for tests.
 
@@ -609,20 +720,39 @@ class AuthStore:
         Raises
         ------
         InvalidCredentialsError
-            Unknown user or wrong password (the same message for both).
+            Unknown user, wrong password, disabled account, or input longer than any
+            account's (the same message for all).
         AccountLockedError
-            Too many failures; tried again before :attr:`AccountLockedError.locked_until`. The
-            password is not even checked while locked.
-        AccountDisabledError
-            The password is right but the account is disabled.
+            Too many failures of this name or from this client; tried again before
+            :attr:`AccountLockedError.locked_until`. The password is not even checked.
         """
         t = utc_now(now)
-        name = normalize_username(username)
+        client_text = str(client)[:200] if client else None
+        too_long = (
+            not isinstance(username, str)
+            or not isinstance(password, str)
+            or len(username) > 4 * MAX_USERNAME_CHARS
+            or len(password) > MAX_PASSWORD_CHARS
+        )
+        name = "" if too_long else normalize_username(username)
+        if too_long or len(name) > MAX_USERNAME_CHARS:
+            # nothing of the input is hashed or stored; only the client's count grows
+            keys = {"client": f"c:{self._hash('client', client_text)}"} if client_text else {}
+            with self.store.engine.begin() as conn:
+                locked = self._waiting_until(conn, keys, t)
+            if locked is not None:
+                raise AccountLockedError(locked)
+            if keys:
+                self._count_failure(keys, t)
+            self._record("?", "", "sign_in_failed", {"reason": "input_too_long"}, t)
+            raise InvalidCredentialsError()
+        keys = self._keys(name, client_text)
         with self.store.engine.begin() as conn:
-            locked = self._locked_until(conn, name, t)
+            locked = self._waiting_until(conn, keys, t)
             row = conn.execute(sa.select(USERS).where(USERS.c.username == name)).one_or_none()
+        who = self._audit_name(name, row is not None)
         if locked is not None:
-            self._record(name, row.role if row else "", "sign_in_locked", {"locked_until": locked.isoformat()}, t)
+            self._record(who, row.role if row else "", "sign_in_locked", {"locked_until": locked.isoformat()}, t)
             raise AccountLockedError(locked)
         ok = False
         if row is None:
@@ -632,15 +762,13 @@ class AuthStore:
                 ok = self.hasher.verify(row.password_hash, password)
             except (VerificationError, InvalidHashError):
                 ok = False
-        if row is None or not ok:
-            until = self._count_failure(name, t)
-            self._record(name, row.role if row else "", "sign_in_failed", {"locks": until is not None}, t)
+        if row is None or not ok or row.disabled:
+            until = self._count_failure(keys, t)
+            action = "sign_in_disabled" if row is not None and ok else "sign_in_failed"
+            self._record(who, row.role if row else "", action, {"locks": until is not None}, t)
             if until is not None:
-                logger.warning("sign-in: %s locked until %s after %d failures", name, until, self.max_failures)
+                logger.warning("sign-in: %s waits until %s", who, until)
             raise InvalidCredentialsError()
-        if row.disabled:
-            self._record(name, row.role, "sign_in_disabled", {}, t)
-            raise AccountDisabledError()
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires = min(t + self.session_idle, t + self.session_max)
         values: dict[str, Any] = {"last_login_at": _db_time(t)}
@@ -648,7 +776,7 @@ class AuthStore:
             values["password_hash"] = self.hasher.hash(password)
             logger.info("sign-in: re-hashed the password of %s with the current argon2 parameters", name)
         with self.store.engine.begin() as conn:
-            conn.execute(sa.delete(THROTTLE).where(THROTTLE.c.username == name))
+            self._clear_account(conn, name)
             conn.execute(USERS.update().where(USERS.c.user_id == row.user_id).values(**values))
             conn.execute(
                 SESSIONS.insert(),
@@ -742,16 +870,19 @@ class AuthStore:
         return bool(deleted)
 
     def purge_expired(self, *, now: datetime | None = None) -> int:
-        """Delete the expired sessions and finished lockouts; returns the sessions deleted."""
-        t = _db_time(utc_now(now))
+        """Delete the expired sessions and the sign-in failures that are over; returns the sessions deleted."""
+        t_utc = utc_now(now)
+        t = _db_time(t_utc)
         with self.store.engine.begin() as conn:
             n = conn.execute(sa.delete(SESSIONS).where(SESSIONS.c.expires_at <= t)).rowcount
-            conn.execute(sa.delete(THROTTLE).where(THROTTLE.c.locked_until <= t))
+            self._purge_throttle(conn, t_utc)
         return int(n)
 
 
 __all__ = [
     "AREA_ROLES",
+    "MAX_PASSWORD_CHARS",
+    "MAX_USERNAME_CHARS",
     "AccountDisabledError",
     "AccountLockedError",
     "AuthError",

@@ -32,7 +32,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from core.errors import DataError
+from core.errors import CliError
 
 if TYPE_CHECKING:
     from data.accounts.auth import AuthStore
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_BROKEN = 1
-
-
-class CliError(DataError):
-    """An expected command-line problem; the message is printed on one line."""
 
 
 def _actor() -> str:

@@ -7,6 +7,7 @@ default is ``PasswordHasher()``).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from core.errors import (
-    AccountDisabledError,
     AccountLockedError,
     AuthError,
     InvalidCredentialsError,
@@ -24,8 +24,18 @@ from core.errors import (
     UnknownUserError,
     UserExistsError,
 )
-from data.accounts.audit import AuditLog
-from data.accounts.auth import SESSIONS, USERS, AuthStore, Role, User, check_user_area, token_digest
+from data.accounts.audit import AUDIT_LOG, AuditLog
+from data.accounts.auth import (
+    MAX_PASSWORD_CHARS,
+    SESSIONS,
+    THROTTLE,
+    USERS,
+    AuthStore,
+    Role,
+    User,
+    check_user_area,
+    token_digest,
+)
 from data.storage import Store
 
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
@@ -128,20 +138,33 @@ def test_unknown_user_and_wrong_password_get_the_same_message(auth: AuthStore) -
     assert unknown.value.message_zh == "用户名或密码错误"
 
 
-def test_lockout_after_n_failures_then_unlock_after_the_lockout_time(auth: AuthStore) -> None:
+def test_progressive_delays_after_n_failures_then_sign_in(auth: AuthStore) -> None:
+    """After ``max_failures`` failures each further one doubles the wait (30 s, 60 s, ...), up to the lockout."""
     for i in range(3):
         with pytest.raises(InvalidCredentialsError):
             auth.authenticate("planner1", "wrong-password", now=T0 + timedelta(seconds=i))
     assert auth.failures("planner1") == 3
-    locked_at = T0 + timedelta(seconds=2)
-    # locked: even the right password is refused, and the message says until when (Beijing time)
+    failed_at = T0 + timedelta(seconds=2)
+    # waiting: even the right password is refused, and the message says until when (Beijing time)
     with pytest.raises(AccountLockedError) as exc:
-        auth.authenticate("planner1", PASSWORD, now=locked_at + timedelta(minutes=14, seconds=59))
-    assert exc.value.locked_until == locked_at + timedelta(minutes=15)
-    assert "2026-03-02 16:45" in exc.value.message_zh
+        auth.authenticate("planner1", PASSWORD, now=failed_at + timedelta(seconds=29))
+    assert exc.value.locked_until == failed_at + timedelta(seconds=30)
+    assert "2026-03-02 16:30:32" in exc.value.message_zh
+    assert auth.failures("planner1") == 3  # a refused try is not counted
     # the other accounts are not affected
-    assert auth.authenticate("cuiyuan", PASSWORD, now=locked_at).user.username == "cuiyuan"
-    session = auth.authenticate("planner1", PASSWORD, now=locked_at + timedelta(minutes=15))
+    assert auth.authenticate("cuiyuan", PASSWORD, now=failed_at).user.username == "cuiyuan"
+    # the next failure doubles the wait, and so on up to the lockout time (15 minutes)
+    t = failed_at + timedelta(seconds=30)
+    waits = []
+    for _ in range(7):
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate("planner1", "wrong-password", now=t)
+        with pytest.raises(AccountLockedError) as exc:
+            auth.authenticate("planner1", PASSWORD, now=t)
+        waits.append((exc.value.locked_until - t).total_seconds())
+        t = exc.value.locked_until
+    assert waits == [60, 120, 240, 480, 900, 900, 900]
+    session = auth.authenticate("planner1", PASSWORD, now=t)
     assert session.user.username == "planner1"
     assert auth.failures("planner1") == 0
 
@@ -165,8 +188,8 @@ def test_unknown_names_lock_like_real_ones(auth: AuthStore) -> None:
             with pytest.raises(InvalidCredentialsError):
                 auth.authenticate(name, "wrong-password", now=T0)
         with pytest.raises(AccountLockedError) as exc:
-            auth.authenticate(name, "wrong-password", now=T0 + timedelta(minutes=1))
-        assert exc.value.locked_until == T0 + timedelta(minutes=15)
+            auth.authenticate(name, "wrong-password", now=T0 + timedelta(seconds=10))
+        assert exc.value.locked_until == T0 + timedelta(seconds=30)
 
 
 def test_disabled_account_cannot_sign_in_and_loses_its_sessions(auth: AuthStore) -> None:
@@ -175,10 +198,13 @@ def test_disabled_account_cannot_sign_in_and_loses_its_sessions(auth: AuthStore)
     assert auth.get_user("cuiyuan").disabled  # type: ignore[union-attr]
     with pytest.raises(InvalidSessionError):
         auth.validate(session.token, now=T0)
-    with pytest.raises(AccountDisabledError, match="已停用"):
+    # the same answer with the right and a wrong password: "disabled" would confirm the password
+    with pytest.raises(InvalidCredentialsError) as right:
         auth.authenticate("cuiyuan", PASSWORD, now=T0)
-    with pytest.raises(InvalidCredentialsError):  # a wrong password does not reveal the status
+    with pytest.raises(InvalidCredentialsError) as wrong:
         auth.authenticate("cuiyuan", "wrong-password", now=T0)
+    assert str(right.value) == str(wrong.value) == str(InvalidCredentialsError())
+    assert "停用" not in right.value.message_zh
     auth.enable_user("cuiyuan", now=T0)
     assert auth.authenticate("cuiyuan", PASSWORD, now=T0).user.town_code == "330106005"
     with pytest.raises(UnknownUserError):
@@ -282,3 +308,80 @@ def test_sign_ins_and_account_changes_are_audited(store: Store) -> None:
     ]
     assert log.entries(limit=None)[-1].filter["role"] == "planner"
     assert log.verify().ok
+
+
+# -- hardening (issue #11) ----------------------------------------------------------------------
+def _throttle_keys(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        return [r.username for r in conn.execute(sa.select(THROTTLE))]
+
+
+def test_long_input_is_refused_before_anything_is_stored(store: Store) -> None:
+    log = AuditLog(store, b"k" * 32)
+    auth = AuthStore(store, hasher=fast_hasher(), audit=log)
+    huge = "a" * 1_500_000
+    for name, password in ((huge, PASSWORD), ("x" * 65, PASSWORD), ("planner1", "p" * (MAX_PASSWORD_CHARS + 1))):
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate(name, password, client="ip:203.0.113.9", now=T0)
+    assert all(len(k) <= 200 for k in _throttle_keys(store))
+    assert all(len(e.who) <= 64 and len(str(e.filter)) < 200 for e in log.entries(limit=None))
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(AUDIT_LOG.c.who, AUDIT_LOG.c.filter_json)).all()
+    assert max(len(w) + len(f) for w, f in stored) < 200
+
+
+def test_typed_names_are_stored_hashed_and_purged(store: Store) -> None:
+    log = AuditLog(store, b"k" * 32)
+    auth = AuthStore(store, hasher=fast_hasher(), audit=log, max_failures=3)
+    auth.add_user("planner1", PASSWORD, Role.PLANNER, now=T0)
+    for name in ("ghost-user", "planner1"):
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate(name, "wrong-password", client="ip:198.51.100.7", now=T0)
+    keys = _throttle_keys(store)
+    assert keys and not any("ghost" in k or "planner1" in k or "198.51" in k for k in keys)
+    whos = {e.who for e in log.entries(limit=None) if e.action == "sign_in_failed"}
+    assert "planner1" in whos and "ghost-user" not in whos  # an unknown typed name only as a keyed hash
+    assert auth.failures("ghost-user") == 1
+    # rows idle longer than the lockout window are purged, unknown names included
+    assert auth.purge_expired(now=T0 + timedelta(minutes=16)) == 0
+    assert _throttle_keys(store) == []
+
+
+def test_someone_else_cannot_lock_a_user_out(auth: AuthStore) -> None:
+    """Failures from one client delay that client's tries only; the user signs in from their own."""
+    attacker, user = "ip:203.0.113.5", "ip:192.0.2.10"
+    t = T0
+    for _ in range(12):
+        with contextlib.suppress(InvalidCredentialsError, AccountLockedError):
+            auth.authenticate("planner1", "guess-guess", client=attacker, now=t)
+        t += timedelta(seconds=31)
+    with pytest.raises(AccountLockedError):
+        auth.authenticate("planner1", PASSWORD, client=attacker, now=t)
+    assert auth.authenticate("planner1", PASSWORD, client=user, now=t).user.username == "planner1"
+
+
+def test_one_client_has_a_hard_limit_over_all_names(store: Store) -> None:
+    auth = AuthStore(store, hasher=fast_hasher(), max_failures=3, client_max_failures=6)
+    auth.add_user("planner1", PASSWORD, Role.PLANNER, now=T0)
+    for i in range(6):  # a different name each time: no name reaches its own limit
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate(f"guess{i}", "wrong-password", client="ip:203.0.113.5", now=T0)
+    with pytest.raises(AccountLockedError) as exc:  # blocked, even with a right password
+        auth.authenticate("planner1", PASSWORD, client="ip:203.0.113.5", now=T0 + timedelta(minutes=14))
+    assert exc.value.locked_until == T0 + timedelta(minutes=15)
+    assert auth.failures("planner1") == 0  # the blocked client's tries touched no account
+    assert auth.authenticate("planner1", PASSWORD, client="ip:192.0.2.10", now=T0).user.role is Role.PLANNER
+    session = auth.authenticate("planner1", PASSWORD, client="ip:203.0.113.5", now=T0 + timedelta(minutes=15))
+    assert session.user.username == "planner1"
+
+
+def test_many_clients_failing_on_one_name_delay_it_for_everyone(store: Store) -> None:
+    auth = AuthStore(store, hasher=fast_hasher(), max_failures=3, account_max_failures=8)
+    auth.add_user("planner1", PASSWORD, Role.PLANNER, now=T0)
+    for i in range(8):  # a botnet: one try per address
+        with pytest.raises(InvalidCredentialsError):
+            auth.authenticate("planner1", "wrong-password", client=f"ip:203.0.113.{i}", now=T0)
+    with pytest.raises(AccountLockedError) as exc:
+        auth.authenticate("planner1", PASSWORD, client="ip:192.0.2.10", now=T0 + timedelta(seconds=10))
+    assert exc.value.locked_until == T0 + timedelta(seconds=30)
+    assert auth.authenticate("planner1", PASSWORD, client="ip:192.0.2.10", now=T0 + timedelta(seconds=30))

@@ -25,6 +25,7 @@ from data.network import (
 )
 from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.graph import EARTH_RADIUS_M, WalkNetwork
+from tests.conftest import lattice
 
 CRS = "EPSG:32651"
 NO_LIMIT_CM = 10**9
@@ -640,3 +641,28 @@ def test_xihu_network_keeps_utm_51n(osm_file: Path, tmp_path: Path) -> None:
 
 def test_real_xihu_network_is_in_utm_51n(xihu_net: WalkNetwork) -> None:
     assert xihu_net.metric_crs == "EPSG:32651"  # chosen from the data, as every Xihu figure was computed
+
+
+@pytest.mark.parametrize("swap", ["another_network", "same_size_other_values"])
+def test_mismatched_cache_is_rebuilt(
+    osm_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, swap: str
+) -> None:
+    """A cache entry whose arrays do not belong to its metadata (or to the file) is never used."""
+    cache = tmp_path / "cache"
+    ref = load_network(osm_file, metric_crs=CRS, cache_dir=cache)
+    (npz,) = cache.glob("*.npz")
+    if swap == "another_network":  # the arrays of another, bigger network under this key
+        other = lattice(5)
+        np.savez(npz, **other.to_arrays())  # type: ignore[arg-type]
+    else:  # right shapes, wrong values: only the checksum can tell
+        arrays = dict(np.load(npz))
+        arrays["weight_cm"] = arrays["weight_cm"] + 1
+        np.savez(npz, **arrays)  # type: ignore[arg-type]
+    with caplog.at_level("WARNING", logger="data.network"):
+        net = load_network(osm_file, metric_crs=CRS, cache_dir=cache)
+    assert net.meta["from_cache"] is False
+    assert "does not match" in caplog.text
+    assert net.n_nodes == ref.n_nodes == 6
+    np.testing.assert_array_equal(net.weight_cm, ref.weight_cm)
+    again = load_network(osm_file, metric_crs=CRS, cache_dir=cache)  # rewritten, and good again
+    assert again.meta["from_cache"] is True and again.n_nodes == 6

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.errors import AccountDisabledError, InvalidCredentialsError
+from core.errors import InvalidCredentialsError
 from data.__main__ import main
 from data.accounts.audit import AUDIT_KEY_ENV, AUDIT_LOG, AuditLog
 from data.accounts.auth import USERS, AuthStore, Role
@@ -125,8 +125,10 @@ def test_disable_passwd_and_duplicates(env: dict[str, str]) -> None:
         auth = AuthStore(store)
         with pytest.raises(InvalidCredentialsError):  # the old password is gone
             auth.authenticate("planner1", PASSWORD)
-        with pytest.raises(AccountDisabledError):  # the new one is right, but the account is disabled
+        # the new one is right, but the account is disabled: the same answer as a wrong password
+        with pytest.raises(InvalidCredentialsError):
             auth.authenticate("planner1", "a-brand-new-pass")
+        assert auth.get_user("planner1").disabled  # type: ignore[union-attr]
         log = AuditLog(store, env[AUDIT_KEY_ENV].encode())
         entries = list(reversed(log.entries()))
         assert [e.action for e in entries][:3] == ["user_add", "user_set_password", "user_disable"]
