@@ -218,6 +218,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_lon": ("经度", "Lon"),
     "col_lat": ("纬度", "Lat"),
     "not_recorded": ("未填", "not recorded"),
+    "choose": ("请选择", "Choose"),
 }
 
 #: what a code means, per vocabulary: kind -> code -> (Chinese, English)

@@ -34,7 +34,13 @@ if user.role not in (Role.ADMIN, Role.PLANNER):
 bundle = get_bundle()
 st.title(t("data_title"))
 kind = st.radio(t("kind"), KINDS[::-1], format_func=lambda k: t(f"kind_{k}"), key=K_KIND, horizontal=True)
-crs = st.selectbox(t("crs"), CRS_OPTIONS, format_func=lambda c: t("crs_auto") if c == "auto" else c.upper(), key=K_CRS)
+crs = st.selectbox(
+    t("crs"),
+    CRS_OPTIONS,
+    format_func=lambda c: t("crs_auto") if c == "auto" else c.upper(),
+    placeholder=t("choose"),
+    key=K_CRS,
+)
 upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key=K_FILE)
 if upload is None:
     st.stop()
@@ -66,6 +72,7 @@ if unmapped:
             str(col),
             options,
             format_func=lambda c: t("ignore") if c is None else f"{targets[c]}（{c}）",
+            placeholder=t("choose"),
             key=f"{K_MAP_PREFIX}{kind}_{col}",
         )
 

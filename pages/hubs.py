@@ -49,7 +49,9 @@ labels = dict(zip(choices["hub_id"].astype(str), choices["name"].astype(str), st
 if not labels:
     st.info("—")
     st.stop()
-hub_id = st.selectbox(t("pick_hub"), list(labels), format_func=lambda h: f"{labels[h]}（{h}）", key=K_HUB)
+hub_id = st.selectbox(
+    t("pick_hub"), list(labels), format_func=lambda h: f"{labels[h]}（{h}）", placeholder=t("choose"), key=K_HUB
+)
 hub = choices[choices["hub_id"].astype(str) == hub_id].iloc[0]
 
 pts = run.points

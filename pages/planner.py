@@ -69,7 +69,9 @@ with st.expander(t("planner_settings"), expanded=True):
     w_dev = c4.number_input(t("w_development"), 0.0, 10.0, 1.0, 0.5, key=K_W + "development")
     w_urg = c5.number_input(t("w_urgency"), 0.0, 2.0, 0.25, 0.05, key=K_W + "urgency")
     r1, r2 = st.columns(2)
-    require = r1.multiselect(t("require_towns"), list(towns), format_func=towns.__getitem__, key=K_REQ)
+    require = r1.multiselect(
+        t("require_towns"), list(towns), format_func=towns.__getitem__, placeholder=t("choose"), key=K_REQ
+    )
     within = r2.selectbox(
         t("within_town"), ["", *towns], format_func=lambda c: towns.get(c, t("anywhere")), key=K_WITHIN
     )
@@ -136,14 +138,16 @@ except GeoError as exc:
 cur = scenarios[active]
 
 a1, a2, a3 = st.columns(3)
-pick = a1.selectbox(t("add_site"), sites["site_id"].tolist(), format_func=lambda s: f"#{s}", key=K_PICK)
+pick = a1.selectbox(
+    t("add_site"), sites["site_id"].tolist(), format_func=lambda s: f"#{s}", placeholder=t("choose"), key=K_PICK
+)
 if a1.button(t("add"), key="planner_add") and pick is not None:
     row = sites[sites["site_id"] == pick].iloc[0]
     cur.add(float(row["lon"]), float(row["lat"]), name=f"推荐站点 {pick}")
     scen[active] = cur.edits
 active_hubs = cur.hubs_table()
 removable = active_hubs["hub_id"].astype(str).tolist()
-to_remove = a2.selectbox(t("pick_hub_edit"), removable, key=K_REMOVE)
+to_remove = a2.selectbox(t("pick_hub_edit"), removable, placeholder=t("choose"), key=K_REMOVE)
 if a2.button(t("remove"), key="planner_remove") and to_remove:
     cur.remove(to_remove)
     scen[active] = cur.edits
@@ -204,7 +208,8 @@ stored = get_store().list_scenarios()
 if len(stored):
     sid = s2.selectbox(
         t("load"), stored["scenario_id"].tolist(),
-        format_func=lambda i: str(stored.loc[stored["scenario_id"] == i, "name"].iloc[0]), key=K_LOAD,
+        format_func=lambda i: str(stored.loc[stored["scenario_id"] == i, "name"].iloc[0]),
+        placeholder=t("choose"), key=K_LOAD,
     )  # fmt: skip
     if s2.button(t("load"), key="planner_load"):
         loaded = get_store().load_scenario(int(sid))

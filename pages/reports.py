@@ -58,16 +58,23 @@ levels = c1.multiselect(
     list(allowed_levels),
     default=list(allowed_levels)[:1],
     format_func=lambda lv: label("level", lv),
+    placeholder=t("choose"),
     key=K_LEVELS,
 )
-formats = c2.multiselect(t("report_formats"), list(FORMATS), default=["xlsx", "pdf"], key=K_FORMATS)
+formats = c2.multiselect(
+    t("report_formats"), list(FORMATS), default=["xlsx", "pdf"], placeholder=t("choose"), key=K_FORMATS
+)
 scenario_id = None
 if user.role in (Role.ADMIN, Role.PLANNER):
     stored = get_store().list_scenarios()
     options = [None, *stored["scenario_id"].tolist()]
     names = dict(zip(stored["scenario_id"], stored["name"], strict=True))
     scenario_id = st.selectbox(
-        t("report_scenario"), options, format_func=lambda i: "—" if i is None else str(names[i]), key=K_SCENARIO
+        t("report_scenario"),
+        options,
+        format_func=lambda i: "—" if i is None else str(names[i]),
+        placeholder=t("choose"),
+        key=K_SCENARIO,
     )
 
 if st.button(t("report_build"), type="primary", disabled=not (levels and formats), key="report_build"):
