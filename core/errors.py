@@ -6,6 +6,7 @@ else is a bug and must surface in tests. The families are siblings under
 :class:`XihuError`, one per concern::
 
     XihuError
+    ├── SettingsError an analysis setting out of range
     ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, disclosure
     ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle
     ├── AccountError  sign-in (AuthError), area access (AccessError), the audit log (AuditError)
@@ -18,13 +19,19 @@ Messages are built as ``msg = ...; raise X(msg)``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from typing import Final
 
-from core.settings import CHINA_TZ
+#: Beijing time, for every date and time shown to users (storage is UTC)
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
 
 
 class XihuError(ValueError):
     """Root of the expected errors: catch this where any user-facing error may arrive."""
+
+
+class SettingsError(XihuError):
+    """An analysis setting is out of its range (minutes, speed, H3 resolution)."""
 
 
 # -- geo: computation ------------------------------------------------------------------

@@ -12,9 +12,9 @@ Minutes and speed are always printed in every report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta, timezone
 from pathlib import Path
-from typing import Final
+
+from core.errors import SettingsError
 
 DEFAULT_MINUTES = 10.0
 DEFAULT_SPEED_KMH = 4.5
@@ -66,13 +66,13 @@ class Settings:
     def __post_init__(self) -> None:
         if not (0 < self.minutes <= 120):
             msg = f"minutes must be in (0, 120], got {self.minutes}"
-            raise ValueError(msg)
+            raise SettingsError(msg)
         if not (0.5 <= self.speed_kmh <= 10):
             msg = f"speed_kmh must be in [0.5, 10], got {self.speed_kmh}"
-            raise ValueError(msg)
+            raise SettingsError(msg)
         if not (MIN_H3_RES <= self.h3_res <= MAX_H3_RES):
             msg = f"h3_res must be in [{MIN_H3_RES}, {MAX_H3_RES}], got {self.h3_res}"
-            raise ValueError(msg)
+            raise SettingsError(msg)
 
     @property
     def cutoff_m(self) -> float:
@@ -94,7 +94,3 @@ class Settings:
 
 
 DEFAULT_SETTINGS = Settings()
-
-
-#: Beijing time, for every date and time shown to users (storage is UTC)
-CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")

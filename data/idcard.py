@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Final
 
 from core.errors import IdHashKeyError
-from data.config import ENV_ID_HASH_KEY, default_data_dir
+from data.config import ENV_ID_HASH_KEY, default_data_dir, env_value
 
 #: GB 11643-1999 weights of the first 17 digits (2**(17-i) mod 11)
 ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -375,15 +375,14 @@ def id_hash_key(*, env: Mapping[str, str] | None = None, key_file: str | Path | 
     IdHashKeyError
         When the key is too short or the key file cannot be read or created.
     """
-    environ = os.environ if env is None else env
-    from_env = environ.get(ID_HASH_KEY_ENV)
+    from_env = env_value(ID_HASH_KEY_ENV, env)
     if from_env:
         key = from_env.encode("utf-8")
         if len(key) < MIN_KEY_BYTES:
             msg = f"{ID_HASH_KEY_ENV} must hold at least {MIN_KEY_BYTES} bytes"
             raise IdHashKeyError(msg)
         return key
-    path = Path(key_file) if key_file is not None else default_data_dir(environ) / ID_HASH_KEY_FILE
+    path = Path(key_file) if key_file is not None else default_data_dir(env) / ID_HASH_KEY_FILE
     try:
         key, _ = read_or_create_key_file(path)
     except OSError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.errors import XihuError
+from core.errors import CliError, XihuError
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from data.bundle import Bundle
 from data.demo import build_fallback_bundle, load_default_bundle
@@ -51,7 +51,7 @@ def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
     bad = [v for v in items if v not in allowed]
     if bad or not items:
         msg = f"unknown {what}: {', '.join(bad) or value!r} (use {', '.join(allowed)} or all)"
-        raise ValueError(msg)
+        raise CliError(msg)
     return [v for v in allowed if v in items]
 
 
@@ -69,7 +69,7 @@ def read_scenario(path: str | Path) -> tuple[pd.DataFrame, str]:
             payload = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             msg = f"cannot read the scenario {p.name}: {exc}"
-            raise ValueError(msg) from exc
+            raise CliError(msg) from exc
         name = str(payload.get("name") or p.stem) if isinstance(payload, dict) else p.stem
         return scenario_sites_from_payload(payload), name
     frame = read_table(p)
@@ -83,7 +83,7 @@ def _bundle(kind: str) -> Bundle:
     bundle = load_default_bundle()
     if bundle.is_fallback:
         msg = "the Xihu data (../shared/data/xihu) is not available; use --bundle fallback for the demo"
-        raise ValueError(msg)
+        raise CliError(msg)
     return bundle
 
 

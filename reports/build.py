@@ -24,6 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from core.errors import ReportError
 from core.settings import Settings
 from data.bundle import Bundle
 from data.network import load_network
@@ -194,12 +195,12 @@ def write_reports(
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         msg = f"unknown format(s): {', '.join(bad)} (use {', '.join(FORMATS)})"
-        raise ValueError(msg)
+        raise ReportError(msg)
     lv = list(levels)
     badl = [x for x in lv if x not in LEVELS]
     if badl:
         msg = f"unknown level(s): {', '.join(badl)} (use {', '.join(LEVELS)})"
-        raise ValueError(msg)
+        raise ReportError(msg)
     root = Path(out_dir)
     scopes = [sc for level in LEVELS if level in lv for sc in report.scopes(level)]
     if scope_filter is not None:

@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -42,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.errors import AuditError, AuditKeyError
-from data.config import ENV_AUDIT_KEY, default_data_dir
+from data.config import ENV_AUDIT_KEY, default_data_dir, env_value
 from data.idcard import read_or_create_key_file
 from data.storage import METADATA, Store
 
@@ -199,15 +198,14 @@ def audit_key(
         The key is too short or missing (``create=False``), or the key file cannot be
         read or created.
     """
-    environ = os.environ if env is None else env
-    from_env = environ.get(AUDIT_KEY_ENV)
+    from_env = env_value(AUDIT_KEY_ENV, env)
     if from_env:
         key = from_env.encode("utf-8")
         if len(key) < MIN_KEY_BYTES:
             msg = f"{AUDIT_KEY_ENV} 至少需要 {MIN_KEY_BYTES} 字节 (must hold at least {MIN_KEY_BYTES} bytes)"
             raise AuditKeyError(msg)
         return key
-    path = Path(key_file) if key_file is not None else default_data_dir(environ) / AUDIT_KEY_FILE
+    path = Path(key_file) if key_file is not None else default_data_dir(env) / AUDIT_KEY_FILE
     if not create and not path.is_file():
         msg = (
             f"找不到审计密钥：请设置环境变量 {AUDIT_KEY_ENV} 或提供密钥文件 {path} "
