@@ -45,11 +45,10 @@ caller's rule (:func:`hide_ratio`).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,13 +56,8 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
+from geo import highs
 from geo.errors import GeoError
-
-_core: Any
-try:  # HiGHS' own binding: the relaxation stays loaded and re-solves warm (about 5x faster than linprog)
-    _core = importlib.import_module("highspy._core")
-except ImportError:  # pragma: no cover - highspy is a pinned dependency
-    _core = None
 
 log = logging.getLogger(__name__)
 
@@ -436,50 +430,30 @@ class _Lp:
 
     Vertex solutions of these tables are nearly always integral; a fractional one is
     never used as a witness, and an exact bound with a fractional optimum is recomputed
-    as an integer programme (:func:`_milp`). HiGHS' low-level binding is used because
-    the public ``highspy.Highs`` prints a banner on stdout when created.
+    as an integer programme (:func:`_milp`). The relaxation stays loaded in HiGHS
+    (:class:`geo.highs.Model`) and re-solves warm (about 5x faster than ``linprog``).
     """
 
     def __init__(self, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray) -> None:
         self.A, self.b, self.lo, self.hi = A, b, lo, hi
         self.n = A.shape[1]
-        self._h: Any = None
-        if _core is not None:
-            h = _core._Highs()
-            h.setOptionValue("output_flag", False)
-            csc = sp.csc_array(A)
-            lp = _core.HighsLp()
-            lp.num_col_ = self.n
-            lp.num_row_ = A.shape[0]
-            lp.col_cost_ = np.zeros(self.n)
-            lp.col_lower_ = lo.astype(np.float64)
-            lp.col_upper_ = hi.astype(np.float64)
-            lp.row_lower_ = b
-            lp.row_upper_ = b
-            lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
-            lp.a_matrix_.num_col_ = self.n
-            lp.a_matrix_.num_row_ = A.shape[0]
-            lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-            lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-            lp.a_matrix_.value_ = csc.data.astype(np.float64)
-            h.passModel(lp)
-            self._h = h
-            self._cols = np.arange(self.n, dtype=np.int32)
+        self._model = highs.Model(
+            np.zeros(self.n),
+            A,
+            row_lower=b,
+            row_upper=b,
+            col_lower=lo.astype(np.float64),
+            col_upper=hi.astype(np.float64),
+        )
 
     def solve(self, c: FloatArray) -> tuple[FloatArray, bool]:
         """A vertex optimum of ``c @ x`` and whether it is integral."""
-        x: FloatArray | None
-        if self._h is None:
-            res = linprog(c, A_eq=self.A, b_eq=self.b, bounds=np.column_stack([self.lo, self.hi]), method="highs")
-            x = res.x
-        else:
-            self._h.changeColsCost(self.n, self._cols, c)
-            self._h.run()
-            ok = self._h.getModelStatus() == _core.HighsModelStatus.kOptimal
-            x = np.asarray(self._h.getSolution().col_value, dtype=np.float64) if ok else None
-        if x is None:
+        self._model.set_cost(c)
+        res = self._model.solve()
+        if not res.optimal:
             msg = "the disclosure audit found no solution"
             raise SuppressionError(msg)
+        x = res.x
         r = np.rint(x)
         integral = bool(np.abs(x - r).max(initial=0.0) < 1e-6)
         return (r if integral else np.asarray(x, dtype=np.float64)), integral
