@@ -24,9 +24,9 @@ from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
 from geo.candidates import candidates_from_frame, candidates_from_run
 from geo.coverage import engine_for_hubs, hubs_from_frame
+from geo.disclosure import CoverageScreen, protect_coverage_screen
 from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.graph import WalkNetwork
-from geo.privacy import protect_partition
 from geo.service_area import NodeCells, service_area_polygons
 from geo.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
 from geo.siting import DemandWeights, SitingResult, problem_from_run, recommend_sites
@@ -263,11 +263,36 @@ def nearest_other_hub(
     )
 
 
-def share_table(counts: pd.DataFrame, labels: dict[str, str], *, suppressed: bool) -> pd.DataFrame:
+@st.cache_data(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+def screen_for(
+    dataset: str, version: int, minutes: float, speed_kmh: float, h3_res: int, area: tuple[str, str, str]
+) -> CoverageScreen:
+    """Every count the overview shows (metrics, the three tables, hexes, hubs served),
+    protected together by :func:`geo.disclosure.protect_coverage_screen`."""
+    summary = summary_for(dataset, version, minutes, speed_kmh, h3_res, area)
+    hexes = summary.hexes
+    return protect_coverage_screen(
+        summary.n,
+        summary.n_covered,
+        off_network=summary.n_off_network,
+        groups=summary.by,
+        hexes=hexes,
+        category_cols=[c for c in hexes.columns if c.startswith("n_cat_")],
+        served=summary.hubs["served"].to_numpy() if "served" in summary.hubs.columns else None,
+    )
+
+
+def current_screen(area: tuple[str, str, str]) -> CoverageScreen:
+    s = current_settings()
+    ds = current_dataset()
+    return screen_for(ds, dataset_version(ds), s.minutes, s.speed_kmh, s.h3_res, area)
+
+
+def share_table(counts: pd.DataFrame, labels: dict[str, str], *, shown: pd.DataFrame | None = None) -> pd.DataFrame:
     """Households, inside, outside and coverage % per group (``counts``: index, ``n``, ``covered``).
 
-    With ``suppressed``, the columns are printed through :func:`geo.privacy.protect_partition`
-    so that no count of 1-9 can be read or derived from the totals.
+    With ``shown`` (a table of :class:`geo.disclosure.CoverageScreen`, protected with
+    everything else on the screen), its printed forms are shown instead of the counts.
     """
     n = counts["n"].astype(int)
     cov = counts["covered"].astype(int)
@@ -279,13 +304,15 @@ def share_table(counts: pd.DataFrame, labels: dict[str, str], *, suppressed: boo
             t("col_pct"): (100.0 * cov / n).round(1),
         }
     )
-    if suppressed:
-        exact = np.ones(len(out), dtype=bool)
-        for col, values in ((t("col_households"), n), (t("col_inside"), cov), (t("col_outside"), n - cov)):
-            shown = protect_partition(int(values.sum()), values.tolist())
-            out[col] = [p.text for p in shown.parts]
-            exact &= np.array([p.exact for p in shown.parts], dtype=bool)
-        out[t("col_pct")] = np.where(exact, out[t("col_pct")].astype(str), "—")
+    if shown is not None:
+        out = pd.DataFrame(
+            {
+                t("col_households"): shown["n"].to_numpy(),
+                t("col_inside"): shown["inside"].to_numpy(),
+                t("col_outside"): shown["outside"].to_numpy(),
+                t("col_pct"): shown["pct"].to_numpy(),
+            }
+        )
     out.index = [labels.get(str(i), str(i)) for i in counts.index]
     return out
 
@@ -337,11 +364,14 @@ def map_for(
     area are left out.
     """
     summary = summary_for(dataset, version, minutes, speed_kmh, h3_res, area)
+    screen = screen_for(dataset, version, minutes, speed_kmh, h3_res, area)
     b = get_bundle()
     af = area_filter_of(area)
-    hubs = filter_frame("hubs", summary.hubs, af)
+    # the map prints the figures protected with the rest of the screen (geo.disclosure)
+    all_hubs = summary.hubs.assign(served_txt=screen.served) if screen.served is not None else summary.hubs
+    hubs = filter_frame("hubs", all_hubs, af)
     providers = dataset_tables(dataset, version)["providers"]
-    hexes = summary.hexes
+    hexes = summary.hexes.join(screen.hexes) if screen.hexes is not None else summary.hexes
     bounds = None
     town = focus_town or (af.town_code or "")
     if town:

@@ -83,7 +83,7 @@ st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub
 
 st.subheader(t("by_category"))
 counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)
-st.dataframe(share_table(counts, CATEGORY_ZH, suppressed=False), width="stretch")
+st.dataframe(share_table(counts, CATEGORY_ZH), width="stretch")  # own area: a role that sees households
 
 st.subheader(t("outside_list"))
 outside = area_pts[~area_pts["covered"]].copy()

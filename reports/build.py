@@ -2,7 +2,7 @@
 
 :func:`prepare_report` runs the coverage once (:func:`geo.analysis.coverage_run`),
 computes every figure (:mod:`reports.content`), suppresses small counts across the
-whole publication (:mod:`reports.privacy`) and prepares the maps' geometry.
+whole publication (:mod:`geo.disclosure`) and prepares the maps' geometry.
 :func:`write_reports` then writes any set of scopes (the district, each town, each
 village service point) in any formats. Every file shows a subset of the same protected
 publication.
@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from data.demo import Bundle
 from data.network import load_network
 from geo.analysis import coverage_run
+from geo.disclosure import PublishedReport, publish
 from geo.graph import WalkNetwork
 from geo.service_area import NodeCells, service_area_polygons
 from geo.settings import Settings
@@ -46,7 +47,6 @@ from reports.content import (
 )
 from reports.fonts import find_cjk_font
 from reports.maps import MapData, coverage_map_png, map_data, padded_bounds
-from reports.privacy import PublishedReport, publish
 
 log = logging.getLogger(__name__)
 

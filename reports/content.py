@@ -3,7 +3,7 @@
 Every number here comes from ``run.points`` (one row per beneficiary household with its
 walking distance and ``covered`` flag), ``run.hexes`` and ``run.hubs``; never from the
 display-only service-area polygons. These tables hold the **exact** figures and are never
-written to a file as they are: :mod:`reports.privacy` decides what may be printed.
+written to a file as they are: :mod:`geo.disclosure` decides what may be printed.
 
 Levels and areas
 ----------------
@@ -57,12 +57,10 @@ from scipy.spatial import cKDTree
 from data.schemas import CATEGORIES, CATEGORY_ZH, LIST_SEP, NEED_TYPE_ZH, NEED_TYPES, SERVICE_CATALOGUE, TIER_ZH
 from geo.analysis import CoverageRun
 from geo.coverage import STATUS_NO_COORDS
+from geo.disclosure import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
 from geo.hexes import cells_to_str, latlng_to_cells
 from geo.snap import lonlat_to_metric
 
-LEVEL_DISTRICT = "district"
-LEVEL_TOWN = "town"
-LEVEL_VILLAGE = "village"
 LEVELS = (LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE)
 LEVEL_ZH = {LEVEL_DISTRICT: "区级", LEVEL_TOWN: "镇街", LEVEL_VILLAGE: "村(社区)"}
 
@@ -151,7 +149,7 @@ class Groups:
 
 @dataclass(frozen=True, eq=False)
 class ReportTables:
-    """The exact figures of a report (never printed as they are: see :mod:`reports.privacy`).
+    """The exact figures of a report (never printed as they are: see :mod:`geo.disclosure`).
 
     Attributes
     ----------

@@ -38,11 +38,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo.disclosure import PUBLISHED, PublishedReport
 from geo.hexes import cells_to_polygons
-from geo.suppression import PUBLISHED
 from reports.build import Report, Scope, scope_hexes, scope_mask
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
-from reports.privacy import PublishedReport
 
 LAYERS = ("hexes", "gaps", "hubs", "service_areas", "recommended_sites")
 HEX_FIELDS = {

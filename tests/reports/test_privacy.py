@@ -8,11 +8,19 @@ import numpy as np
 import pytest
 
 from data.demo import build_fallback_bundle
+from geo.disclosure import (
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    SECONDARY_ZERO,
+    PublishedReport,
+    feasible_intervals,
+    primary_mask,
+    publication_model,
+)
 from geo.settings import Settings
-from geo.suppression import PRIMARY, PUBLISHED, SECONDARY, SECONDARY_ZERO, feasible_intervals, primary_mask
 from reports.build import Report, prepare_report, scope_hexes
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
-from reports.privacy import PublishedReport, publication_model
 from tests.reports import xihu_report
 
 

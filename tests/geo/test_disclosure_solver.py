@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.suppression import (
+from geo.disclosure import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
