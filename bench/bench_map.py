@@ -40,8 +40,8 @@ from data.basemap import basemap_frames_from_shared, road_class
 from data.demo import load_default_bundle
 from data.network import load_network
 from geo.analysis import coverage_run
+from geo.disclosure import protect_hexes
 from geo.hexes import cells_to_polygons
-from geo.privacy import protect_hexes
 from geo.service_area import NodeCells, service_area_polygons
 from geo.snap import Snapper
 from layers.basemap import ROAD_STYLE

@@ -67,6 +67,10 @@ class SitingError(GeoError):
     """A siting model cannot be set up or has no solution (too few sites, unreachable target)."""
 
 
+class SolverError(GeoError):
+    """The solver (HiGHS) failed or stopped without a usable answer; the message says why."""
+
+
 class SuppressionError(GeoError):
     """The counts or relations are inconsistent, or a primary cell cannot be protected."""
 

@@ -219,6 +219,8 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_lat": ("纬度", "Lat"),
     "not_recorded": ("未填", "not recorded"),
     "choose": ("请选择", "Choose"),
+    "share": ("圈内占比", "Share inside"),
+    "mip_gap": ("与上界的差距", "Gap to the bound"),
 }
 
 #: what a code means, per vocabulary: kind -> code -> (Chinese, English)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from core.errors import InputColumnsError, XihuError
 from core.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
 from data.network import load_network
 from data.tables import read_table
+from geo import highs
 from geo.analysis import coverage_run
 from geo.candidates import candidates_from_frame
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
@@ -116,25 +116,6 @@ def _checked_located(frame: pd.DataFrame, what: str, id_col: str, noun: str) -> 
         raise InputColumnsError(msg)
 
 
-def _quiet_highs_banner() -> None:
-    """Create the process's first HiGHS solver with stdout closed.
-
-    highspy prints its version banner from C to file descriptor 1 when the first solver
-    of a process is created; the command's stdout is meant for its own result lines.
-    """
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w", encoding="utf-8") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def cmd_site(args: argparse.Namespace) -> int:
     """Choose ``--add`` new sites among the candidates (maximal covering) and write them in rank order."""
     settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
@@ -174,7 +155,7 @@ def cmd_site(args: argparse.Namespace) -> int:
         )
         raise InputColumnsError(msg)
     weights = np.ones(len(run.points)) if args.weight_column is None else None
-    _quiet_highs_banner()
+    highs.quiet_banner()  # stdout is for the result lines
     problem = problem_from_run(run, sites, weights=weights, weight_column=args.weight_column)
     result = recommend_sites(problem, args.add, method=args.method, time_limit_s=args.time_limit)
     out = result.sites[["rank", "site_id", "newly_covered", "newly_covered_n", "lon", "lat", "access_m"]]

@@ -14,7 +14,7 @@ frames:
   :func:`recommend_sites` and :func:`fewest_sites` return a :class:`SitingResult` whose
   ``sites`` frame lists the recommended sites in rank order.
 
-Exact solutions are mixed-integer programmes solved by HiGHS (``highspy``), built with its
+Exact solutions are mixed-integer programmes solved by HiGHS (through :mod:`geo.highs`), built with its
 own API: binary columns ``x_j`` for sites, continuous ``y_k`` in [0, 1] for demand,
 rows ``y_k <= sum_j a_kj x_j`` and ``sum_j x_j = p``. Demand points with the same set of
 covering sites are merged into one row first (their weights add up), which leaves the
@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import geopandas as gpd
-import highspy
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -46,6 +45,7 @@ from scipy import sparse
 from core.errors import CRSMismatchError, InputColumnsError, SitingError
 from core.settings import Settings
 from core.vocab import NEED_TYPES
+from geo import highs
 from geo.analysis import CoverageRun
 from geo.candidates import CANDIDATE_COLUMNS, coverage_matrix
 from geo.figures import coverage_pct
@@ -382,16 +382,7 @@ def _rank(cover: sparse.csr_matrix, w: FloatArray, chosen: Iterable[int]) -> tup
 # ------------------------------------------------------------------------------ HiGHS models
 
 
-def _new_highs(time_limit_s: float) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    return h
-
-
-def _pass_model(
-    h: highspy.Highs,
+def _model(
     mat: sparse.csc_matrix,
     cost: FloatArray,
     col_lower: FloatArray,
@@ -401,30 +392,25 @@ def _pass_model(
     *,
     n_int: int,
     maximize: bool,
-) -> None:
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(mat.shape[1])
-    lp.num_row_ = int(mat.shape[0])
-    lp.col_cost_ = cost
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = int(mat.shape[1])
-    lp.a_matrix_.num_row_ = int(mat.shape[0])
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data.astype(np.float64)
-    if n_int:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_int + [highspy.HighsVarType.kContinuous] * (
-            int(mat.shape[1]) - n_int
+    time_limit_s: float,
+) -> highs.Model:
+    n = int(mat.shape[1])
+    try:
+        return highs.Model(
+            cost,
+            mat,
+            row_lower=row_lower,
+            row_upper=row_upper,
+            col_lower=col_lower,
+            col_upper=col_upper,
+            integrality=np.arange(n) < n_int,
+            sense="max" if maximize else "min",
+            time_limit_s=time_limit_s,
+            mip_rel_gap=0.0,
         )
-    status = h.passModel(lp)
-    if status == highspy.HighsStatus.kError:
+    except highs.SolverError as exc:
         msg = "HiGHS rejected the siting model"
-        raise SitingError(msg)
+        raise SitingError(msg) from exc
 
 
 def _cover_rows(red: _Reduced) -> sparse.csr_matrix:
@@ -455,57 +441,23 @@ def _start_vector(red: _Reduced, rows: Iterable[int]) -> FloatArray:
     return x
 
 
-@dataclass(frozen=True)
-class _Run:
-    status: str
-    optimal: bool
-    x: FloatArray
-    objective: float
-    dual_bound: float
-    runtime_s: float
-
-
-def _run(h: highspy.Highs, start: FloatArray | None) -> _Run:
-    if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = start.tolist()
-        h.setSolution(sol)
-    t0 = time.perf_counter()
-    h.run()
-    rt = time.perf_counter() - t0
-    ms = h.getModelStatus()
-    info = h.getInfo()
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    dual = float(info.mip_dual_bound)
-    return _Run(
-        status=h.modelStatusToString(ms),
-        optimal=ms == highspy.HighsModelStatus.kOptimal,
-        x=x,
-        objective=float(info.objective_function_value),
-        dual_bound=dual,
-        runtime_s=rt,
-    )
-
-
-def _mclp_highs(red: _Reduced, p: int, *, integer: bool, time_limit_s: float) -> highspy.Highs:
+def _mclp_highs(red: _Reduced, p: int, *, integer: bool, time_limit_s: float) -> highs.Model:
     n_s, n_p = red.cover.shape
     n_cols = n_s + n_p
     card = sparse.csr_matrix((np.ones(n_s), (np.zeros(n_s, dtype=np.int64), np.arange(n_s))), shape=(1, n_cols))
     mat = sparse.vstack([_cover_rows(red), card, _group_rows(red, n_cols)], format="csc")
     n_g = len(red.groups)
-    h = _new_highs(time_limit_s)
-    _pass_model(
-        h,
+    return _model(
         mat,
         cost=np.r_[np.zeros(n_s), red.weight],
         col_lower=np.zeros(n_cols),
         col_upper=np.ones(n_cols),
-        row_lower=np.r_[np.full(n_p, -highspy.kHighsInf), float(p), np.ones(n_g)],
-        row_upper=np.r_[np.zeros(n_p), float(p), np.full(n_g, highspy.kHighsInf)],
+        row_lower=np.r_[np.full(n_p, -highs.INF), float(p), np.ones(n_g)],
+        row_upper=np.r_[np.zeros(n_p), float(p), np.full(n_g, highs.INF)],
         n_int=n_s if integer else 0,
         maximize=True,
+        time_limit_s=time_limit_s,
     )
-    return h
 
 
 def _check_p(p: int, red: _Reduced) -> None:
@@ -587,7 +539,7 @@ def lp_relaxation_bound(
 def _lp_bound(red: _Reduced, p: int, time_limit_s: float) -> float:
     if red.cover.shape[1] == 0:
         return 0.0
-    run = _run(_mclp_highs(red, p, integer=False, time_limit_s=time_limit_s), None)
+    run = _mclp_highs(red, p, integer=False, time_limit_s=time_limit_s).solve()
     if not run.optimal:
         msg = f"the LP relaxation did not solve: {run.status}"
         raise SitingError(msg)
@@ -717,7 +669,7 @@ def maximal_covering(
             red, order, gains, bound=0.0, proven=True, method="milp", model="mclp", status="Optimal", runtime_s=rt
         )
     h = _mclp_highs(red, p, integer=True, time_limit_s=time_limit_s)
-    run = _run(h, _start_vector(red, g_order))
+    run = h.solve(_start_vector(red, g_order))
     n_s = red.cover.shape[0]
     pick = np.flatnonzero(run.x[:n_s] > 0.5).tolist() if run.x.shape[0] >= n_s else []
     if len(pick) != p:
@@ -820,19 +772,18 @@ def set_covering(
     weight_row = sparse.csr_matrix(np.r_[np.zeros(n_s), red.weight][None, :])
     mat_all = sparse.vstack([_cover_rows(red), weight_row, _group_rows(red, n_cols)], format="csc")
     n_g = len(red.groups)
-    h = _new_highs(time_limit_s)
-    _pass_model(
-        h,
+    h = _model(
         mat_all,
         cost=np.r_[np.ones(n_s), np.zeros(n_p)],
         col_lower=np.zeros(n_cols),
         col_upper=np.ones(n_cols),
-        row_lower=np.r_[np.full(n_p, -highspy.kHighsInf), max(need, 0.0), np.ones(n_g)],
-        row_upper=np.r_[np.zeros(n_p), highspy.kHighsInf, np.full(n_g, highspy.kHighsInf)],
+        row_lower=np.r_[np.full(n_p, -highs.INF), max(need, 0.0), np.ones(n_g)],
+        row_upper=np.r_[np.zeros(n_p), highs.INF, np.full(n_g, highs.INF)],
         n_int=n_s,
         maximize=False,
+        time_limit_s=time_limit_s,
     )
-    run = _run(h, _start_vector(red, g_order))
+    run = h.solve(_start_vector(red, g_order))
     pick = np.flatnonzero(run.x[:n_s] > 0.5).tolist() if run.x.shape[0] >= n_s else []
     _, pg = _rank(red.cover, red.weight, pick)
     if not pick or sum(pg) < need or len(pick) > len(g_order):
@@ -844,7 +795,7 @@ def set_covering(
     if maximize_coverage and pick:
         remaining = max(0.0, time_limit_s - (time.perf_counter() - t0))
         h2 = _mclp_highs(red, len(pick), integer=True, time_limit_s=max(remaining, 1.0))
-        run2 = _run(h2, _start_vector(red, pick))
+        run2 = h2.solve(_start_vector(red, pick))
         pick2 = np.flatnonzero(run2.x[:n_s] > 0.5).tolist() if run2.x.shape[0] >= n_s else []
         _, g2 = _rank(red.cover, red.weight, pick2)
         if len(pick2) == len(pick) and sum(g2) >= sum(pg) and sum(g2) >= need:

@@ -12,9 +12,11 @@ What :func:`build_map` draws, each as a layer of the layer control:
 * hubs by tier (district star, town square, village circle) and providers by kind.
 
 Privacy: no beneficiary point is ever drawn; every count shown for a hexagon or a hub
-goes through :mod:`geo.privacy` (1-9 prints as "<10"; when any figure of a hexagon is
-small, all its figures print in bands of ten and coverage as a range, so nothing can be
-recovered by subtraction), and the hexagon colours are computed from the printed
+goes through :mod:`geo.disclosure` (1-9 prints as "<10", figures withheld to protect it
+print "≥10" or "<10", a share with a hidden count prints "—", so nothing can be recovered
+by subtraction). A page that shows tables with the map passes the hexes' and hubs'
+display columns of its whole screen (``n_txt`` ..., ``served_txt``); the map then prints
+exactly those. The hexagon colours are computed from the printed
 figures only, so a colour reveals nothing a tooltip hides. Every string from the data
 is HTML-escaped (:func:`layers.geojson_layer.esc`).
 
@@ -44,9 +46,9 @@ from folium.template import Template
 
 from core.errors import MapInputError
 from core.i18n import LANGS, label, t
+from geo.disclosure import DEFAULT_THRESHOLD, HEX_DISPLAY_COLUMNS, count_alone, protect_hexes
 from geo.hexes import cells_to_polygons
 from geo.metric import metric_crs_for_frame
-from geo.privacy import DEFAULT_THRESHOLD, protect_hexes, suppress_count
 from layers.assets import DEFAULT_STATIC_BASE, localize_assets
 from layers.basemap import BACKGROUND, basemap_layers
 from layers.geojson_layer import DataLayer, esc, frame_features, js_json, round_geometries
@@ -192,14 +194,14 @@ def _count_label(i: int, lang: str) -> str:
 
 
 def hex_classes(shown: pd.DataFrame, metric: str, *, lang: str = "zh") -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """The colour class of every hexagon from its printed figures (:func:`geo.privacy.protect_hexes`).
+    """The colour class of every hexagon from its printed figures (:func:`geo.disclosure.protect_hexes`).
 
     A hexagon gets the class holding the whole interval a reader can deduce for its
     value; when that interval straddles classes it gets the neutral "not shown" class.
 
     Parameters
     ----------
-    shown : DataFrame from :func:`geo.privacy.protect_hexes`.
+    shown : DataFrame from :func:`geo.disclosure.protect_hexes`.
     metric : one of :data:`HEX_METRICS`.
     lang : "zh" or "en".
 
@@ -251,7 +253,7 @@ def hex_classes(shown: pd.DataFrame, metric: str, *, lang: str = "zh") -> tuple[
 
 
 def _category_cols(hexes: pd.DataFrame) -> list[str]:
-    return [c for c in hexes.columns if c.startswith("n_cat_")]
+    return [c for c in hexes.columns if c.startswith("n_cat_") and not c.endswith("_txt")]
 
 
 def hex_tooltips(hexes: pd.DataFrame, shown: pd.DataFrame, *, lang: str = "zh") -> list[str]:
@@ -260,7 +262,7 @@ def hex_tooltips(hexes: pd.DataFrame, shown: pd.DataFrame, *, lang: str = "zh") 
     Parameters
     ----------
     hexes : the aggregate table (for the category column names).
-    shown : :func:`geo.privacy.protect_hexes` of it, same row order.
+    shown : :func:`geo.disclosure.protect_hexes` of it, same row order.
     lang : "zh" or "en".
     """
     cats = _category_cols(hexes)
@@ -296,8 +298,10 @@ def hub_tooltips(hubs: pd.DataFrame, *, lang: str = "zh", threshold: int = DEFAU
     tips = []
     for row in hubs.to_dict("records"):
         lines = [f"<b>{esc(row.get('name', row.get('hub_id', '')))}</b>", esc(tier_label(str(row.get("tier")), lang))]
-        if "served" in row:
-            lines.append(_t(lang, "served", n=esc(suppress_count(row["served"], threshold=threshold))))
+        if "served_txt" in row:  # protected with the rest of the page (geo.disclosure)
+            lines.append(_t(lang, "served", n=esc(row["served_txt"])))
+        elif "served" in row:
+            lines.append(_t(lang, "served", n=esc(count_alone(row["served"], threshold=threshold))))
         tips.append("<br>".join(lines))
     return tips
 
@@ -360,7 +364,9 @@ def hex_layers(
     hexes : DataFrame or GeoDataFrame
         :func:`geo.hexes.aggregate_points` output (``h3``, ``n``, ``covered``,
         ``uncovered``, ``n_cat_*`` ...), with or without polygons (built from ``h3``
-        otherwise). Hexagons without beneficiaries are not drawn.
+        otherwise). Hexagons without beneficiaries are not drawn. With the display
+        columns of :func:`geo.disclosure.protect_hexes` (``n_txt`` ...), those are
+        printed; otherwise the hexagons are protected on their own.
     metric : one of :data:`HEX_METRICS`.
     gap_threshold_pct : a hexagon is a gap when a reader can tell someone is uncovered
         and the middle of its printed coverage band is below this.
@@ -373,7 +379,12 @@ def hex_layers(
     (hex layer, gap layer or None when there is no gap, legend entries of the classes)
     """
     gdf = _hex_frame(hexes)
-    shown = protect_hexes(gdf, category_cols=_category_cols(gdf), threshold=threshold)
+    cats = _category_cols(gdf)
+    display = [*HEX_DISPLAY_COLUMNS, *[f"{c}_txt" for c in cats]]
+    if all(c in gdf.columns for c in display):  # protected with the rest of the page
+        shown = pd.DataFrame(gdf[display])
+    else:
+        shown = protect_hexes(gdf, category_cols=cats, threshold=threshold)
     classes, legend = hex_classes(shown, metric, lang=lang)
     tips = hex_tooltips(gdf, shown, lang=lang)
     mtxt = _minutes_text(lang, minutes)

@@ -22,6 +22,7 @@ from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun
 from geo.analysis import nearest_other_hub as _nearest_other_hub
+from geo.disclosure import CoverageScreen
 from geo.graph import WalkNetwork
 from geo.service_area import NodeCells
 from geo.siting import SitingResult
@@ -191,8 +192,27 @@ def nearest_other_hub(key: RunKey, exclude_hub: str) -> pd.DataFrame:
     return _nearest_other_hub(run_for(key), exclude_hub)
 
 
-def share_table(counts: pd.DataFrame, labels: dict[str, str], *, suppressed: bool) -> pd.DataFrame:
-    return svc.share_table(counts, labels, lang=lang(), suppressed=suppressed)
+@st.cache_data(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+def screen_for(key: RunKey) -> CoverageScreen:
+    """Every count a protected overview shows, protected together (see :func:`service.dashboard.protect_screen`)."""
+    return svc.protect_screen(summary_for(key))
+
+
+def current_screen(area: AreaKey) -> CoverageScreen | None:
+    """The protected screen for roles that see aggregates only; None for the others."""
+    key = current_key(area)
+    return screen_for(key) if svc.needs_protection(key) else None
+
+
+@st.cache_data(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+def shown_hexes_for(key: RunKey) -> pd.DataFrame:
+    """The hexes as the map and the gap table print them (one form for both)."""
+    summary = summary_for(key)
+    return svc.shown_hexes(summary, screen_for(key) if summary.suppressed else None)
+
+
+def share_table(counts: pd.DataFrame, labels: dict[str, str], *, shown: pd.DataFrame | None = None) -> pd.DataFrame:
+    return svc.share_table(counts, labels, lang=lang(), shown=shown)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -204,10 +224,14 @@ def service_areas_for(dataset: str, version: int, settings: Settings) -> gpd.Geo
 
 def map_for(key: RunKey, hex_metric: str, focus_town: str = "") -> folium.Map:
     """The interactive map of ``key.area`` (maps are built fresh; their inputs are cached)."""
+    summary = summary_for(key)
+    screen = screen_for(key) if summary.suppressed else None
     return svc.dashboard_map(
         bundle=get_bundle(),
         basemap=get_basemap(),
-        summary=summary_for(key),
+        summary=summary,
+        hexes=shown_hexes_for(key),
+        served_txt=None if screen is None or screen.served is None else list(screen.served),
         providers=dataset_tables(key.dataset, key.version)["providers"],
         areas=service_areas_for(key.dataset, key.version, key.settings.with_(h3_res=DEFAULT_H3_RES)),
         key=key,

@@ -62,7 +62,7 @@ n = len(area_pts)
 n_in = int(area_pts["covered"].sum())
 pct = coverage_pct(n_in, n)
 c1.metric(t("households"), f"{n:,}")
-c2.metric(t("inside"), f"{n_in:,}（{pct:.1f}%）" if n else f"{n_in:,}")
+c2.metric(t("inside"), f"{n_in:,}")
 c3.metric(t("outside"), f"{n - n_in:,}")
 st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
 
@@ -72,7 +72,7 @@ st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub
 
 st.subheader(t("by_category"))
 counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)
-st.dataframe(share_table(counts, labels_of("category"), suppressed=False), width="stretch")
+st.dataframe(share_table(counts, labels_of("category")), width="stretch")  # own area: a role that sees households
 
 st.subheader(t("outside_list"))
 outside = area_pts[~area_pts["covered"]].copy()

@@ -6,15 +6,16 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from core.i18n import CATEGORY_ZH, NEED_TYPE_ZH
-from geo.privacy import protect_hexes
 from pages._auth import area_key, require_user
 from pages._common import (
     current_key,
+    current_screen,
     current_settings,
     current_summary,
     get_bundle,
     map_for,
     share_table,
+    shown_hexes_for,
 )
 from pages._i18n import t
 
@@ -32,12 +33,21 @@ else:
     st.caption(f"{bundle.label_zh} · {bundle.note_zh}")
 
 summary = current_summary(area)
+screen = current_screen(area)  # viewers: every count below, protected together (geo.disclosure)
 n, n_cov = summary.n, summary.n_covered
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(t("households"), f"{n:,}")
-c2.metric(t("inside"), f"{n_cov:,}（{summary.coverage_pct:.1f}%）" if n else f"{n_cov:,}")
-c3.metric(t("outside"), f"{n - n_cov:,}")
-c4.metric(t("off_network"), f"{summary.n_off_network:,}")
+c1, c2, c3, c4, c5 = st.columns(5)
+if screen is not None:
+    c1.metric(t("households"), screen.households)
+    c2.metric(t("inside"), screen.inside)
+    c3.metric(t("share"), screen.share)
+    c4.metric(t("outside"), screen.outside)
+    c5.metric(t("off_network"), screen.off_network)
+else:
+    c1.metric(t("households"), f"{n:,}")
+    c2.metric(t("inside"), f"{n_cov:,}")
+    c3.metric(t("share"), f"{summary.coverage_pct:.1f}%" if n else "—")
+    c4.metric(t("outside"), f"{n - n_cov:,}")
+    c5.metric(t("off_network"), f"{summary.n_off_network:,}")
 
 towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()
 metric = st.radio(
@@ -56,13 +66,14 @@ for i, (key, col, labels) in enumerate(
 ):
     with cols[i % 2]:
         st.subheader(t(key))
-        st.dataframe(share_table(summary.by[col], labels, suppressed=summary.suppressed), width="stretch")
+        shown = screen.groups[col] if screen is not None else None
+        st.dataframe(share_table(summary.by[col], labels, shown=shown), width="stretch")
 with cols[1]:
     st.subheader(t("worst_gaps"))
-    gaps = summary.hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
-    shown = protect_hexes(gaps)
+    hexes = shown_hexes_for(current_key(area))  # printed as on the map
+    gaps = hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
     st.dataframe(
-        shown.assign(h3=gaps["h3"])[["h3", "n_txt", "uncovered_txt", "pct_txt"]].rename(
+        gaps[["h3", "n_txt", "uncovered_txt", "pct_txt"]].rename(
             columns={"n_txt": t("col_households"), "uncovered_txt": t("col_outside"), "pct_txt": t("col_pct")}
         ),
         width="stretch",

@@ -101,11 +101,15 @@ except (GeoError, DataError) as exc:
     st.stop()
 summary = rec.summary()
 m1, m2, m3 = st.columns(3)
-m1.metric(t("covered_before"), f"{summary['n_covered_before']:,}（{summary['pct_before']:.1f}%）")
+m1.metric(t("covered_before"), f"{summary['n_covered_before']:,}")
 m2.metric(
     t("covered_after"), f"{summary['n_covered_after']:,}", f"{summary['pct_after'] - summary['pct_before']:+.1f} pp"
 )
-m3.metric(t("optimal"), t("yes") if rec.solution.proven_optimal else t("no"), f"gap {100 * rec.solution.gap:.1f}%")
+m3.metric(t("optimal"), t("yes") if rec.solution.proven_optimal else t("no"))
+st.caption(
+    f"{t('share')}: {summary['pct_before']:.1f}% → {summary['pct_after']:.1f}% · "
+    f"{t('mip_gap')}: {100 * rec.solution.gap:.1f}%"
+)
 sites = rec.sites.assign(town=rec.sites["town_code"].map(towns))
 shown_cols = {
     "rank": t("col_rank"),

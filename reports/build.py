@@ -2,7 +2,7 @@
 
 :func:`prepare_report` runs the coverage once (:func:`geo.analysis.coverage_run`),
 computes every figure (:mod:`reports.content`), suppresses small counts across the
-whole publication (:mod:`reports.privacy`) and prepares the maps' geometry.
+whole publication (:mod:`geo.disclosure`) and prepares the maps' geometry.
 :func:`write_reports` then writes any set of scopes (the district, each town, each
 village service point) in any formats. Every file shows a subset of the same protected
 publication.
@@ -29,6 +29,7 @@ from core.settings import Settings
 from data.bundle import Bundle
 from data.network import load_network
 from geo.analysis import coverage_run
+from geo.disclosure import publish
 from geo.graph import WalkNetwork
 from geo.service_area import NodeCells, service_area_polygons
 from geo.snap import Snapper
@@ -42,7 +43,6 @@ from reports.gis import write_geojson, write_gpkg
 from reports.maps import map_data
 from reports.model import Report, Scope
 from reports.pdf import write_pdf
-from reports.privacy import publish
 from reports.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Every number here comes from ``run.points`` (one row per beneficiary household with its
 walking distance and ``covered`` flag), ``run.hexes`` and ``run.hubs``; never from the
 display-only service-area polygons. These tables hold the **exact** figures and are never
-written to a file as they are: :mod:`reports.privacy` decides what may be printed.
+written to a file as they are: :mod:`geo.disclosure` decides what may be printed.
 
 Levels and areas
 ----------------
@@ -59,13 +59,11 @@ from core.vocab import CATEGORIES, LIST_SEP, NEED_TYPES, SERVICE_CATALOGUE
 from geo.analysis import CoverageRun
 from geo.areas import hub_community
 from geo.coverage import STATUS_NO_COORDS
+from geo.disclosure import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
 from geo.figures import coverage_pct
 from geo.hexes import cells_to_str, latlng_to_cells
 from geo.snap import lonlat_to_metric
 
-LEVEL_DISTRICT = "district"
-LEVEL_TOWN = "town"
-LEVEL_VILLAGE = "village"
 LEVELS = (LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE)
 LEVEL_ZH = labels("level")
 
@@ -154,7 +152,7 @@ class Groups:
 
 @dataclass(frozen=True, eq=False)
 class ReportTables:
-    """The exact figures of a report (never printed as they are: see :mod:`reports.privacy`).
+    """The exact figures of a report (never printed as they are: see :mod:`geo.disclosure`).
 
     Attributes
     ----------

@@ -39,11 +39,10 @@ import pyogrio
 import shapely
 
 from core.i18n import TIER_ZH
+from geo.disclosure import PUBLISHED, PublishedReport
 from geo.hexes import cells_to_polygons
-from geo.suppression import PUBLISHED
 from reports.content import LEVEL_TOWN, LEVEL_VILLAGE
 from reports.model import Report, Scope, scope_hexes, scope_mask
-from reports.privacy import PublishedReport
 
 LAYERS = ("hexes", "gaps", "hubs", "service_areas", "recommended_sites")
 HEX_FIELDS = {

@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 from core.i18n import PROVIDER_KIND_ZH
+from geo.disclosure import PublishedReport
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, Groups, ReportInfo
-from reports.privacy import PublishedReport
 
 HIDDEN = "—"
 MISSING_HUB = "无服务点（缺口）"

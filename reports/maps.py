@@ -3,7 +3,7 @@
 A map shows the walking network's streets, the 10-minute service areas of the hubs
 (display only: :mod:`geo.service_area`), the H3 hexes coloured by the share of their
 households inside the circle, the hubs by tier, the recommended sites and the area's
-outline. A hex whose coverage share is not printable (:mod:`reports.privacy`: a count
+outline. A hex whose coverage share is not printable (:mod:`geo.disclosure`: a count
 of 1-9 or a hidden count) is drawn grey, never coloured: a colour is a printed figure.
 """
 
@@ -87,7 +87,7 @@ def map_data(
     ----------
     network : the walking network.
     hexes : ``h3`` and ``pct_inside`` per hex (the exact table; only visible shares are drawn).
-    hex_visible : bool per hex, from :meth:`reports.privacy.PublishedReport.hex_pct_visible`.
+    hex_visible : bool per hex, from :meth:`geo.disclosure.PublishedReport.hex_pct_visible`.
     hubs, sites : hubs (``lon, lat, tier``) and recommended sites (``lon, lat``).
     service_areas : display-only service-area polygons (EPSG:4326) or None.
     font : CJK font file.

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.disclosure import PublishedReport
 from geo.graph import WalkNetwork
 from reports.content import (
     LEVEL_DISTRICT,
@@ -24,7 +25,6 @@ from reports.content import (
     LEVEL_VILLAGE,
 )
 from reports.maps import MapData, coverage_map_png, padded_bounds
-from reports.privacy import PublishedReport
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from core.i18n import t
@@ -24,9 +23,9 @@ from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
 from geo.candidates import candidates_from_frame, candidates_from_run
 from geo.coverage import engine_for_hubs, hubs_from_frame
+from geo.disclosure import CoverageScreen, protect_coverage_screen, protect_hexes
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
-from geo.privacy import protect_partition
 from geo.service_area import NodeCells, service_area_polygons
 from geo.siting import DemandWeights, SitingResult, problem_from_run, recommend_sites
 from geo.snap import Snapper
@@ -133,23 +132,51 @@ def district_summary(snapper: Snapper, tables: dict[str, pd.DataFrame], settings
     return summary_of(coverage_run(snapper, tables["hubs"], tables["beneficiaries"], settings), suppressed=True)
 
 
-def share_table(counts: pd.DataFrame, labels: dict[str, str], *, lang: str, suppressed: bool) -> pd.DataFrame:
+def _hex_category_cols(hexes: pd.DataFrame) -> list[str]:
+    return [c for c in hexes.columns if c.startswith("n_cat_") and not c.endswith("_txt")]
+
+
+def protect_screen(summary: Summary) -> CoverageScreen:
+    """Every count the overview shows (metrics, the three tables, hexes, hubs served),
+    protected together by :func:`geo.disclosure.protect_coverage_screen`."""
+    return protect_coverage_screen(
+        summary.n,
+        summary.n_covered,
+        off_network=summary.n_off_network,
+        groups=summary.by,
+        hexes=summary.hexes,
+        category_cols=_hex_category_cols(summary.hexes),
+        served=summary.hubs["served"].to_numpy() if "served" in summary.hubs.columns else None,
+    )
+
+
+def shown_hexes(summary: Summary, screen: CoverageScreen | None) -> pd.DataFrame:
+    """The hexes with the figures the map and the gap table print (``n_txt`` ...): those of the
+    protected screen when given, else the hexes protected on their own (a map without tables)."""
+    hexes = summary.hexes
+    if screen is not None and screen.hexes is not None:
+        return hexes.join(screen.hexes)
+    return hexes.join(protect_hexes(hexes, category_cols=_hex_category_cols(hexes)))
+
+
+def share_table(
+    counts: pd.DataFrame, labels: dict[str, str], *, lang: str, shown: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Households, inside, outside and coverage % per group (``counts``: index, ``n``, ``covered``).
 
-    With ``suppressed``, the columns are printed through :func:`geo.privacy.protect_partition`
-    so that no count of 1-9 can be read or derived from the totals.
+    With ``shown`` (a table of :class:`geo.disclosure.CoverageScreen`, protected with
+    everything else on the screen), its printed forms are shown instead of the counts.
     """
     n = counts["n"].astype(int)
     cov = counts["covered"].astype(int)
     h, i, o, p = (t(k, lang) for k in ("col_households", "col_inside", "col_outside", "col_pct"))
     out = pd.DataFrame({h: n, i: cov, o: n - cov, p: pd.Series(coverage_pct(cov, n), index=n.index).round(1)})
-    if suppressed:
-        exact = np.ones(len(out), dtype=bool)
-        for col, values in ((h, n), (i, cov), (o, n - cov)):
-            shown = protect_partition(int(values.sum()), values.tolist())
-            out[col] = [part.text for part in shown.parts]
-            exact &= np.array([part.exact for part in shown.parts], dtype=bool)
-        out[p] = [str(v) if ok else "—" for v, ok in zip(out[p], exact, strict=True)]
+    if shown is not None:
+        out = pd.DataFrame(
+            {h: shown["n"].to_numpy(), i: shown["inside"].to_numpy(), o: shown["outside"].to_numpy(),
+             p: shown["pct"].to_numpy()},
+            index=out.index,
+        )  # fmt: skip
     out.index = [labels.get(str(x), t("not_recorded", lang) if pd.isna(x) else str(x)) for x in counts.index]
     return out
 
@@ -174,6 +201,8 @@ def dashboard_map(
     bundle: Bundle,
     basemap: dict[str, object],
     summary: Summary,
+    hexes: pd.DataFrame,
+    served_txt: list[str] | None,
     providers: pd.DataFrame,
     areas: gpd.GeoDataFrame,
     key: RunKey,
@@ -184,16 +213,18 @@ def dashboard_map(
     """The interactive map of ``key.area``, built fresh (rendering a folium map mutates it).
 
     ``focus_town`` zooms to one town. At district zoom the provider layer starts switched
-    off. Only aggregates reach it; hubs outside a manager's area are left out.
+    off. Only aggregates reach it, as printed (``hexes`` from :func:`shown_hexes`,
+    ``served_txt`` per hub from the protected screen); hubs outside a manager's area are left out.
     """
     af = key.area_filter
-    hubs = filter_frame("hubs", summary.hubs, af)
+    all_hubs = summary.hubs if served_txt is None else summary.hubs.assign(served_txt=served_txt)
+    hubs = filter_frame("hubs", all_hubs, af)
     town = focus_town or (af.town_code or "")
     if "slot" in hubs.columns:
         areas = areas[areas["slot"].isin(set(hubs["slot"].tolist()))]
     return build_map(
         basemap=basemap,  # type: ignore[arg-type]
-        hexes=summary.hexes,
+        hexes=hexes,
         hubs=hubs,
         providers=providers,
         service_areas=areas,

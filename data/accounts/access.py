@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import pandas as pd
 
 from core.errors import AccessError, ExportNotAllowedError, UploadRejectedError
@@ -54,8 +53,6 @@ logger = logging.getLogger(__name__)
 #: columns that may hold a full personal name / a clear ID-card number (before import masks them)
 PERSON_NAME_COLUMNS: Final = ("person_name",)
 ID_CARD_COLUMNS: Final = ("id_card",)
-#: counts below this are suppressed for roles without access to individual rows
-DEFAULT_MIN_CELL: Final = 5
 #: upload limit, in MB; the same number as ``server.maxUploadSize`` in .streamlit/config.toml
 MAX_UPLOAD_MB: Final = 20
 MAX_UPLOAD_BYTES: Final = MAX_UPLOAD_MB * 1024 * 1024
@@ -379,64 +376,6 @@ def mask_names(frame: pd.DataFrame, role: Role | str) -> pd.DataFrame:
     return out
 
 
-# -- aggregates ------------------------------------------------------------------------------------------
-def beneficiary_counts(
-    frame: pd.DataFrame,
-    area_filter: AreaFilter,
-    *,
-    by: str = "town_code",
-    min_count: int = DEFAULT_MIN_CELL,
-    suppress: bool | None = None,
-) -> pd.DataFrame:
-    """Households and persons per group inside the user's area, small cells suppressed.
-
-    The one view of beneficiaries a viewer gets. Counts below ``min_count`` are hidden,
-    and when exactly one cell would be hidden the next smallest is hidden too, so a
-    hidden count cannot be recovered from the total.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Beneficiaries (``town_code``, ``community_code``, ``household_size``, ``by``).
-    area_filter : AreaFilter
-        The user's filter; only its area is counted.
-    by : str
-        Column to group by (``town_code``, ``community_code``, ``category``, ``need_type`` ...).
-    min_count : int
-        Smallest count shown.
-    suppress : bool, optional
-        Default: suppress for roles that may not see individual rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``by``, ``n_households`` and ``n_persons`` (``Int64``, <NA> where suppressed),
-        ``suppressed`` (bool), sorted by ``by``.
-    """
-    if by not in frame.columns:
-        msg = f"beneficiaries: cannot count by {by!r}, no such column"
-        raise AccessError(msg)
-    # the rows of the user's area, whether or not the role may see them one by one
-    area = [("town_code", area_filter.town_code), ("community_code", area_filter.village_code)]
-    rows = _select("beneficiaries", frame, [(c, v) for c, v in area if v])
-    persons = rows["household_size"] if "household_size" in rows.columns else pd.Series(1, index=rows.index)
-    grouped = pd.DataFrame({by: rows[by], "n_persons": persons.astype("Int64").fillna(1)}).groupby(by, sort=True)
-    out = pd.DataFrame(
-        {"n_households": grouped.size().astype("Int64"), "n_persons": grouped["n_persons"].sum().astype("Int64")}
-    ).reset_index()
-    out["suppressed"] = False
-    if suppress is None:
-        suppress = not can_see_individuals(area_filter.role)
-    if suppress and len(out):
-        counts = out["n_households"].to_numpy(dtype=np.int64)
-        small = counts < min_count
-        if int(small.sum()) == 1 and len(out) > 1:  # secondary suppression: the next smallest cell
-            small[np.argmin(np.where(small, np.iinfo(np.int64).max, counts))] = True
-        out["suppressed"] = small
-        out.loc[small, ["n_households", "n_persons"]] = pd.NA
-    return out
-
-
 # -- uploads ------------------------------------------------------------------------------------------
 def check_upload(
     name: str,
@@ -522,7 +461,6 @@ def audit_details(area_filter: AreaFilter, **details: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "DEFAULT_MIN_CELL",
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_MB",
     "ROLE_POLICY",
@@ -532,7 +470,6 @@ __all__ = [
     "RolePolicy",
     "UploadRejectedError",
     "audit_details",
-    "beneficiary_counts",
     "cache_key",
     "can_export_individuals",
     "can_see_full_names",

@@ -22,7 +22,6 @@ from data.accounts.access import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     AreaFilter,
-    beneficiary_counts,
     cache_key,
     can_export_individuals,
     can_see_full_names,
@@ -231,41 +230,6 @@ def test_full_names_are_masked_except_for_the_managers() -> None:
     assert mask_names(canonical, Role.VIEWER) is canonical
 
 
-def test_viewer_gets_suppressed_district_aggregates_only(bundle: Bundle) -> None:
-    b = bundle.beneficiaries
-    viewer = AreaFilter.from_user(user(Role.VIEWER))
-    by_town = beneficiary_counts(b, viewer)
-    direct = b.groupby("town_code").size()
-    assert by_town["n_households"].sum() == len(b) == 4000  # no town is small enough to hide
-    assert by_town.set_index("town_code")["n_households"].astype(int).to_dict() == direct.to_dict()
-    assert by_town["n_persons"].sum() == b["household_size"].sum()
-    by_community = beneficiary_counts(b, viewer, by="community_code")
-    direct_c = b.groupby("community_code").size()
-    shown = by_community[~by_community["suppressed"]]
-    assert (shown["n_households"] >= 5).all()
-    assert by_community.loc[by_community["suppressed"], "n_households"].isna().all()
-    assert set(by_community.loc[by_community["suppressed"], "community_code"]) >= set(direct_c[direct_c < 5].index)
-    assert by_community["suppressed"].sum() >= 2  # small communities exist in the demo
-    shown_counts = shown.set_index("community_code")["n_households"].astype(int)
-    assert shown_counts.to_dict() == direct_c[shown["community_code"]].to_dict()
-    # a town manager's counts cover its town only, unsuppressed
-    town = beneficiary_counts(b, AreaFilter.from_user(user(Role.TOWN_MANAGER, TOWN)), by="community_code")
-    assert town["n_households"].sum() == 27 and not town["suppressed"].any()
-
-
-def test_one_small_cell_is_not_recoverable_from_the_total() -> None:
-    frame = pd.DataFrame(
-        {
-            "town_code": ["A"] * 3 + ["B"] * 8 + ["C"] * 20,
-            "community_code": ["a"] * 31,
-            "household_size": pd.array([1] * 31, dtype="Int64"),
-        }
-    )
-    out = beneficiary_counts(frame, AreaFilter(Role.VIEWER))
-    assert out["suppressed"].tolist() == [True, True, False]  # B (8) hidden too, or A = total - B - C
-    assert out["n_households"].tolist()[2] == 20
-
-
 # -- uploads and the server configuration ----------------------------------------------------------------
 def xlsx_bytes() -> bytes:
     wb = openpyxl.Workbook()
@@ -331,7 +295,6 @@ def test_streamlit_config_is_hardened() -> None:
 def test_suppression_input_is_not_modified(bundle: Bundle) -> None:
     b = bundle.beneficiaries
     before = b.copy()
-    beneficiary_counts(b, AreaFilter(Role.VIEWER), by="community_code")
     filter_frame("beneficiaries", b, AreaFilter(Role.PLANNER))
     assert_frame_equal(b, before)
     assert np.array_equal(b.index, before.index)

@@ -267,7 +267,7 @@ def test_esc_covers_template_literals() -> None:
 
 
 def test_small_counts_never_print_as_digits(hexes: pd.DataFrame, full_html: str) -> None:
-    from geo.privacy import protect_hexes
+    from geo.disclosure import protect_hexes
 
     cats = [c for c in hexes.columns if c.startswith("n_cat_")]
     shown = protect_hexes(hexes, category_cols=cats)
@@ -277,14 +277,15 @@ def test_small_counts_never_print_as_digits(hexes: pd.DataFrame, full_html: str)
     assert "圈内：&lt;10　圈外：&lt;10" in small
     assert "覆盖率：—" in small
     assert set(re.findall(r"\d+", small)) == {"10"}  # no 7, 3 or 4 anywhere, not even in a percentage
-    banded = tips[25]  # 25 = 20 + 5 and 20 dibao + 5 tekun: nothing exact, the 5s stay hidden
-    assert "<b>20–29</b>" in banded and "圈外：&lt;10" in banded and "特困供养 &lt;10" in banded
-    assert not re.search(r"(?<![\d–])(25|20|5)(?![\d–%])", banded)
+    banded = tips[25]  # 25 = 20 + 5 and 20 dibao + 5 tekun: the 5s hidden, and a partner of each ("≥10", "<10")
+    assert "<b>25</b>" in banded and "圈内：≥10　圈外：&lt;10" in banded and "覆盖率：—" in banded
+    assert "低保 20、低边 &lt;10、特困供养 &lt;10" in banded  # tekun 5 is 0..5 with dibian 0..9
+    assert not re.search(r"(?<![\d–])5(?![\d–%])", banded)
     exact = tips[40]
     assert "<b>40</b>" in exact and "圈内：10　圈外：30" in exact and "25.0%" in exact
     assert "低保 30、临时救助 10" in exact
     fully = tips[3]
-    assert "覆盖率：100%" in fully and set(re.findall(r"\d+", fully)) == {"0", "10", "100"}
+    assert "覆盖率：—" in fully and set(re.findall(r"\d+", fully)) == {"0", "10"}
     # the same texts reach the page; the hubs' served counts are suppressed too
     decoded = decode_script_escapes(full_html)
     assert "救助对象：<b>&lt;10</b> 户" in decoded
@@ -294,7 +295,7 @@ def test_small_counts_never_print_as_digits(hexes: pd.DataFrame, full_html: str)
 
 
 def test_colours_follow_the_printed_figures_only() -> None:
-    from geo.privacy import protect_hexes
+    from geo.disclosure import protect_hexes
 
     # pairs of areas whose printed figures are identical must get the same colour class
     table = pd.DataFrame({"n": [5, 8, 2, 9, 27, 24, 40, 12], "covered": [0, 0, 1, 5, 21, 23, 10, 0]})
@@ -307,9 +308,9 @@ def test_colours_follow_the_printed_figures_only() -> None:
         assert sum(e["count"] for e in legend) == len(table)
     cls, legend = hex_classes(shown, "coverage_pct")
     labels = [legend[i]["label"] for i in cls]
-    assert labels[0] == labels[1] == "0–<20%"  # 0 of "<10": a printed zero makes it certain
     assert labels[6] == "20–<40%" and labels[7] == "0–<20%"
-    assert labels[2] == labels[3] == legend[0]["label"]  # "<10" of "<10": the neutral class
+    # a share with a hidden count prints "—" (geo.disclosure): the neutral class
+    assert labels[0] == labels[1] == labels[2] == labels[3] == legend[0]["label"]
     with pytest.raises(MapInputError):
         hex_classes(shown, "density")
 

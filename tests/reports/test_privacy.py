@@ -9,11 +9,19 @@ import pytest
 
 from core.settings import Settings
 from data.demo import build_fallback_bundle
-from geo.suppression import PRIMARY, PUBLISHED, SECONDARY, SECONDARY_ZERO, feasible_intervals, primary_mask
+from geo.disclosure import (
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    SECONDARY_ZERO,
+    PublishedReport,
+    feasible_intervals,
+    primary_mask,
+    publication_model,
+)
 from reports.build import prepare_report
 from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE
 from reports.model import Report, scope_hexes
-from reports.privacy import PublishedReport, publication_model
 from tests.reports import xihu_report
 
 

@@ -1,11 +1,44 @@
-"""Statistical disclosure control of published counts: primary and secondary cell suppression.
+"""The one disclosure module: what may be printed of counts of beneficiaries, anywhere.
 
-Pure computation on integer counts and the linear relations between them; the reports
-(:mod:`reports.privacy`) build the cells and relations of a whole publication and call
-:func:`suppress`.
+Every published figure goes through here: map tooltips and colours, dashboard metrics
+and tables, report files (XLSX, PDF, GeoPackage, GeoJSON) and exports. Aggregates must
+not reveal individuals (PIPL art. 28).
 
-Printed rule
-------------
+Rule set (one, everywhere)
+--------------------------
+* **Primary**: a count of 1 to ``threshold - 1`` (1-9) households is never printed; it
+  prints ``"<10"``. 0 and counts of at least ``threshold`` print as they are.
+* **Secondary**: the figures shown together (one screen, or one publication) are
+  protected together. Every linear relation a reader knows between them (``n = inside +
+  outside``, the parts of a row sum to its total, a column sums to the total metric, the
+  hexes sum to the district) is part of the audit; more cells are withheld until no
+  ``"<10"`` cell can be narrowed by those relations to fewer than three candidate
+  values (``protection = 2``: the exact integer-programme audit below). A withheld
+  count of at least ``threshold`` prints ``"≥10"``, a withheld 0 prints ``"<10"``.
+* **Display**: a hidden count is always ``"<10"`` or ``"≥10"`` (no bands); a share (%)
+  prints only when its numerator and denominator both print, otherwise ``"—"``; map
+  colours come from the printed figures only.
+* Figures that are not printed but take part in a relation (households without a
+  category or without coordinates, the uncovered households on the network) are cells
+  too: a small one is protected like a printed ``"<10"``.
+
+API
+---
+* :class:`Screen` / :meth:`Screen.protect` -> :class:`ShownScreen`: any set of related
+  counts (cells, relations), printed together.
+* :func:`protect_coverage_screen` -> :class:`CoverageScreen`: the coverage screen of
+  the dashboard (total metrics, off-network, group tables, hexes, hubs served).
+* :func:`protect_hexes`: hexes alone (a map without tables).
+* :func:`publish` -> :class:`PublishedReport`: a whole report publication.
+* :func:`suppress` (the solver), :func:`feasible_intervals`, :func:`recoverable_cells`
+  (the attack).
+
+The solver: statistical disclosure control of published counts
+--------------------------------------------------------------
+
+Primary and secondary cell suppression, pure computation on integer counts and the
+linear relations between them.
+
 * A count of 1 to ``threshold - 1`` people (1-9) prints ``"<10"`` (:data:`PRIMARY`).
 * To stop any ``"<10"`` being worked out from the totals it is printed with, more cells
   are withheld (secondary suppression): a count of at least ``threshold`` prints
@@ -45,25 +78,27 @@ caller's rule (:func:`hide_ratio`).
 
 from __future__ import annotations
 
-import importlib
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+import math
+import os
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from core.errors import SuppressionError
-
-_core: Any
-try:  # HiGHS' own binding: the relaxation stays loaded and re-solves warm (about 5x faster than linprog)
-    _core = importlib.import_module("highspy._core")
-except ImportError:  # pragma: no cover - highspy is a pinned dependency
-    _core = None
+from geo import highs
 
 log = logging.getLogger(__name__)
 
@@ -432,50 +467,30 @@ class _Lp:
 
     Vertex solutions of these tables are nearly always integral; a fractional one is
     never used as a witness, and an exact bound with a fractional optimum is recomputed
-    as an integer programme (:func:`_milp`). HiGHS' low-level binding is used because
-    the public ``highspy.Highs`` prints a banner on stdout when created.
+    as an integer programme (:func:`_milp`). The relaxation stays loaded in HiGHS
+    (:class:`geo.highs.Model`) and re-solves warm (about 5x faster than ``linprog``).
     """
 
     def __init__(self, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray) -> None:
         self.A, self.b, self.lo, self.hi = A, b, lo, hi
         self.n = A.shape[1]
-        self._h: Any = None
-        if _core is not None:
-            h = _core._Highs()
-            h.setOptionValue("output_flag", False)
-            csc = sp.csc_array(A)
-            lp = _core.HighsLp()
-            lp.num_col_ = self.n
-            lp.num_row_ = A.shape[0]
-            lp.col_cost_ = np.zeros(self.n)
-            lp.col_lower_ = lo.astype(np.float64)
-            lp.col_upper_ = hi.astype(np.float64)
-            lp.row_lower_ = b
-            lp.row_upper_ = b
-            lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
-            lp.a_matrix_.num_col_ = self.n
-            lp.a_matrix_.num_row_ = A.shape[0]
-            lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-            lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-            lp.a_matrix_.value_ = csc.data.astype(np.float64)
-            h.passModel(lp)
-            self._h = h
-            self._cols = np.arange(self.n, dtype=np.int32)
+        self._model = highs.Model(
+            np.zeros(self.n),
+            A,
+            row_lower=b,
+            row_upper=b,
+            col_lower=lo.astype(np.float64),
+            col_upper=hi.astype(np.float64),
+        )
 
     def solve(self, c: FloatArray) -> tuple[FloatArray, bool]:
         """A vertex optimum of ``c @ x`` and whether it is integral."""
-        x: FloatArray | None
-        if self._h is None:
-            res = linprog(c, A_eq=self.A, b_eq=self.b, bounds=np.column_stack([self.lo, self.hi]), method="highs")
-            x = res.x
-        else:
-            self._h.changeColsCost(self.n, self._cols, c)
-            self._h.run()
-            ok = self._h.getModelStatus() == _core.HighsModelStatus.kOptimal
-            x = np.asarray(self._h.getSolution().col_value, dtype=np.float64) if ok else None
-        if x is None:
+        self._model.set_cost(c)
+        res = self._model.solve()
+        if not res.optimal:
             msg = "the disclosure audit found no solution"
             raise SuppressionError(msg)
+        x = res.x
         r = np.rint(x)
         integral = bool(np.abs(x - r).max(initial=0.0) < 1e-6)
         return (r if integral else np.asarray(x, dtype=np.float64)), integral
@@ -971,19 +986,837 @@ def _attack(
     return out_lo, out_hi
 
 
+# ------------------------------------------------------------------------------ screens
+
+
+def count_text(status: int, value: int, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """A count as printed from its status: the number, ``"<10"`` or ``"≥10"``."""
+    if status == PUBLISHED:
+        return str(int(value))
+    lt, ge = marker(threshold)
+    return ge if status == SECONDARY else lt
+
+
+def count_alone(value: int, *, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """A count printed with no related figure on the same screen: ``"<10"`` for 1-9."""
+    v = int(value)
+    return count_text(PRIMARY if 1 <= v < threshold else PUBLISHED, v, threshold)
+
+
+@dataclass(frozen=True)
+class ShownScreen:
+    """The print status of every cell of a :class:`Screen`."""
+
+    values: IntArray
+    status: StatusArray
+    threshold: int
+
+    def printed(self, i: int) -> bool:
+        return bool(self.status[i] == PUBLISHED)
+
+    def text(self, i: int) -> str:
+        """Cell ``i`` as printed: ``"12"``, ``"<10"`` or ``"≥10"``."""
+        return count_text(int(self.status[i]), int(self.values[i]), self.threshold)
+
+    def texts(self, cells: npt.ArrayLike) -> list[str]:
+        return [self.text(int(i)) for i in np.asarray(cells, dtype=np.int64).ravel()]
+
+    def bounds(self, i: int) -> tuple[float, float]:
+        """What the printed text says of cell ``i``: ``(v, v)``, ``(0, 9)`` or ``(10, inf)``."""
+        st = int(self.status[i])
+        if st == PUBLISHED:
+            return float(self.values[i]), float(self.values[i])
+        if st == SECONDARY:
+            return float(self.threshold), math.inf
+        return 0.0, float(self.threshold - 1)
+
+    def pct(self, num: int, den: int) -> tuple[str, float, float]:
+        """A share as printed: ``("87.5%", p, p)`` when both counts print, else ``("—", 0, 100)``.
+
+        ``(lower, upper)`` are NaN for a printed empty denominator.
+        """
+        if self.printed(num) and self.printed(den):
+            d = int(self.values[den])
+            if d == 0:
+                return HIDDEN_MARK, math.nan, math.nan
+            p = 100.0 * int(self.values[num]) / d
+            return f"{p:.1f}%", p, p
+        return HIDDEN_MARK, 0.0, 100.0
+
+
+#: a share that cannot be printed
+HIDDEN_MARK = "—"
+
+
+@dataclass
+class Screen:
+    """The counts one screen (or file) shows together and the relations a reader knows.
+
+    Add cells with :meth:`cell` / :meth:`cells` (``printed=False`` for a count that is
+    not shown but takes part in a relation, e.g. households without a category), add
+    ``sum(parts) == total`` relations with :meth:`relate`, then :meth:`protect`.
+    ``weight`` scales the cost of withholding a cell (large areas' figures higher);
+    ``keep`` marks cells withheld only when nothing else protects a small count.
+    """
+
+    threshold: int = DEFAULT_THRESHOLD
+    values: list[int] = field(default_factory=list)
+    shown: list[bool] = field(default_factory=list)
+    weight: list[float] = field(default_factory=list)
+    keep: list[bool] = field(default_factory=list)
+    relations: list[Constraint] = field(default_factory=list)
+
+    def cells(
+        self, values: npt.ArrayLike, *, printed: bool = True, weight: float = 1.0, keep: bool = False
+    ) -> IntArray:
+        """Add counts as cells; returns their indices (same shape as ``values``)."""
+        v = np.asarray(values, dtype=np.int64)
+        if (v < 0).any():
+            msg = "counts must be non-negative"
+            raise SuppressionError(msg)
+        start = len(self.values)
+        self.values.extend(v.ravel().tolist())
+        self.shown.extend([printed] * v.size)
+        self.weight.extend([weight] * v.size)
+        self.keep.extend([keep] * v.size)
+        return np.arange(start, start + v.size, dtype=np.int64).reshape(v.shape)
+
+    def cell(self, value: int, *, printed: bool = True, weight: float = 1.0, keep: bool = False) -> int:
+        return int(self.cells([int(value)], printed=printed, weight=weight, keep=keep)[0])
+
+    def relate(self, parts: Sequence[int] | npt.ArrayLike, total: int) -> None:
+        """Known to the reader: ``sum(values[parts]) == values[total]``."""
+        self.relations.append(([int(i) for i in np.asarray(parts, dtype=np.int64).ravel()], int(total)))
+
+    def partition(self, parts: npt.ArrayLike, total: int, *, weight: float = 1.0) -> None:
+        """Relate ``parts`` to ``total``, with an unprinted remainder cell when they fall short."""
+        idx = [int(i) for i in np.asarray(parts, dtype=np.int64).ravel()]
+        rest = self.values[total] - sum(self.values[i] for i in idx)
+        if rest < 0:
+            msg = f"parts ({self.values[total] - rest}) exceed their total ({self.values[total]})"
+            raise SuppressionError(msg)
+        if rest:
+            idx.append(self.cell(rest, printed=False, weight=weight))
+        self.relate(idx, total)
+
+    def protect(self, *, protection: int = DEFAULT_PROTECTION, seed: int = 0) -> ShownScreen:
+        """Primary and secondary suppression of the screen (see the module docstring)."""
+        t = self.threshold
+        v = np.asarray(self.values, dtype=np.int64)
+        shown = np.asarray(self.shown, dtype=bool)
+        if v.size == 0:
+            return ShownScreen(values=v, status=np.zeros(0, dtype=np.int8), threshold=t)
+        init = np.zeros(v.shape[0], dtype=np.int8)
+        hidden_kind = np.where(v == 0, SECONDARY_ZERO, np.where(v < t, PRIMARY, SECONDARY)).astype(np.int8)
+        init[~shown] = hidden_kind[~shown]
+        res = suppress(
+            v,
+            self.relations,
+            threshold=t,
+            protection=protection,
+            status=init,
+            eligible=shown,
+            cost=np.maximum(v, t) * np.asarray(self.weight, dtype=np.float64),
+            keep=np.asarray(self.keep, dtype=bool),
+            seed=seed,
+        )
+        return ShownScreen(values=v, status=res.status, threshold=t)
+
+
+#: columns of a protected hexagon table (:func:`protect_hexes`), besides ``<category>_txt``
+HEX_DISPLAY_COLUMNS = (
+    "n_txt", "covered_txt", "uncovered_txt", "pct_txt", "pct_lower", "pct_upper", "n_lower", "n_upper",
+    "covered_lower", "covered_upper", "uncovered_lower", "uncovered_upper",
+)  # fmt: skip
+
+
+def _add_hexes(
+    screen: Screen, hexes: pd.DataFrame, category_cols: Sequence[str]
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Cells ``n, covered, uncovered`` (and categories) of every hex, with their relations."""
+    n = hexes["n"].to_numpy(dtype=np.int64)
+    cov = hexes["covered"].to_numpy(dtype=np.int64)
+    if (cov > n).any():
+        msg = "a hexagon has more covered households than households"
+        raise SuppressionError(msg)
+    cells = screen.cells(np.column_stack([n, cov, n - cov]))
+    cats = hexes[list(category_cols)].to_numpy(dtype=np.int64) if category_cols else np.zeros((len(n), 0), np.int64)
+    cat_cells = screen.cells(cats)
+    for k in range(len(n)):
+        screen.relate(cells[k, 1:], int(cells[k, 0]))
+        if category_cols:
+            screen.partition(cat_cells[k], int(cells[k, 0]))
+    return cells[:, 0], cells[:, 1], cells[:, 2], cat_cells
+
+
+def _hex_display(
+    shown: ShownScreen,
+    index: pd.Index,
+    cells: tuple[IntArray, IntArray, IntArray, IntArray],
+    category_cols: Sequence[str],
+) -> pd.DataFrame:
+    n_c, cov_c, unc_c, cat_c = cells
+    rows: list[dict[str, Any]] = []
+    for k in range(len(n_c)):
+        row: dict[str, Any] = {}
+        for name, c in (("n", n_c[k]), ("covered", cov_c[k]), ("uncovered", unc_c[k])):
+            row[f"{name}_txt"] = shown.text(int(c))
+            row[f"{name}_lower"], row[f"{name}_upper"] = shown.bounds(int(c))
+        row["n_lower"] = max(row["n_lower"], 1.0)  # a hexagon holds at least one household
+        row["pct_txt"], row["pct_lower"], row["pct_upper"] = shown.pct(int(cov_c[k]), int(n_c[k]))
+        for j, col in enumerate(category_cols):
+            row[f"{col}_txt"] = shown.text(int(cat_c[k, j]))
+        rows.append(row)
+    columns = [*HEX_DISPLAY_COLUMNS, *[f"{c}_txt" for c in category_cols]]
+    return pd.DataFrame(rows, index=index, columns=columns)
+
+
+def protect_hexes(
+    hexes: pd.DataFrame,
+    *,
+    category_cols: Sequence[str] = (),
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """The figures of hexagons shown on their own (a map without tables), protected together.
+
+    Relations per hex: ``n = covered + uncovered``, ``n = sum(categories) + none recorded``.
+
+    Parameters
+    ----------
+    hexes : DataFrame with ``n``, ``covered`` (int) and the ``category_cols``.
+    category_cols : per-category counts of the same rows (``n_cat_dibao`` ...).
+    threshold : counts from 1 to ``threshold - 1`` are small.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``hexes``: ``n_txt``, ``covered_txt``, ``uncovered_txt``, ``pct_txt``
+        (str), ``pct_lower``, ``pct_upper`` (0-100, NaN for an empty hex), ``n_lower`` ...
+        ``uncovered_upper`` (float: the values the printed text allows, ``inf`` for
+        ``"≥10"``), then ``<col>_txt`` per category column.
+    """
+    missing = [c for c in ("n", "covered", *category_cols) if c not in hexes.columns]
+    if missing:
+        msg = f"the aggregate table lacks column(s): {', '.join(missing)}"
+        raise SuppressionError(msg)
+    screen = Screen(threshold=threshold)
+    cells = _add_hexes(screen, hexes, category_cols)
+    return _hex_display(screen.protect(), hexes.index, cells, category_cols)
+
+
+@dataclass(frozen=True)
+class CoverageScreen:
+    """The coverage figures of one screen as printed (:func:`protect_coverage_screen`).
+
+    Attributes
+    ----------
+    households, inside, outside, off_network : the total metrics (str).
+    share : coverage share of the total (``"87.5%"`` or ``"—"``).
+    groups : per table name, a frame with the input's index and the columns ``n``,
+        ``inside``, ``outside``, ``pct`` (str).
+    hexes : the hexagon display (:data:`HEX_DISPLAY_COLUMNS` + categories), or None.
+    served : households served per hub (str, same order as given), or None.
+    """
+
+    households: str
+    inside: str
+    outside: str
+    off_network: str
+    share: str
+    groups: dict[str, pd.DataFrame]
+    hexes: pd.DataFrame | None
+    served: list[str] | None
+
+
+#: the cost of withholding a figure, per household: totals > group tables > hexes, hubs
+TOTAL_WEIGHT, GROUP_WEIGHT, DETAIL_WEIGHT = 1000.0, 5.0, 1.0
+
+
+def protect_coverage_screen(
+    n: int,
+    inside: int,
+    *,
+    off_network: int = 0,
+    groups: Mapping[str, pd.DataFrame] | None = None,
+    hexes: pd.DataFrame | None = None,
+    category_cols: Sequence[str] = (),
+    served: npt.ArrayLike | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    protection: int = DEFAULT_PROTECTION,
+) -> CoverageScreen:
+    """Protect together every count a coverage screen shows.
+
+    Relations: ``inside + outside = n``; the off-network households are part of
+    ``outside``; in every group table ``inside + outside = n`` per row and each column
+    sums to its total (an unprinted remainder where it falls short); every hex as in
+    :func:`protect_hexes`, the hexes sum to the totals (the households without
+    coordinates are the unprinted remainder); the households served by the hubs sum to
+    ``inside``.
+
+    Parameters
+    ----------
+    n, inside : total households and those inside the walking circle.
+    off_network : households more than 300 m from the network (outside the circle).
+    groups : table name -> frame with ``n`` and ``covered`` per group (e.g. by town).
+    hexes : :func:`geo.hexes.aggregate_points` rows (``n``, ``covered``, categories).
+    category_cols : the hexes' category columns shown with them.
+    served : households served per hub.
+    threshold, protection : see :func:`suppress`.
+
+    Returns
+    -------
+    CoverageScreen
+    """
+    screen = Screen(threshold=threshold)
+    tot_n, tot_in, tot_out = (int(i) for i in screen.cells([n, inside, n - inside], weight=TOTAL_WEIGHT, keep=True))
+    screen.relate([tot_in, tot_out], tot_n)
+    off = screen.cell(off_network, weight=TOTAL_WEIGHT, keep=True)
+    screen.partition([off], tot_out)
+    group_cells: dict[str, IntArray] = {}
+    for name, frame in (groups or {}).items():
+        gn = frame["n"].to_numpy(dtype=np.int64)
+        gc = frame["covered"].to_numpy(dtype=np.int64)
+        cells = screen.cells(np.column_stack([gn, gc, gn - gc]).reshape(-1, 3), weight=GROUP_WEIGHT)
+        for k in range(cells.shape[0]):
+            screen.relate(cells[k, 1:], int(cells[k, 0]))
+        for j, tot in enumerate((tot_n, tot_in, tot_out)):
+            screen.partition(cells[:, j], tot, weight=GROUP_WEIGHT)
+        group_cells[name] = cells
+    hex_cells = None
+    if hexes is not None:
+        hex_cells = _add_hexes(screen, hexes, category_cols)
+        for cells_j, tot in zip(hex_cells[:3], (tot_n, tot_in, tot_out), strict=True):
+            screen.partition(cells_j, tot)
+    served_cells = None
+    if served is not None:
+        served_cells = screen.cells(np.asarray(served, dtype=np.int64))
+        screen.partition(served_cells, tot_in)
+    shown = screen.protect(protection=protection)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, cells in group_cells.items():
+        frame = (groups or {})[name]
+        tables[name] = pd.DataFrame(
+            {
+                "n": shown.texts(cells[:, 0]),
+                "inside": shown.texts(cells[:, 1]),
+                "outside": shown.texts(cells[:, 2]),
+                "pct": [shown.pct(int(c[1]), int(c[0]))[0] for c in cells],
+            },
+            index=frame.index,
+        )
+    return CoverageScreen(
+        households=shown.text(tot_n),
+        inside=shown.text(tot_in),
+        outside=shown.text(tot_out),
+        off_network=shown.text(off),
+        share=shown.pct(tot_in, tot_n)[0],
+        groups=tables,
+        hexes=None
+        if hexes is None or hex_cells is None
+        else _hex_display(shown, hexes.index, hex_cells, category_cols),
+        served=None if served_cells is None else shown.texts(served_cells),
+    )
+
+
+# ------------------------------------------------------------------------------ report publications
+#
+# What a report may print: primary and secondary suppression of every count of a publication.
+#
+# One suppression covers everything the district, town and village reports, the XLSX,
+# PDF, GeoPackage and GeoJSON files can show (:func:`publish`): the area rows of the three
+# levels, the hexes, the households served by each hub, the households a recommended site
+# would newly cover. Every file prints a subset of these cells with the same status, so
+# any set of files handed around together is protected as one publication.
+#
+# Relations the audit knows (an attacker knows them too)
+# ------------------------------------------------------
+# * per area: ``inside + outside = n``; the categories sum to ``n``; per need type and
+#   per urgency level ``in + out = n_k``, and the ``n_k``, ``in_k``, ``out_k`` sum to ``n``,
+#   ``inside``, ``outside``;
+# * hierarchy: every count of the towns sums to the district's, of a town's village rows
+#   (every community of the town, with or without a village point, plus "未匹配社区")
+#   to the town's;
+# * hexes: ``inside + outside = n`` per hex, and the hexes (plus the households without
+#   coordinates) sum to the district's ``n``, ``inside``, ``outside``;
+# * hubs: the households served by all hubs sum to the district's ``inside``.
+#
+# Two stages
+# ----------
+# The population counts (``n``, categories, ``need_*_n``, ``urg_*_n``) do not depend on
+# the walking settings. They are protected first, among themselves; the coverage counts
+# are protected second, hiding coverage counts (a population count only when nothing else
+# can protect a cell: ``result.stats["last_resort"]``, 9 cells on the Xihu demo). The
+# population cells therefore keep the same pattern whatever the minutes, speed or H3
+# resolution, so reports built with different settings cannot be combined to undo it.
+#
+# Hiding costs the count (at least ``threshold``) times 1000 for the district, 5 for a town,
+# 1 for a village row, a hex or a hub: the smallest areas' figures go first, and the
+# district's own figures are hidden only when nothing else works (``keep``).
+#
+# Derived figures
+# ---------------
+# A percentage is hidden when its numerator or denominator is; the walking-distance
+# percentiles and the number of gap hexes of an area are printed only when its inside and
+# outside counts are both printed and at least ``threshold`` of its households are located
+# (a percentile position would otherwise bound the hidden counts); a hex's coverage
+# colour on a map is its percentage, hidden likewise.
+
+LEVEL_DISTRICT = "district"
+LEVEL_TOWN = "town"
+LEVEL_VILLAGE = "village"
+
+HEX_COUNTS = ("n", "inside", "outside")
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedReport:
+    """The exact tables with the print status of every count.
+
+    Attributes
+    ----------
+    tables : the exact figures (never printed directly).
+    area_status : int8 frame aligned with ``tables.areas``, one column per count column.
+    hex_status : int8 frame aligned with ``tables.hexes`` (``n, inside, outside``).
+    served_status : int8 array aligned with ``tables.hubs``.
+    site_status : int8 array aligned with ``tables.sites`` (``new_covered``).
+    no_coords_status : int8, the status of the number of households without coordinates.
+    result : the suppression's outcome (counts of primary / secondary cells, solves).
+    threshold, protection : the rule's parameters.
+    """
+
+    tables: Any
+    area_status: pd.DataFrame
+    hex_status: pd.DataFrame
+    served_status: npt.NDArray[np.int8]
+    site_status: npt.NDArray[np.int8]
+    no_coords_status: int
+    result: SuppressionResult
+    population_result: SuppressionResult
+    threshold: int
+    protection: int
+    _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    # -- printed forms ------------------------------------------------------------------
+    @property
+    def lt(self) -> str:
+        """The primary marker, ``"<10"``."""
+        return marker(self.threshold)[0]
+
+    @property
+    def ge(self) -> str:
+        """The secondary marker, ``"≥10"``."""
+        return marker(self.threshold)[1]
+
+    def show(self, value: Any, status: int) -> Any:
+        """A count as printed: the int, ``"<10"`` or ``"≥10"``."""
+        if status == PUBLISHED:
+            return int(value)
+        return self.lt if status in (PRIMARY, SECONDARY_ZERO) else self.ge
+
+    def area_display(self, level: str | None = None) -> pd.DataFrame:
+        """Area rows as printed: counts as int or marker; derived figures as float, ``inf`` or None.
+
+        Columns are those of ``tables.areas``; ``pct_inside`` and the ``need_*_pct`` /
+        ``urg_*_pct`` columns (added here) are None when hidden (``pct_inside_bound`` then
+        holds what the printed counts alone imply, e.g. ``"≥85%"``, or None); percentiles are None when
+        hidden, ``inf`` beyond the cutoff; ``n_gap_hexes`` is None when hidden.
+        """
+        key = ("area", level)
+        if key not in self._memo:
+            self._memo[key] = self._area_display(level)
+        return self._memo[key].copy()
+
+    def _area_display(self, level: str | None) -> pd.DataFrame:
+        areas = self.tables.areas
+        st = self.area_status
+        sel = np.ones(len(areas), dtype=bool) if level is None else (areas["level"] == level).to_numpy()
+        a = areas[sel].reset_index(drop=True)
+        s = st[sel].reset_index(drop=True)
+        out = a.astype(object).copy()
+        for col in s.columns:
+            vals = a[col].to_numpy()
+            stv = s[col].to_numpy()
+            out[col] = [self.show(v, int(t)) for v, t in zip(vals, stv, strict=True)]
+        out["pct_inside"] = _pct(a["inside"], a["n"], s["inside"], s["n"])
+        g = self.tables.groups
+        for prefix, values in (("need", g.needs), ("urg", g.urgencies)):
+            for v in values:
+                out[f"{prefix}_{v}_pct"] = _pct(
+                    a[f"{prefix}_{v}_in"], a[f"{prefix}_{v}_n"], s[f"{prefix}_{v}_in"], s[f"{prefix}_{v}_n"]
+                )
+        ok = (s["inside"] == PUBLISHED) & (s["outside"] == PUBLISHED) & (a["n_located"] >= self.threshold)
+        for col in ("walk_m_p50", "walk_m_p90", "walk_min_p50", "walk_min_p90"):
+            out[col] = pd.Series(
+                [float(v) if o and not math.isnan(float(v)) else None for v, o in zip(a[col], ok, strict=True)],
+                dtype=object,
+            )
+        out["n_gap_hexes"] = pd.Series(
+            [int(v) if o else None for v, o in zip(a["n_gap_hexes"], s["outside"] == 0, strict=True)], dtype=object
+        )
+        out["pct_outside"] = [None if _missing(p) else 100.0 - p for p in out["pct_inside"]]
+        out["pct_inside_bound"] = [
+            _pct_bound(int(n), si, so, self.threshold) if sn == PUBLISHED and _missing(p) else None
+            for n, sn, si, so, p in zip(a["n"], s["n"], s["inside"], s["outside"], out["pct_inside"], strict=True)
+        ]
+        return out.drop(columns=["n_located"])
+
+    def area_numeric(self, level: str | None = None) -> pd.DataFrame:
+        """Area rows for GIS: hidden counts and figures as NaN (numbers stay numbers)."""
+        d = self.area_display(level)
+        out = d.copy()
+        for col in [*self.area_status.columns, "n_gap_hexes"]:
+            out[col] = pd.to_numeric(d[col].map(lambda v: v if isinstance(v, int | float) else np.nan))
+        return out
+
+    def hex_display(self) -> pd.DataFrame:
+        """Hexes as printed: ``n, inside, outside`` int or marker, ``pct_inside`` None when hidden."""
+        if "hex" not in self._memo:
+            self._memo["hex"] = self._hex_display()
+        return self._memo["hex"].copy()
+
+    def _hex_display(self) -> pd.DataFrame:
+        h = self.tables.hexes
+        out = h.astype(object).copy()
+        for col in HEX_COUNTS:
+            out[col] = [self.show(v, int(t)) for v, t in zip(h[col], self.hex_status[col], strict=True)]
+        hidden = (self.hex_status != PUBLISHED).any(axis=1).to_numpy()
+        out["pct_inside"] = [None if hd else float(p) for p, hd in zip(h["pct_inside"], hidden, strict=True)]
+        return out
+
+    def hex_pct_visible(self) -> npt.NDArray[np.bool_]:
+        """Hexes whose coverage percentage may be shown (and coloured on a map)."""
+        return ~(self.hex_status != PUBLISHED).any(axis=1).to_numpy()
+
+    def hubs_display(self) -> pd.DataFrame:
+        """Hubs with ``served`` as printed."""
+        h = self.tables.hubs.astype(object).copy()
+        h["served"] = [
+            self.show(v, int(t)) for v, t in zip(self.tables.hubs["served"], self.served_status, strict=True)
+        ]
+        return h
+
+    def sites_display(self) -> pd.DataFrame:
+        """Recommended sites with ``new_covered`` as printed (when the scenario gives it)."""
+        s = self.tables.sites.astype(object).copy()
+        if "new_covered" in s.columns and len(s):
+            s["new_covered"] = [
+                self.show(v, int(t)) for v, t in zip(self.tables.sites["new_covered"], self.site_status, strict=True)
+            ]
+        return s
+
+    def no_coords_display(self) -> Any:
+        return self.show(self.tables.n_no_coords, self.no_coords_status)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _pct_bound(n: int, s_in: int, s_out: int, threshold: int) -> str | None:
+    """What the printed counts alone say of a hidden coverage share: ``"≥85%"`` or ``"≤15%"``.
+
+    With ``n`` printed and one of inside / outside printed ``"<10"`` (0 to 9), the share
+    is at least (or at most) that far from 100 % (or 0 %); the bound is derived from the
+    printed marks only, so printing it tells nothing new. None when nothing useful follows.
+    """
+    lt = (PRIMARY, SECONDARY_ZERO)
+    if n < threshold:
+        return None
+    if s_out in lt:
+        return f"≥{math.floor(100.0 * (n - (threshold - 1)) / n)}%"
+    if s_in in lt:
+        return f"≤{math.ceil(100.0 * (threshold - 1) / n)}%"
+    return None
+
+
+def _pct(num: pd.Series, den: pd.Series, s_num: pd.Series, s_den: pd.Series) -> list[float | None]:
+    out: list[float | None] = []
+    for a, b, sa, sb in zip(num, den, s_num, s_den, strict=True):
+        if sa != PUBLISHED or sb != PUBLISHED or b == 0:
+            out.append(None)
+        else:
+            out.append(100.0 * float(a) / float(b))
+    return out
+
+
+@dataclass
+class _Cells:
+    values: list[int]
+    population: list[bool]
+
+    def add(self, values: npt.ArrayLike, *, population: bool) -> int:
+        start = len(self.values)
+        v = np.asarray(values, dtype=np.int64).ravel().tolist()
+        self.values.extend(v)
+        self.population.extend([population] * len(v))
+        return start
+
+
+def publication_model(
+    tables: Any,
+) -> tuple[npt.NDArray[np.int64], list[Constraint], list[Constraint], npt.NDArray[np.bool_], dict[str, Any]]:
+    """Cells and relations of a whole publication.
+
+    Returns
+    -------
+    values : the true count of every cell.
+    population_relations : relations among the population counts only.
+    relations : every relation.
+    population : mask of the population cells.
+    index : where each table's cells start (``areas`` is row-major over the count
+        columns, ``hexes`` row-major over ``n, inside, outside`` with the households
+        without coordinates as a last row, ``served``, ``sites``).
+    """
+    areas = tables.areas
+    g = tables.groups
+    cols = g.count_columns()
+    pop_cols = set(g.population_columns())
+    F = len(cols)
+    fi = {c: i for i, c in enumerate(cols)}
+    cells = _Cells([], [])
+    a0 = 0
+    mat = areas[cols].to_numpy(dtype=np.int64)
+    for r in range(mat.shape[0]):
+        for c, col in enumerate(cols):
+            cells.values.append(int(mat[r, c]))
+            cells.population.append(col in pop_cols)
+
+    def ac(r: int, col: str) -> int:
+        return a0 + r * F + fi[col]
+
+    pop_rel: list[Constraint] = []
+    cov_rel: list[Constraint] = []
+    for r in range(len(areas)):
+        cov_rel.append(([ac(r, "inside"), ac(r, "outside")], ac(r, "n")))
+        pop_rel.append(([ac(r, f"cat_{c}") for c in g.categories], ac(r, "n")))
+        for prefix, group_values in (("need", g.needs), ("urg", g.urgencies)):
+            pop_rel.append(([ac(r, f"{prefix}_{v}_n") for v in group_values], ac(r, "n")))
+            cov_rel.append(([ac(r, f"{prefix}_{v}_in") for v in group_values], ac(r, "inside")))
+            cov_rel.append(([ac(r, f"{prefix}_{v}_out") for v in group_values], ac(r, "outside")))
+            for v in group_values:
+                cov_rel.append(([ac(r, f"{prefix}_{v}_in"), ac(r, f"{prefix}_{v}_out")], ac(r, f"{prefix}_{v}_n")))
+    level = areas["level"].to_numpy()
+    town_code = areas["town_code"].astype(object).to_numpy()
+    area_id = areas["area_id"].astype(str).to_numpy()
+    dist_rows = np.flatnonzero(level == LEVEL_DISTRICT)
+    town_rows = np.flatnonzero(level == LEVEL_TOWN)
+    vill_rows = np.flatnonzero(level == LEVEL_VILLAGE)
+    d = int(dist_rows[0])
+    for col in cols:
+        rel = ([ac(int(t), col) for t in town_rows], ac(d, col))
+        (pop_rel if col in pop_cols else cov_rel).append(rel)
+        for t in town_rows.tolist():
+            kids = [int(v) for v in vill_rows if town_code[v] == area_id[t]]
+            if kids:
+                rel = ([ac(k, col) for k in kids], ac(t, col))
+                (pop_rel if col in pop_cols else cov_rel).append(rel)
+    # hexes (+ households without coordinates as a last row)
+    hx = tables.hexes
+    n_nc = tables.n_no_coords
+    hvals = np.vstack([hx[list(HEX_COUNTS)].to_numpy(dtype=np.int64), [[n_nc, 0, n_nc]]])
+    h0 = cells.add(hvals, population=False)
+    nh = hvals.shape[0]
+    for i in range(nh):
+        cov_rel.append(([h0 + 3 * i + 1, h0 + 3 * i + 2], h0 + 3 * i))
+    for j, col in enumerate(HEX_COUNTS):
+        cov_rel.append(([h0 + 3 * i + j for i in range(nh)], ac(d, col)))
+    # households served per hub
+    s0 = cells.add(tables.hubs["served"].to_numpy(dtype=np.int64), population=False)
+    cov_rel.append((list(range(s0, s0 + len(tables.hubs))), ac(d, "inside")))
+    # recommended sites: households newly covered (no published relation)
+    sites = tables.sites
+    gain = (
+        sites["new_covered"].to_numpy(dtype=np.int64)
+        if "new_covered" in sites.columns and len(sites)
+        else np.zeros(0, dtype=np.int64)
+    )
+    x0 = cells.add(gain, population=False)
+    values = np.asarray(cells.values, dtype=np.int64)
+    index = {"areas": a0, "n_cols": F, "columns": cols, "hexes": h0, "n_hex_rows": nh, "served": s0, "sites": x0}
+    return values, pop_rel, pop_rel + cov_rel, np.asarray(cells.population, dtype=bool), index
+
+
+#: how much hiding a count of each level costs, per person: keep the large areas' figures
+LEVEL_COST = {LEVEL_DISTRICT: 1000.0, LEVEL_TOWN: 5.0, LEVEL_VILLAGE: 1.0}
+#: bump when the model or the algorithm changes (invalidates cached suppressions)
+CACHE_VERSION = 2
+
+
+def _cache_key(values: npt.NDArray[np.int64], relations: list[Constraint], params: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": CACHE_VERSION, **params}, sort_keys=True).encode())
+    h.update(values.tobytes())
+    for parts, total in relations:
+        h.update(np.asarray([*parts, -1, total, -2], dtype=np.int64).tobytes())
+    return h.hexdigest()[:32]
+
+
+def default_cache_dir() -> Path:
+    """``~/.cache/xihu-service-map/suppression`` (print statuses only, no personal data)."""
+    return Path.home() / ".cache" / "xihu-service-map" / "suppression"
+
+
+def publish(
+    tables: Any,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    protection: int = DEFAULT_PROTECTION,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> PublishedReport:
+    """Suppress the counts of a whole publication (all levels, all files) in two stages.
+
+    Parameters
+    ----------
+    tables : the exact figures.
+    threshold : counts from 1 to ``threshold - 1`` are printed ``"<threshold"``.
+    protection : minimum width of the interval an attacker can narrow a hidden count to.
+    cache_dir, use_cache : the statuses are deterministic for given counts and relations;
+        they are kept on disk (``default_cache_dir()``) so that the same data and
+        settings are suppressed once (the audit takes seconds to tens of seconds).
+
+    Returns
+    -------
+    PublishedReport
+    """
+    values, pop_rel, all_rel, population, index = publication_model(tables)
+    n = values.shape[0]
+    weight = np.ones(n)
+    keep = np.zeros(n, dtype=bool)
+    F = index["n_cols"]
+    levels = tables.areas["level"].to_numpy()
+    for r, level in enumerate(levels.tolist()):
+        weight[index["areas"] + r * F : index["areas"] + (r + 1) * F] = LEVEL_COST[level]
+        if level == LEVEL_DISTRICT:
+            keep[index["areas"] + r * F : index["areas"] + (r + 1) * F] = True
+    cost = np.maximum(values, threshold) * weight
+    params = {"threshold": threshold, "protection": protection, "lt_lower": DEFAULT_LT_LOWER}
+    key = _cache_key(values, all_rel, {**params, "population": population.tobytes().hex()})
+    cdir = cache_dir if cache_dir is not None else default_cache_dir()
+    path = cdir / f"{key}.npz"
+    first: SuppressionResult | None = None
+    second: SuppressionResult | None = None
+    if use_cache and path.is_file():
+        try:
+            with open(path, "rb") as fh, np.load(fh) as z:
+                first = _result_from(z, "first")
+                second = _result_from(z, "second")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("suppression cache %s unreadable (%s); recomputing", path, exc)
+            first = second = None
+    if first is None or second is None:
+        t0 = time.perf_counter()
+        first = suppress(
+            values, pop_rel, threshold=threshold, protection=protection, eligible=population, cost=cost, keep=keep
+        )
+        second = suppress(
+            values,
+            all_rel,
+            threshold=threshold,
+            protection=protection,
+            status=first.status,
+            eligible=~population,
+            cost=cost,
+            keep=keep,
+            last_resort=population,
+        )
+        log.info("suppression computed in %.1f s", time.perf_counter() - t0)
+        if use_cache:
+            try:
+                cdir.mkdir(parents=True, exist_ok=True)
+                tmp = cdir / f".{key}.{os.getpid()}.npz"
+                with open(tmp, "wb") as out_fh:
+                    np.savez(out_fh, **_result_to(first, "first"), **_result_to(second, "second"))  # type: ignore[arg-type]
+                tmp.replace(path)
+            except OSError as exc:
+                log.warning("cannot write the suppression cache %s: %s", path, exc)
+    st = second.status
+    areas = tables.areas
+    a_st = st[index["areas"] : index["areas"] + len(areas) * F].reshape(len(areas), F)
+    area_status = pd.DataFrame(a_st, columns=index["columns"])
+    h0, nh = index["hexes"], index["n_hex_rows"]
+    h_st = st[h0 : h0 + 3 * nh].reshape(nh, 3)
+    hex_status = pd.DataFrame(h_st[:-1], columns=list(HEX_COUNTS))
+    served = st[index["served"] : index["served"] + len(tables.hubs)].copy()
+    n_sites = len(tables.sites) if "new_covered" in tables.sites.columns else 0
+    sites = st[index["sites"] : index["sites"] + n_sites].copy()
+    log.info(
+        "suppression: %d cells, %d primary, %d secondary (population stage %d), %d solves",
+        n,
+        second.n_primary,
+        second.n_secondary,
+        first.n_secondary,
+        first.stats.get("solves", 0) + second.stats.get("solves", 0),
+    )
+    return PublishedReport(
+        tables=tables,
+        area_status=area_status,
+        hex_status=hex_status,
+        served_status=served,
+        site_status=sites,
+        no_coords_status=int(h_st[-1, 0]),
+        result=second,
+        population_result=first,
+        threshold=threshold,
+        protection=protection,
+    )
+
+
+def _result_to(r: SuppressionResult, prefix: str) -> dict[str, npt.NDArray[Any]]:
+    stats = np.array([r.rounds, r.protection, *[r.stats.get(k, 0) for k in _STAT_KEYS]], dtype=np.int64)
+    return {
+        f"{prefix}_status": r.status,
+        f"{prefix}_lower": r.lower,
+        f"{prefix}_upper": r.upper,
+        f"{prefix}_stats": stats,
+    }
+
+
+_STAT_KEYS = ("components", "solves", "last_resort")
+
+
+def _result_from(z: Any, prefix: str) -> SuppressionResult:
+    stats = z[f"{prefix}_stats"].tolist()
+    return SuppressionResult(
+        status=z[f"{prefix}_status"].astype(np.int8),
+        lower=z[f"{prefix}_lower"].astype(np.int64),
+        upper=z[f"{prefix}_upper"].astype(np.int64),
+        rounds=int(stats[0]),
+        protection=int(stats[1]),
+        stats={k: int(v) for k, v in zip(_STAT_KEYS, stats[2:], strict=True)},
+    )
+
+
 __all__ = [
+    "DEFAULT_LT_LOWER",
     "DEFAULT_PROTECTION",
     "DEFAULT_THRESHOLD",
+    "HEX_DISPLAY_COLUMNS",
+    "HIDDEN_MARK",
+    "LEVEL_DISTRICT",
+    "LEVEL_TOWN",
+    "LEVEL_VILLAGE",
     "PRIMARY",
     "PUBLISHED",
     "SECONDARY",
+    "SECONDARY_ZERO",
+    "CoverageScreen",
+    "PublishedReport",
     "RecoveredCell",
+    "Screen",
+    "ShownScreen",
     "SuppressionError",
     "SuppressionResult",
+    "count_alone",
+    "count_text",
     "feasible_intervals",
     "hide_ratio",
     "marker",
     "primary_mask",
+    "protect_coverage_screen",
+    "protect_hexes",
+    "publication_model",
+    "publish",
     "recoverable_cells",
     "suppress",
 ]

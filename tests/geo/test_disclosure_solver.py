@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import SuppressionError
-from geo.suppression import (
+from geo.disclosure import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
