@@ -14,10 +14,11 @@ from data.accounts.auth import Role
 from data.idcard import id_hash_key
 from data.importer import ImportResult, import_table, map_columns, mappable_columns
 from data.safe_export import frame_to_csv_bytes
+from data.schemas import KINDS
 from data.storage import ImportMeta
 from data.tables import read_table
 from pages._auth import get_audit, require_user
-from pages._common import KINDS, bundle_snapper, get_bundle, get_store
+from pages._common import bundle_snapper, get_bundle, get_store
 from pages._i18n import t
 
 K_KIND = "import_kind"

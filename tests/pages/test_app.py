@@ -237,7 +237,7 @@ def test_reports_page_town_manager_gets_own_town_only() -> None:
     at = signed_in("town8")
     at.switch_page("pages/reports.py").run()
     assert not at.exception, at.exception
-    assert at.multiselect(key="report_levels").options == ["镇街", "村(社区)服务点"]
+    assert at.multiselect(key="report_levels").options == ["镇街", "村(社区)"]
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
     names = _zip_names(at)
@@ -335,7 +335,7 @@ def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -
         "V330106002051" in o for o in at.selectbox(key="hub_pick").options
     )
     at.switch_page("pages/reports.py").run()
-    assert at.multiselect(key="report_levels").options == ["村(社区)服务点"]
+    assert at.multiselect(key="report_levels").options == ["村(社区)"]
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
     assert _zip_names(at) == ["villages/village_V330106002051.pdf", "villages/village_V330106002051.xlsx"]

@@ -30,12 +30,12 @@ def test_village_scope_belongs_to_the_town_of_its_community_not_a_code_prefix() 
 
 def test_share_table_labels_and_languages() -> None:
     counts = pd.DataFrame({"n": [40, 30], "covered": [30, 30]}, index=["dibao", None])
-    zh = share_table(counts, {"dibao": "低保"}, lang="zh", suppressed=False)
+    zh = share_table(counts, {"dibao": "低保"}, lang="zh")
     assert list(zh.index) == ["低保", "未填"]
     assert list(zh.columns) == ["户数", "圈内", "圈外", "覆盖率%"]
     assert zh["圈外"].tolist() == [10, 0]
     assert zh["覆盖率%"].tolist() == [75.0, 100.0]
-    en = share_table(counts, {"dibao": "Dibao"}, lang="en", suppressed=False)
+    en = share_table(counts, {"dibao": "Dibao"}, lang="en")
     assert list(en.columns) == ["Households", "Inside", "Outside", "Coverage %"]
 
 
