@@ -44,7 +44,7 @@ import pandas as pd
 
 from core.errors import AccessibilityError, InputColumnsError
 from core.settings import Settings
-from geo.engine import nearest_hub_cm
+from geo.engine import keys_to_dist_label, multi_source_keys
 from geo.hexes import cells_to_str, check_res, latlng_to_cells
 from geo.snap import Snapper
 
@@ -137,6 +137,46 @@ def _codes(ids: pd.Index, values: pd.Series, what: str) -> npt.NDArray[np.intp]:
     return np.asarray(codes, dtype=np.intp)
 
 
+def _core(
+    oc: npt.NDArray[np.intp],
+    dc: npt.NDArray[np.intp],
+    w: npt.NDArray[np.float64],
+    d_val: npt.NDArray[np.float64],
+    s_val: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The two steps on integer-coded pairs: ``(weighted_demand, ratio, accessibility, n_dest)``."""
+    weighted_demand = np.bincount(dc, weights=d_val[oc] * w, minlength=s_val.shape[0]).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(weighted_demand > 0, s_val / weighted_demand, np.nan)
+    access = np.bincount(oc, weights=np.nan_to_num(ratio, nan=0.0)[dc] * w, minlength=d_val.shape[0]).astype(np.float64)
+    ratio = ratio.astype(np.float64)
+    n_dest = np.bincount(oc[w > 0], minlength=d_val.shape[0]).astype(np.int64)
+    return weighted_demand, ratio, access, n_dest
+
+
+def _pairs(
+    costs: pd.DataFrame, o_ids: pd.Index, s_ids: pd.Index, catchment_m: float, zones: Sequence[tuple[float, float]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Origin codes, destination codes and decay weights of the pairs within the catchment."""
+    if not (np.isfinite(catchment_m) and catchment_m > 0):
+        msg = f"the catchment must be a positive number of metres, got {catchment_m}"
+        raise AccessibilityError(msg)
+    missing = [c for c in COST_COLUMNS if c not in costs.columns]
+    if missing:
+        msg = f"the cost table lacks column(s): {', '.join(missing)}"
+        raise InputColumnsError(msg)
+    cost = pd.to_numeric(costs["cost_m"], errors="coerce").to_numpy(dtype=np.float64)
+    if np.any(cost < 0):
+        msg = "costs must be >= 0 metres"
+        raise AccessibilityError(msg)
+    keep = cost <= catchment_m  # NaN compares False
+    oc = _codes(o_ids, costs["origin_id"][keep], "origin_id")
+    dc = _codes(s_ids, costs["dest_id"][keep], "dest_id")
+    w = decay_weights(cost[keep], catchment_m, zones)
+    positive = w > 0
+    return oc[positive], dc[positive], w[positive]
+
+
 def e2sfca(
     costs: pd.DataFrame,
     supply: pd.DataFrame | pd.Series,
@@ -167,30 +207,10 @@ def e2sfca(
         ``access`` (``origin_id, demand, accessibility, n_dest``) and ``ratios``
         (``dest_id, supply, weighted_demand, ratio``).
     """
-    if not (np.isfinite(catchment_m) and catchment_m > 0):
-        msg = f"the catchment must be a positive number of metres, got {catchment_m}"
-        raise AccessibilityError(msg)
-    missing = [c for c in COST_COLUMNS if c not in costs.columns]
-    if missing:
-        msg = f"the cost table lacks column(s): {', '.join(missing)}"
-        raise InputColumnsError(msg)
     o_ids, d_val = _ids_values(demand, "origin_id", "demand")
     s_ids, s_val = _ids_values(supply, "dest_id", "supply")
-    cost = pd.to_numeric(costs["cost_m"], errors="coerce").to_numpy(dtype=np.float64)
-    if np.any(cost < 0):
-        msg = "costs must be >= 0 metres"
-        raise AccessibilityError(msg)
-    keep = cost <= catchment_m  # NaN compares False
-    oc = _codes(o_ids, costs["origin_id"][keep], "origin_id")
-    dc = _codes(s_ids, costs["dest_id"][keep], "dest_id")
-    w = decay_weights(cost[keep], catchment_m, zones)
-    n_o, n_d = len(o_ids), len(s_ids)
-    weighted_demand = np.bincount(dc, weights=d_val[oc] * w, minlength=n_d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(weighted_demand > 0, s_val / weighted_demand, np.nan)
-    contrib = np.nan_to_num(ratio, nan=0.0)[dc] * w
-    access = np.bincount(oc, weights=contrib, minlength=n_o)
-    n_dest = np.bincount(oc[w > 0], minlength=n_o)
+    oc, dc, w = _pairs(costs, o_ids, s_ids, catchment_m, zones)
+    weighted_demand, ratio, access, n_dest = _core(oc, dc, w, d_val, s_val)
     return E2SFCAResult(
         access=pd.DataFrame(
             {"origin_id": o_ids.to_numpy(), "demand": d_val, "accessibility": access, "n_dest": n_dest}
@@ -199,6 +219,24 @@ def e2sfca(
             {"dest_id": s_ids.to_numpy(), "supply": s_val, "weighted_demand": weighted_demand, "ratio": ratio}
         ),
     )
+
+
+def _group_values(
+    table: pd.DataFrame, id_col: str, value_col: str, ids: pd.Index, groups: pd.Index
+) -> npt.NDArray[np.float64]:
+    """A ``(n_groups, n_ids)`` matrix of the values of a long ``id, group, value`` table (0 where absent)."""
+    if table.duplicated([id_col, "group"]).any():
+        msg = f"duplicate ({id_col}, group) rows in the {value_col} table"
+        raise AccessibilityError(msg)
+    v = pd.to_numeric(table[value_col], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(v)) or np.any(v < 0):
+        msg = f"{value_col} must be finite and >= 0 for every {id_col}"
+        raise AccessibilityError(msg)
+    out = np.zeros((len(groups), len(ids)), dtype=np.float64)
+    gi = groups.get_indexer(pd.Index(table["group"]))
+    ok = gi >= 0
+    out[gi[ok], ids.get_indexer(pd.Index(table[id_col]))[ok]] = v[ok]
+    return out
 
 
 def e2sfca_by_group(
@@ -210,6 +248,8 @@ def e2sfca_by_group(
     zones: Sequence[tuple[float, float]] = DEFAULT_ZONES,
 ) -> E2SFCAResult:
     """E2SFCA once per item group, stacked into long tables with ``group`` first.
+
+    The cost table is coded and weighed once; each group then costs two ``bincount``.
 
     Parameters
     ----------
@@ -227,38 +267,54 @@ def e2sfca_by_group(
     -------
     E2SFCAResult
         ``access``: ``group, origin_id, demand, accessibility, n_dest`` (every origin of
-        the demand table for every group of ``supply``); ``ratios``: ``group, dest_id,
-        supply, weighted_demand, ratio``.
+        the demand table for every group of ``supply``, groups sorted); ``ratios``:
+        ``group, dest_id, supply, weighted_demand, ratio`` (the destinations supplying
+        each group).
     """
     for col in ("dest_id", "group", "supply"):
         if col not in supply.columns:
             msg = f"the supply table lacks column {col}"
             raise InputColumnsError(msg)
-    per_group_demand = "group" in demand.columns
-    origins = pd.Index(pd.unique(demand["origin_id"]))
-    accesses, ratios = [], []
-    for group, sup in supply.groupby("group", sort=True):
-        dem = demand[demand["group"] == group] if per_group_demand else demand
-        dem_s = pd.Series(0.0, index=origins)
-        dem_s.loc[dem["origin_id"].to_numpy()] = pd.to_numeric(dem["demand"], errors="coerce").to_numpy()
-        cst = costs[costs["dest_id"].isin(sup["dest_id"])]
-        res = e2sfca(cst, sup[["dest_id", "supply"]], dem_s, catchment_m=catchment_m, zones=zones)
-        accesses.append(res.access.assign(group=group))
-        ratios.append(res.ratios.assign(group=group))
-    access = pd.concat(accesses, ignore_index=True) if accesses else pd.DataFrame(columns=["origin_id"])
-    ratio = pd.concat(ratios, ignore_index=True) if ratios else pd.DataFrame(columns=["dest_id"])
-    return E2SFCAResult(
-        access=access[["group", *[c for c in access.columns if c != "group"]]]
-        if accesses
-        else _empty(["group", "origin_id", "demand", "accessibility", "n_dest"]),
-        ratios=ratio[["group", *[c for c in ratio.columns if c != "group"]]]
-        if ratios
-        else _empty(["group", "dest_id", "supply", "weighted_demand", "ratio"]),
-    )
+    for col in ("origin_id", "demand"):
+        if col not in demand.columns:
+            msg = f"the demand table lacks column {col}"
+            raise InputColumnsError(msg)
+    groups = pd.Index(sorted(pd.unique(supply["group"])))
+    o_ids = pd.Index(pd.unique(demand["origin_id"]))
+    s_ids = pd.Index(pd.unique(supply["dest_id"]))
+    s_mat = _group_values(supply, "dest_id", "supply", s_ids, groups)
+    if "group" in demand.columns:
+        d_mat = _group_values(demand, "origin_id", "demand", o_ids, groups)
+    else:
+        d_mat = np.broadcast_to(
+            _group_values(demand.assign(group=0), "origin_id", "demand", o_ids, pd.Index([0])),
+            (len(groups), len(o_ids)),
+        )
+    oc, dc, w = _pairs(costs, o_ids, s_ids, catchment_m, zones)
+    supplies = np.zeros((len(groups), len(s_ids)), dtype=bool)
+    gi = groups.get_indexer(pd.Index(supply["group"]))
+    supplies[gi, s_ids.get_indexer(pd.Index(supply["dest_id"]))] = True
+    acc_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "origin_id", "demand", "accessibility", "n_dest")}
+    rat_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "dest_id", "supply", "weighted_demand", "ratio")}
+    for g, group in enumerate(groups):
+        sel = supplies[g][dc]
+        weighted_demand, ratio, access, n_dest = _core(oc[sel], dc[sel], w[sel], d_mat[g], s_mat[g])
+        acc_cols["group"].append(np.full(len(o_ids), group, dtype=object))
+        acc_cols["origin_id"].append(o_ids.to_numpy())
+        acc_cols["demand"].append(d_mat[g])
+        acc_cols["accessibility"].append(access)
+        acc_cols["n_dest"].append(n_dest)
+        mine = np.flatnonzero(supplies[g])
+        rat_cols["group"].append(np.full(mine.shape[0], group, dtype=object))
+        rat_cols["dest_id"].append(s_ids.to_numpy()[mine])
+        rat_cols["supply"].append(s_mat[g][mine])
+        rat_cols["weighted_demand"].append(weighted_demand[mine])
+        rat_cols["ratio"].append(ratio[mine])
 
+    def frame(cols: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+        return pd.DataFrame({k: np.concatenate(v) if v else np.zeros(0, dtype=object) for k, v in cols.items()})
 
-def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return E2SFCAResult(access=frame(acc_cols), ratios=frame(rat_cols))
 
 
 # -- network adapter ---------------------------------------------------------------------
@@ -328,8 +384,8 @@ def cost_table_from_network(
         budget = cut_cm - int(min_acc[k])
         if budget < 0:
             continue
-        dist, _ = nearest_hub_cm(snapper.network, [node], [0], [0], budget)
-        net = dist[o_node]
+        keys = multi_source_keys(snapper.network, [node], [0], cutoff_cm=budget)
+        net, _ = keys_to_dist_label(keys[o_node])  # only the origins' vertices, not the whole network
         reach = net >= 0
         base = net[reach] + o_acc[reach]
         for j in np.flatnonzero(inv == k).tolist():

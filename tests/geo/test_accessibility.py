@@ -162,7 +162,11 @@ def test_e2sfca_by_group_runs_each_group_on_its_own_supply() -> None:
     dem_g = pd.DataFrame({"origin_id": ["a", "b", "c"], "group": ["survival", "care", "care"], "demand": [10.0, 20, 5]})
     res_g = e2sfca_by_group(costs, sup, dem_g, catchment_m=300.0)
     surv_g = res_g.ratios[res_g.ratios["group"] == "survival"]
+    assert surv_g["dest_id"].tolist() == ["Q"]
     assert surv_g["weighted_demand"].tolist() == [pytest.approx(6.8)]
+    assert res.ratios[res.ratios["group"] == "care"]["dest_id"].tolist() == ["P", "Q"]
+    with pytest.raises(AccessibilityError, match=r"duplicate \(dest_id, group\)"):
+        e2sfca_by_group(costs, pd.concat([sup, sup]), demand, catchment_m=300.0)
 
 
 def test_cost_table_on_the_lattice_is_access_plus_network_plus_access(lattice_net: WalkNetwork) -> None:
