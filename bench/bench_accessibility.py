@@ -174,7 +174,8 @@ def main() -> None:
         f"Run: `PYTHONPATH=. .venv/bin/python bench/bench_accessibility.py --write-readme` ({date.today()}).",
         "",
         f"Xihu demo: {len(hh)} households in {len(hexes)} H3 res-{settings.h3_res} hexes (demand per need-type "
-        f"group), {len(bundle.providers)} providers (supply: monthly capacity per group), {net.n_nodes} network "
+        "group, trips start at the mean position of each hex's households), "
+        f"{len(bundle.providers)} providers (supply: monthly capacity per group), {net.n_nodes} network "
         f"nodes (loaded in {t_net:.1f} s, chains contracted once per network in {t_contract:.2f} s, shared with "
         f"coverage). Catchment {catch:.0f} m = {settings.minutes:g} min at {settings.speed_kmh:g} km/h (zones "
         f"{', '.join(f'<= {b:.0f} m: {w:g}' for b, w in zone_bounds_m(catch).items())}); 2x and 4x that catchment "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,6 +214,36 @@ def test_accessibility_from_network_on_the_lattice(lattice_net: WalkNetwork) -> 
     assert acc[("survival", near)] == pytest.approx(12.0 / 3.0)
     assert acc[("care", near)] == pytest.approx(2.0 / 3.0)
     assert (acc.drop(index=near, level="origin_id") == 0.0).all()
+
+
+def test_hex_demand_counts_per_cell_and_places_the_origin(lattice_net: WalkNetwork) -> None:
+    pts = pd.DataFrame(
+        [(*lonlat_near(lattice_net, 5, 5, dx, 0.0), g) for dx, g in ((0.0, "care"), (4.0, "care"), (8.0, "survival"))]
+        + [(np.nan, np.nan, "care")],
+        columns=["lon", "lat", "group"],
+    )
+    per_cell = hex_demand(pts, res=9)
+    assert per_cell.columns.tolist() == ["origin_id", "demand", "lon", "lat"]
+    assert per_cell["demand"].tolist() == [3.0]  # the row without coordinates is left out
+    assert per_cell["lon"].iloc[0] == pytest.approx(lonlat_near(lattice_net, 5, 5, 4.0, 0.0)[0], abs=1e-9)
+    cell = hex_demand(pts, res=9, location="cell")
+    lat, lon = h3.cell_to_latlng(per_cell["origin_id"].iloc[0])
+    assert (cell["lon"].iloc[0], cell["lat"].iloc[0]) == (pytest.approx(lon), pytest.approx(lat))
+    grouped = hex_demand(pts, res=9, group_col="group")
+    assert grouped[["group", "demand"]].values.tolist() == [["care", 2.0], ["survival", 1.0]]
+    assert grouped["lon"].nunique() == 1  # one origin point per cell, whatever the group
+    with pytest.raises(AccessibilityError, match="location"):
+        hex_demand(pts, res=9, location="centroid")  # type: ignore[arg-type]
+
+
+def test_cost_table_refuses_duplicate_ids(lattice_net: WalkNetwork) -> None:
+    here = lonlat_near(lattice_net, 5, 5)
+    pts = pd.DataFrame([("x", *here), ("x", *here)], columns=["dest_id", "lon", "lat"])
+    with pytest.raises(AccessibilityError, match="duplicate dest_id: x"):
+        cost_table_from_network(
+            Snapper(lattice_net), pts.rename(columns={"dest_id": "origin_id"}).iloc[:1], pts, catchment_m=750.0,
+            max_access_m=300.0,
+        )  # fmt: skip
 
 
 @pytest.mark.xihu
