@@ -129,11 +129,11 @@ def _ids_values(table: pd.DataFrame | pd.Series, id_col: str, value_col: str) ->
     return ids, v
 
 
-def _codes(ids: pd.Index, values: pd.Series, what: str) -> npt.NDArray[np.intp]:
+def _codes(ids: pd.Index, values: pd.Series, what: str, table: str) -> npt.NDArray[np.intp]:
     codes = ids.get_indexer(pd.Index(values))
     if np.any(codes < 0):
         unknown = pd.unique(values[codes < 0])[:5]
-        msg = f"the cost table names {what} not in the {what} table: {', '.join(map(str, unknown))}"
+        msg = f"the cost table names {what}(s) missing from the {table} table: {', '.join(map(str, unknown))}"
         raise AccessibilityError(msg)
     return np.asarray(codes, dtype=np.intp)
 
@@ -171,8 +171,8 @@ def _pairs(
         msg = "costs must be >= 0 metres"
         raise AccessibilityError(msg)
     keep = cost <= catchment_m  # NaN compares False
-    oc = _codes(o_ids, costs["origin_id"][keep], "origin_id")
-    dc = _codes(s_ids, costs["dest_id"][keep], "dest_id")
+    oc = _codes(o_ids, costs["origin_id"][keep], "origin_id", "demand")
+    dc = _codes(s_ids, costs["dest_id"][keep], "dest_id", "supply")
     w = decay_weights(cost[keep], catchment_m, zones)
     positive = w > 0
     return oc[positive], dc[positive], w[positive]

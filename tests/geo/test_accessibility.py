@@ -80,7 +80,7 @@ def test_e2sfca_by_hand() -> None:
 
 def test_e2sfca_rejects_unknown_ids_and_negative_values() -> None:
     costs, supply, demand = _hand_tables()
-    with pytest.raises(AccessibilityError, match="origin_id not in the origin_id table: a"):
+    with pytest.raises(AccessibilityError, match=r"origin_id\(s\) missing from the demand table: a"):
         e2sfca(costs, supply, demand[demand["origin_id"] != "a"], catchment_m=300.0)
     with pytest.raises(AccessibilityError, match="supply must be finite and >= 0"):
         e2sfca(costs, supply.assign(supply=[6.0, -1.0, 5.0]), demand, catchment_m=300.0)
