@@ -7,7 +7,8 @@ else is a bug and must surface in tests. The families are siblings under
 
     XihuError
     ├── SettingsError an analysis setting out of range
-    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, disclosure
+    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, disclosure,
+    │                 accessibility, provider search
     ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle
     ├── AccountError  sign-in (AuthError), area access (AccessError), the audit log (AuditError)
     ├── CliError      a command line was called wrongly
@@ -73,6 +74,14 @@ class SolverError(GeoError):
 
 class SuppressionError(GeoError):
     """The counts or relations are inconsistent, or a primary cell cannot be protected."""
+
+
+class AccessibilityError(GeoError):
+    """An accessibility (E2SFCA) input is inconsistent: unknown ids, negative values, bad decay zones."""
+
+
+class ProviderSearchError(GeoError):
+    """A provider search cannot run as asked (no point, bad minutes, unknown item, missing columns)."""
 
 
 # -- data: the outside world -----------------------------------------------------------

@@ -201,6 +201,24 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "hex_metric_coverage_pct": ("覆盖率", "Coverage %"),
     "hex_metric_uncovered": ("圈外人数", "Uncovered"),
     "hex_metric_n": ("救助对象", "Households"),
+    # -- provider search and accessibility (issue #12) ----------------------------------
+    "map_search_results": ("检索结果：{m}步行可达的服务主体", "Search results: providers within a {m} walk"),
+    "map_search_point": ("检索起点", "Search point"),
+    "map_search_item": (
+        "{i}：步行 {w} 米（约 {t} 分钟），本月剩余 {r} / {c} 人次",
+        "{i}: {w} m walk (about {t} min), {r} of {c} visits left this month",
+    ),
+    "map_search_has_capacity": ("有剩余服务能力", "Capacity left"),
+    "map_search_no_capacity": ("本月服务能力已满或未知", "No capacity left this month, or unknown"),
+    "map_access_layer": ("六边形：{g}服务可及性（{m}步行）", "Hexagons: access to {g} services ({m} walk)"),
+    "map_access_value": ("可及性：每户每月 {a} 人次", "Accessibility: {a} visits per household per month"),
+    "map_access_none": ("{m}步行范围内无服务主体", "No provider within a {m} walk"),
+    "map_access_legend": ("{g}服务可及性（每户每月人次）", "Access to {g} services (visits per household per month)"),
+    "map_access_method": (
+        "增强两步移动搜索法（E2SFCA）：服务能力在步行可达的需求间分摊，按步行网络距离分三段加权（1.00 / 0.68 / 0.22）。",
+        "Enhanced two-step floating catchment (E2SFCA): capacity is shared among the demand within walking reach, "
+        "weighted by network walking distance in three steps (1.00 / 0.68 / 0.22).",
+    ),
     "col_id": ("编号", "ID"),
     "col_name": ("姓名", "Name"),
     "col_category": ("类别", "Category"),
