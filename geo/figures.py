@@ -1,7 +1,13 @@
 """The figures users see, each computed in one place.
 
-``covered`` is the one word in code for "inside the 10-minute circle" (the UI says
-圈内 / inside); its share is :func:`coverage_pct`, wherever it is shown.
+Vocabulary, the same in code, UI and reports:
+
+- ``covered`` (per household): a hub lies within the walking cutoff. The UI and the reports
+  print it as 圈内 / "inside the circle"; report tables name the count of covered
+  households of an area ``inside`` and the rest ``outside``.
+- the coverage share: :func:`coverage_pct` (``100 * covered / n``), wherever it is shown.
+- ``served`` (per hub): the covered households whose nearest hub it is; a different fact,
+  summed over hubs it equals the covered count.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from pages._common import (
     shown_hexes_for,
 )
 from pages._i18n import t
+from service.dashboard import grouped
 
 K_METRIC = "overview_hex_metric"
 METRICS = ("coverage_pct", "uncovered", "n")
@@ -37,11 +38,11 @@ screen = current_screen(area)  # viewers: every count below, protected together 
 n, n_cov = summary.n, summary.n_covered
 c1, c2, c3, c4, c5 = st.columns(5)
 if screen is not None:
-    c1.metric(t("households"), screen.households)
-    c2.metric(t("inside"), screen.inside)
+    c1.metric(t("households"), grouped(screen.households))
+    c2.metric(t("inside"), grouped(screen.inside))
     c3.metric(t("share"), screen.share)
-    c4.metric(t("outside"), screen.outside)
-    c5.metric(t("off_network"), screen.off_network)
+    c4.metric(t("outside"), grouped(screen.outside))
+    c5.metric(t("off_network"), grouped(screen.off_network))
 else:
     c1.metric(t("households"), f"{n:,}")
     c2.metric(t("inside"), f"{n_cov:,}")

@@ -159,6 +159,12 @@ def shown_hexes(summary: Summary, screen: CoverageScreen | None) -> pd.DataFrame
     return hexes.join(protect_hexes(hexes, category_cols=_hex_category_cols(hexes)))
 
 
+def grouped(text: str) -> str:
+    """A printed count with thousands separators (``"4000"`` -> ``"4,000"``); marks such as
+    ``"<10"`` stay as they are."""
+    return f"{int(text):,}" if text.isdigit() else text
+
+
 def share_table(
     counts: pd.DataFrame, labels: dict[str, str], *, lang: str, shown: pd.DataFrame | None = None
 ) -> pd.DataFrame:
