@@ -264,7 +264,8 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
     assert log.verify().ok
 
 
-def test_hub_view_export_of_individuals_is_audited() -> None:
+def test_hub_view_export_of_individuals_is_audited_before_it_is_offered() -> None:
+    """The list is offered only in the rerun after an audited "prepare", and never again without one."""
     import os
 
     from data.audit import AuditLog
@@ -273,15 +274,23 @@ def test_hub_view_export_of_individuals_is_audited() -> None:
     at = signed_in("town8")
     at.switch_page("pages/hubs.py").run()
     assert not at.exception, at.exception
+    assert not at.get("download_button")  # nothing to fetch before the audit entry
     log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
     before = len(log.entries(who="town8", limit=None))
-    at.get("download_button")[0].click().run()
+    at.button(key="prepare_outside").click().run()
     assert not at.exception, at.exception
     after = log.entries(who="town8", limit=None)
-    assert len(after) == before + 1
+    assert len(after) == before + 1  # written in the run that first shows the download
+    assert len(at.get("download_button")) == 1
     entry = after[0]
     outside = next(df.value for df in at.dataframe if "最近的其他站点" in df.value.columns)
     assert entry.action == "export_individuals" and entry.row_count == len(outside) > 0
+    assert entry.file_hash and len(entry.file_hash) == 64
+    # any other rerun: the list is no longer offered, and nothing more is audited
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("download_button")
+    assert len(log.entries(who="town8", limit=None)) == before + 1
     assert log.verify().ok
 
 
