@@ -123,17 +123,26 @@ if len(res.accepted):
             n_rejected=int(summary["rejected"]),
             crs_detected=summary.get("crs_detected"),
         )
+        audit = get_audit()
         try:
-            n = get_store().save_table(kind, res.accepted, dataset="user", replace=True, import_meta=meta)
+            # the rows and their audit entry commit together, or neither does
+            n = get_store().save_table(
+                kind,
+                res.accepted,
+                dataset="user",
+                replace=True,
+                import_meta=meta,
+                in_transaction=lambda conn, n_rows: audit.append_in(
+                    conn,
+                    user.username,
+                    user.role.value,
+                    f"import_{kind}",
+                    {"dataset": "user", "file": upload.name},
+                    n_rows,
+                    file_hash=file_sha,
+                ),
+            )
         except DataError as exc:
             st.error(str(exc))
         else:
-            get_audit().append(
-                user.username,
-                user.role.value,
-                f"import_{kind}",
-                {"dataset": "user", "file": upload.name},
-                n,
-                file_hash=file_sha,
-            )
             st.success(t("saved", n=n))
