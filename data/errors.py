@@ -11,3 +11,10 @@ class DataError(GeoError):
 
 class NetworkSourceError(DataError):
     """A network source file cannot be read or has an unknown format."""
+
+
+class TableLimitError(DataError):
+    """An uploaded table is too big to read (unpacked size, rows, columns, cells or parse time).
+
+    The message (Chinese, English in brackets) says which limit and what to do.
+    """

@@ -63,6 +63,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind_hubs": ("服务站点", "Hubs"),
     "kind_providers": ("服务主体", "Providers"),
     "upload": ("上传 CSV 或 XLSX 文件", "Upload a CSV or XLSX file"),
+    "upload_help": (
+        "CSV（UTF-8 或 GB18030）或 Excel（.xlsx），不超过 {mb} MB。",
+        "CSV (UTF-8 or GB18030) or Excel (.xlsx), at most {mb} MB.",
+    ),
     "crs": ("坐标系", "Coordinate system"),
     "crs_auto": ("自动识别", "Detect automatically"),
     "mapping": ("列映射（未识别的列）", "Column mapping (unrecognised columns)"),

@@ -6,9 +6,10 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from data.access import check_upload
+from data.access import MAX_UPLOAD_MB, check_upload
 from data.auth import Role
 from data.errors import DataError
 from data.idcard import id_hash_key
@@ -26,6 +27,9 @@ K_FILE = "import_file"
 K_RESULT = "import_result"
 K_MAP_PREFIX = "import_map_"
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09")
+#: what the widget accepts (= server.maxUploadSize in .streamlit/config.toml); check_upload then
+#: refuses anything over MAX_UPLOAD_MB in Chinese
+UPLOAD_WIDGET_MB = 2 * MAX_UPLOAD_MB
 
 user = require_user()
 if user.role not in (Role.ADMIN, Role.PLANNER):
@@ -35,7 +39,14 @@ bundle = get_bundle()
 st.title(t("data_title"))
 kind = st.radio(t("kind"), KINDS[::-1], format_func=lambda k: t(f"kind_{k}"), key=K_KIND, horizontal=True)
 crs = st.selectbox(t("crs"), CRS_OPTIONS, format_func=lambda c: t("crs_auto") if c == "auto" else c.upper(), key=K_CRS)
-upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key=K_FILE)
+# the widget lets twice the limit through, so check_upload can say "too large" in Chinese
+upload = st.file_uploader(
+    t("upload"),
+    type=["csv", "xlsx"],
+    key=K_FILE,
+    max_upload_size=UPLOAD_WIDGET_MB,
+    help=t("upload_help", mb=MAX_UPLOAD_MB),
+)
 if upload is None:
     st.stop()
 
@@ -45,15 +56,29 @@ try:
 except DataError as exc:
     st.error(str(exc))
     st.stop()
-suffix = Path(upload.name).suffix.lower()
-with tempfile.TemporaryDirectory() as tmp:
-    path = Path(tmp) / f"upload{suffix}"
-    path.write_bytes(payload)
-    try:
-        raw = read_table(path)
-    except DataError as exc:
-        st.error(str(exc))
-        st.stop()
+file_sha = hashlib.sha256(payload).hexdigest()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def parse_upload(sha256: str, suffix: str, _payload: bytes) -> tuple[pd.DataFrame | None, str | None]:
+    """Parse an upload once per content (keyed by its SHA-256), not on every rerun.
+
+    Returns the frame or the error message: a refused file is not parsed again either.
+    Reading is bounded (:mod:`data.tables`): size, rows, columns, cells and time.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(_payload)
+        try:
+            return read_table(path), None
+        except DataError as exc:
+            return None, str(exc)
+
+
+raw, read_error = parse_upload(file_sha, Path(upload.name).suffix.lower(), payload)
+if raw is None:
+    st.error(read_error)
+    st.stop()
 
 _, used, unmapped = map_columns(raw, kind)
 mapping: dict[str, str | None] = {}
@@ -69,7 +94,6 @@ if unmapped:
             key=f"{K_MAP_PREFIX}{kind}_{col}",
         )
 
-file_sha = hashlib.sha256(payload).hexdigest()
 if st.button(t("run_import"), type="primary"):
     try:
         result = import_table(
