@@ -97,6 +97,13 @@ class TableReadError(DataError):
     """A table file cannot be read."""
 
 
+class TableLimitError(DataError):
+    """An uploaded table is too big to read (unpacked size, rows, columns, cells or parse time).
+
+    The message (Chinese, English in brackets) says which limit and what to do.
+    """
+
+
 class ColumnMappingError(DataError):
     """The column mapping is invalid or a required column is missing; the message says which."""
 

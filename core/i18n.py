@@ -146,7 +146,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "report_build": ("生成报告", "Build reports"),
     "report_done": ("已生成 {n} 个文件。", "{n} files built."),
     "report_download": ("下载报告（ZIP）", "Download reports (ZIP)"),
-    "export_outside": ("导出圈外名单（CSV，姓名已脱敏，记入审计日志）", "Export the list (CSV, masked names, audited)"),
+    "export_outside": ("下载圈外名单（CSV）", "Download the list (CSV)"),
     "synthetic_note": ("合成数据", "synthetic data"),
     "attribution": (
         "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",
@@ -235,6 +235,18 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_new_n": ("新增覆盖户数", "Newly covered households"),
     "col_lon": ("经度", "Lon"),
     "col_lat": ("纬度", "Lat"),
+    "upload_help": (
+        "CSV（UTF-8 或 GB18030）或 Excel（.xlsx），不超过 {mb} MB。",
+        "CSV (UTF-8 or GB18030) or Excel (.xlsx), at most {mb} MB.",
+    ),
+    "prepare_outside": (
+        "准备导出圈外名单（CSV，姓名已脱敏，记入审计日志）",
+        "Prepare the export of the list (CSV, masked names, audited)",
+    ),
+    "export_ready": (
+        "已记入审计日志。下载按钮只在此刻有效：页面有任何操作后需重新准备。",
+        "Recorded in the audit log. The download is offered until your next action on the page.",
+    ),
     "not_recorded": ("未填", "not recorded"),
     "choose": ("请选择", "Choose"),
     "share": ("圈内占比", "Share inside"),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -407,6 +407,7 @@ class Store:
         dataset: str,
         replace: bool = True,
         import_meta: ImportMeta | None = None,
+        in_transaction: Callable[[Connection, int], object] | None = None,
     ) -> int:
         """Store a canonical table in one transaction.
 
@@ -423,6 +424,12 @@ class Store:
             (an id already stored is then an error).
         import_meta : ImportMeta, optional
             Recorded in ``imports`` in the same transaction.
+        in_transaction : callable, optional
+            Called as ``in_transaction(conn, n_rows)`` after the rows are written, inside
+            the same transaction, e.g. to append the import's audit entry
+            (:meth:`data.accounts.audit.AuditLog.append_in`): the rows and the entry are committed
+            together or not at all. An exception it raises rolls back everything and
+            propagates.
 
         Returns
         -------
@@ -447,6 +454,8 @@ class Store:
                 if import_meta is not None:
                     record = {**asdict(import_meta), "kind": kind, "dataset": dataset, "created_at": datetime.now(UTC)}
                     conn.execute(IMPORTS.insert(), record)
+                if in_transaction is not None:
+                    in_transaction(conn, len(rows))
         except sa.exc.IntegrityError as exc:
             msg = (
                 f"{kind}: cannot store dataset {dataset!r}, nothing was changed "

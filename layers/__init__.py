@@ -1,1 +1,1 @@
-"""Map layers: GeoDataFrames to folium layers with locally served Leaflet, legends and static map images; no streamlit."""
+"""Map layers: GeoDataFrames to folium layers (locally served Leaflet), legends, static map images; no streamlit."""

@@ -45,7 +45,7 @@ def current_user() -> User | None:
 
 
 def client_id() -> str:
-    """Who is signing in, for the per-client limit of :mod:`data.auth`.
+    """Who is signing in, for the per-client limit of :mod:`data.accounts.auth`.
 
     The connection's IP address (``st.context.ip_address``, Streamlit >= 1.45); Streamlit
     gives None for ``localhost`` (and behind a local reverse proxy), so then a random id

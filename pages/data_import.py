@@ -6,10 +6,11 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import DataError
-from data.accounts.access import check_upload
+from data.accounts.access import MAX_UPLOAD_MB, check_upload
 from data.accounts.auth import Role
 from data.idcard import id_hash_key
 from data.importer import ImportResult, import_table, map_columns, mappable_columns
@@ -27,6 +28,9 @@ K_FILE = "import_file"
 K_RESULT = "import_result"
 K_MAP_PREFIX = "import_map_"
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09")
+#: what the widget accepts (= server.maxUploadSize in .streamlit/config.toml); check_upload then
+#: refuses anything over MAX_UPLOAD_MB in Chinese
+UPLOAD_WIDGET_MB = 2 * MAX_UPLOAD_MB
 
 user = require_user()
 if user.role not in (Role.ADMIN, Role.PLANNER):
@@ -42,7 +46,14 @@ crs = st.selectbox(
     placeholder=t("choose"),
     key=K_CRS,
 )
-upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key=K_FILE)
+# the widget lets twice the limit through, so check_upload can say "too large" in Chinese
+upload = st.file_uploader(
+    t("upload"),
+    type=["csv", "xlsx"],
+    key=K_FILE,
+    max_upload_size=UPLOAD_WIDGET_MB,
+    help=t("upload_help", mb=MAX_UPLOAD_MB),
+)
 if upload is None:
     st.stop()
 
@@ -52,15 +63,29 @@ try:
 except DataError as exc:
     st.error(str(exc))
     st.stop()
-suffix = Path(upload.name).suffix.lower()
-with tempfile.TemporaryDirectory() as tmp:
-    path = Path(tmp) / f"upload{suffix}"
-    path.write_bytes(payload)
-    try:
-        raw = read_table(path)
-    except DataError as exc:
-        st.error(str(exc))
-        st.stop()
+file_sha = hashlib.sha256(payload).hexdigest()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def parse_upload(sha256: str, suffix: str, _payload: bytes) -> tuple[pd.DataFrame | None, str | None]:
+    """Parse an upload once per content (keyed by its SHA-256), not on every rerun.
+
+    Returns the frame or the error message: a refused file is not parsed again either.
+    Reading is bounded (:mod:`data.tables`): size, rows, columns, cells and time.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(_payload)
+        try:
+            return read_table(path), None
+        except DataError as exc:
+            return None, str(exc)
+
+
+raw, read_error = parse_upload(file_sha, Path(upload.name).suffix.lower(), payload)
+if raw is None:
+    st.error(read_error)
+    st.stop()
 
 _, used, unmapped = map_columns(raw, kind)
 mapping: dict[str, str | None] = {}
@@ -77,7 +102,6 @@ if unmapped:
             key=f"{K_MAP_PREFIX}{kind}_{col}",
         )
 
-file_sha = hashlib.sha256(payload).hexdigest()
 if st.button(t("run_import"), type="primary"):
     try:
         result = import_table(
@@ -131,17 +155,26 @@ if len(res.accepted):
             n_rejected=int(summary["rejected"]),
             crs_detected=summary.get("crs_detected"),
         )
+        audit = get_audit()
         try:
-            n = get_store().save_table(kind, res.accepted, dataset="user", replace=True, import_meta=meta)
+            # the rows and their audit entry commit together, or neither does
+            n = get_store().save_table(
+                kind,
+                res.accepted,
+                dataset="user",
+                replace=True,
+                import_meta=meta,
+                in_transaction=lambda conn, n_rows: audit.append_in(
+                    conn,
+                    user.username,
+                    user.role.value,
+                    f"import_{kind}",
+                    {"dataset": "user", "file": upload.name},
+                    n_rows,
+                    file_hash=file_sha,
+                ),
+            )
         except DataError as exc:
             st.error(str(exc))
         else:
-            get_audit().append(
-                user.username,
-                user.role.value,
-                f"import_{kind}",
-                {"dataset": "user", "file": upload.name},
-                n,
-                file_hash=file_sha,
-            )
             st.success(t("saved", n=n))

@@ -11,6 +11,7 @@ from core.i18n import labels as labels_of
 from core.vocab import NEED_PRIORITY
 from data.accounts.access import can_export_individuals, ensure_can_export_individuals, filter_frame
 from data.accounts.audit import sha256_hex
+from data.safe_export import frame_to_csv_bytes
 from geo.analysis import walk_from_point
 from geo.areas import hub_area_mask
 from geo.figures import coverage_pct
@@ -96,21 +97,32 @@ else:
         }
     )
     st.dataframe(view, width="stretch", hide_index=True)
-    if can_export_individuals(user.role):
-        # individual list: masked names and ids only; the export itself is checked and audited
-        csv = view.to_csv(index=False).encode("utf-8-sig")
-        if st.download_button(
-            t("export_outside"), csv, file_name=f"outside_{hub_id}.csv", mime="text/csv", key="export_outside"
-        ):
-            ensure_can_export_individuals(user.role)
-            get_audit().append(
-                user.username,
-                user.role.value,
-                "export_individuals",
-                {**area_of(user).as_dict(), "hub_id": hub_id, "list": "outside_circle"},
-                len(view),
-                file_hash=sha256_hex(csv),
-            )
+    # The individual list leaves the system in two steps, so it is never offered unaudited:
+    # 1. "prepare" writes the audit entry (with the file's hash) before anything can be fetched;
+    # 2. only in that one rerun a download button is shown. Its data is deferred (a callable):
+    #    no file sits behind a /media URL until the click, which comes over this signed-in
+    #    session. on_click="ignore" keeps the button for that click; the next rerun (any
+    #    action on the page) drops it, and Streamlit deletes the orphaned file at its next sweep.
+    if can_export_individuals(user.role) and st.button(t("prepare_outside"), key="prepare_outside"):
+        ensure_can_export_individuals(user.role)
+        csv = frame_to_csv_bytes(view)  # text cells guarded against formula injection
+        get_audit().append(
+            user.username,
+            user.role.value,
+            "export_individuals",
+            {**area_of(user).as_dict(), "hub_id": hub_id, "list": "outside_circle"},
+            len(view),
+            file_hash=sha256_hex(csv),
+        )
+        st.caption(t("export_ready"))
+        st.download_button(
+            t("export_outside"),
+            lambda: csv,
+            file_name=f"outside_{hub_id}.csv",
+            mime="text/csv",
+            key="export_outside",
+            on_click="ignore",
+        )
 
 st.subheader(t("providers_near"))
 prov = current_tables()["providers"]

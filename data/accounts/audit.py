@@ -412,6 +412,48 @@ class AuditLog:
             Bad values, a head that fails its check (the log was tampered with: writing
             stops until an administrator looks), or persistent write conflicts.
         """
+        prepared = self._prepare(action, filter, row_count, now)
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                with self.store.engine.begin() as conn:
+                    return self._insert(conn, str(who), str(role), action, row_count, file_hash, *prepared)
+            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                # another writer took this seq (or SQLite's snapshot moved): read the head again
+                logger.debug("audit append attempt %d collided: %s", attempt + 1, exc)
+                time.sleep(0.002 * (attempt + 1) + secrets.randbelow(1000) / 1e6)
+        msg = (
+            f"审计日志写入冲突，重试 {APPEND_ATTEMPTS} 次仍失败 (audit append failed after {APPEND_ATTEMPTS} attempts)"
+        )
+        raise AuditError(msg)
+
+    def append_in(
+        self,
+        conn: Connection,
+        who: str,
+        role: str,
+        action: str,
+        filter: Mapping[str, Any],
+        row_count: int,
+        file_hash: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """:meth:`append` inside the caller's transaction ``conn`` (same parameters).
+
+        The entry commits or rolls back together with whatever else ``conn`` writes (e.g.
+        the rows of an import, :meth:`data.storage.Store.save_table`'s ``in_transaction``).
+        There is no retry here: a concurrent append makes the caller's transaction fail.
+
+        Raises
+        ------
+        AuditError
+            Bad values or a head that fails its check.
+        """
+        prepared = self._prepare(action, filter, row_count, now)
+        return self._insert(conn, str(who), str(role), action, row_count, file_hash, *prepared)
+
+    def _prepare(self, action: str, filter: Mapping[str, Any], row_count: int, now: datetime | None) -> tuple[str, str]:
+        """Check the values; returns the canonical filter JSON and the time text."""
         if not isinstance(action, str) or not action.strip():
             raise AuditError("审计记录必须说明操作 (action must be a non-empty text)")
         if isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0:
@@ -421,52 +463,52 @@ class AuditLog:
         if now is not None and now.tzinfo is None:
             msg = "now must be timezone-aware (e.g. datetime.now(UTC))"
             raise ValueError(msg)
-        filter_json = canonical_json(dict(filter))
-        at = _format_time(now if now is not None else datetime.now(UTC))
-        who_text, role_text = str(who), str(role)
-        for attempt in range(APPEND_ATTEMPTS):
-            try:
-                with self.store.engine.begin() as conn:
-                    last_seq, prev_mac = self._read_head(conn)
-                    seq = last_seq + 1
-                    mac = entry_mac(
-                        self._key,
-                        seq=seq,
-                        at=at,
-                        who=who_text,
-                        role=role_text,
-                        action=action,
-                        filter_json=filter_json,
-                        row_count=row_count,
-                        file_hash=file_hash,
-                        prev_mac=prev_mac,
-                    )
-                    conn.execute(
-                        AUDIT_LOG.insert(),
-                        {
-                            "seq": seq,
-                            "at": at,
-                            "who": who_text,
-                            "role": role_text,
-                            "action": action,
-                            "filter_json": filter_json,
-                            "row_count": row_count,
-                            "file_hash": file_hash,
-                            "prev_mac": prev_mac,
-                            "mac": mac,
-                        },
-                    )
-                    head = {"seq": seq, "mac": mac, "head_mac": _head_mac(self._key, seq, mac)}
-                    conn.execute(AUDIT_HEAD.update().where(AUDIT_HEAD.c.head_id == _HEAD_ID).values(**head))
-                return seq
-            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
-                # another writer took this seq (or SQLite's snapshot moved): read the head again
-                logger.debug("audit append attempt %d collided: %s", attempt + 1, exc)
-                time.sleep(0.002 * (attempt + 1) + secrets.randbelow(1000) / 1e6)
-        msg = (
-            f"审计日志写入冲突，重试 {APPEND_ATTEMPTS} 次仍失败 (audit append failed after {APPEND_ATTEMPTS} attempts)"
+        return canonical_json(dict(filter)), _format_time(now if now is not None else datetime.now(UTC))
+
+    def _insert(
+        self,
+        conn: Connection,
+        who_text: str,
+        role_text: str,
+        action: str,
+        row_count: int,
+        file_hash: str | None,
+        filter_json: str,
+        at: str,
+    ) -> int:
+        """Write one entry and move the head, on ``conn``; returns its seq."""
+        last_seq, prev_mac = self._read_head(conn)
+        seq = last_seq + 1
+        mac = entry_mac(
+            self._key,
+            seq=seq,
+            at=at,
+            who=who_text,
+            role=role_text,
+            action=action,
+            filter_json=filter_json,
+            row_count=row_count,
+            file_hash=file_hash,
+            prev_mac=prev_mac,
         )
-        raise AuditError(msg)
+        conn.execute(
+            AUDIT_LOG.insert(),
+            {
+                "seq": seq,
+                "at": at,
+                "who": who_text,
+                "role": role_text,
+                "action": action,
+                "filter_json": filter_json,
+                "row_count": row_count,
+                "file_hash": file_hash,
+                "prev_mac": prev_mac,
+                "mac": mac,
+            },
+        )
+        head = {"seq": seq, "mac": mac, "head_mac": _head_mac(self._key, seq, mac)}
+        conn.execute(AUDIT_HEAD.update().where(AUDIT_HEAD.c.head_id == _HEAD_ID).values(**head))
+        return seq
 
     def entries(self, *, limit: int | None = 100, who: str | None = None) -> list[AuditEntry]:
         """The newest entries first.

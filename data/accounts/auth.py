@@ -16,7 +16,7 @@ PostgreSQL), in tables added to the shared :data:`data.storage.METADATA`:
     absolute maximum).
 ``login_throttle``
     Consecutive failed sign-ins and ``locked_until`` per *key*: a keyed hash (HMAC-SHA256,
-    :meth:`data.audit.AuditLog.derived_key`) of the typed user name, **known or not** (so
+    :meth:`data.accounts.audit.AuditLog.derived_key`) of the typed user name, **known or not** (so
     the answer does not tell an attacker which names exist), of the name plus the client,
     and of the client. Typed names are never stored in clear, and every key is 64
     characters however long the input. Rows idle longer than ``lockout_minutes`` are

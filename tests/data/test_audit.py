@@ -13,8 +13,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from core.errors import AuditError, AuditKeyError
 from data.accounts.audit import (
@@ -27,7 +29,7 @@ from data.accounts.audit import (
     entry_mac,
     sha256_hex,
 )
-from data.storage import Store
+from data.storage import StorageError, Store
 
 KEY = b"test-audit-key-0123456789abcdef"
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
@@ -273,3 +275,54 @@ def test_key_from_environment_or_a_private_file(tmp_path: Path) -> None:
     assert audit_key(env={}, key_file=path, create=False) == key
     default = audit_key(env={"XDG_DATA_HOME": str(tmp_path / "xdg")})
     assert (tmp_path / "xdg" / "xihu-service-map" / "audit.key").read_bytes() == default != key
+
+
+# -- an import and its audit entry in one transaction (issue #11, item 7d) -----------------------
+def _hubs(n: int) -> pd.DataFrame:
+    from tests.data.test_storage import hubs_frame
+
+    return hubs_frame().head(n)
+
+
+def _stored(store: Store) -> int:
+    return len(store.load_table("hubs", dataset="user"))
+
+
+def test_import_and_its_audit_entry_commit_together(store: Store) -> None:
+    log = AuditLog(store, KEY)
+
+    def audit(conn: Connection, n: int) -> int:
+        return log.append_in(conn, "planner1", "planner", "import_hubs", {"dataset": "user"}, n, "ab" * 32)
+
+    assert store.save_table("hubs", _hubs(3), dataset="user", in_transaction=audit) == 3
+    (entry,) = log.entries()
+    assert (entry.action, entry.row_count, _stored(store)) == ("import_hubs", 3, 3)
+    assert log.verify().ok
+
+
+def test_a_failed_audit_write_rolls_back_the_import(store: Store) -> None:
+    log = AuditLog(store, KEY)
+    store.save_table("hubs", _hubs(2), dataset="user")
+
+    def bad_audit(conn: Connection, n: int) -> int:
+        return log.append_in(conn, "planner1", "planner", "", {}, n)  # no action: refused
+
+    with pytest.raises(AuditError):
+        store.save_table("hubs", _hubs(3), dataset="user", in_transaction=bad_audit)
+    assert _stored(store) == 2  # the previous rows are still there, the new ones are not
+    assert log.entries() == []
+
+
+def test_a_failure_after_the_audit_entry_rolls_the_entry_back(store: Store) -> None:
+    log = AuditLog(store, KEY)
+
+    def audit_then_fail(conn: Connection, n: int) -> None:
+        log.append_in(conn, "planner1", "planner", "import_hubs", {"dataset": "user"}, n)
+        raise StorageError("the data write failed after the entry")
+
+    with pytest.raises(StorageError):
+        store.save_table("hubs", _hubs(3), dataset="user", in_transaction=audit_then_fail)
+    assert _stored(store) == 0
+    assert log.entries() == []
+    assert log.append("planner1", "planner", "import_hubs", {}, 0) == 1  # the chain goes on from the head
+    assert log.verify().ok

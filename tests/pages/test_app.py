@@ -160,6 +160,53 @@ def test_data_page_upload_small_file() -> None:
     assert "张三明" not in at.dataframe[-1].value.to_string()  # accepted rows hold no clear name
 
 
+def test_data_page_too_large_upload_is_refused_in_chinese() -> None:
+    """The widget lets a file over the app's limit through, so the refusal is the app's Chinese one."""
+    from data.accounts.access import MAX_UPLOAD_MB
+
+    at = signed_in("planner1")
+    at.switch_page("pages/data_import.py").run()
+    uploader = at.get("file_uploader")[0]
+    assert uploader.proto.max_upload_size_mb == 2 * MAX_UPLOAD_MB
+    assert f"{MAX_UPLOAD_MB} MB" in uploader.proto.help
+    big = b"a,b\n" + b"1,2\n" * ((MAX_UPLOAD_MB * 1024 * 1024) // 4 + 1000)
+    uploader.upload("big.csv", big, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("文件过大" in e.value for e in at.error)
+
+
+def test_data_page_xlsx_bomb_is_refused_fast_while_another_session_signs_in(tmp_path: Path) -> None:
+    """A small XLSX that unpacks to 120 MB: a Chinese message within 10 s, and a sign-in meanwhile works."""
+    import threading
+    import time
+
+    from tests.data.test_tables import bomb_xlsx
+
+    bomb = bomb_xlsx(tmp_path / "bomb.xlsx", 120).read_bytes()
+    at = signed_in("planner1")
+    at.switch_page("pages/data_import.py").run()
+    other: dict[str, object] = {}
+
+    def sign_in_meanwhile() -> None:
+        started = time.monotonic()
+        second = signed_in("viewer1")
+        other["seconds"] = time.monotonic() - started
+        other["signed_in"] = any(b.key == "signout" for b in second.button)
+
+    at.get("file_uploader")[0].upload("bomb.xlsx", bomb, "application/vnd.ms-excel")
+    thread = threading.Thread(target=sign_in_meanwhile)
+    started = time.monotonic()
+    thread.start()
+    at.run()
+    elapsed = time.monotonic() - started
+    thread.join(TIMEOUT)
+    assert not at.exception, at.exception
+    assert any("解压后" in e.value for e in at.error), [e.value for e in at.error]
+    assert elapsed < 10
+    assert other.get("signed_in") is True, other
+
+
 def test_wrong_password_is_refused() -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.text_input(key="signin_username").input("planner1")
@@ -264,7 +311,8 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
     assert log.verify().ok
 
 
-def test_hub_view_export_of_individuals_is_audited() -> None:
+def test_hub_view_export_of_individuals_is_audited_before_it_is_offered() -> None:
+    """The list is offered only in the rerun after an audited "prepare", and never again without one."""
     import os
 
     from data.accounts.audit import AuditLog
@@ -273,15 +321,23 @@ def test_hub_view_export_of_individuals_is_audited() -> None:
     at = signed_in("town8")
     at.switch_page("pages/hubs.py").run()
     assert not at.exception, at.exception
+    assert not at.get("download_button")  # nothing to fetch before the audit entry
     log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
     before = len(log.entries(who="town8", limit=None))
-    at.get("download_button")[0].click().run()
+    at.button(key="prepare_outside").click().run()
     assert not at.exception, at.exception
     after = log.entries(who="town8", limit=None)
-    assert len(after) == before + 1
+    assert len(after) == before + 1  # written in the run that first shows the download
+    assert len(at.get("download_button")) == 1
     entry = after[0]
     outside = next(df.value for df in at.dataframe if "最近的其他站点" in df.value.columns)
     assert entry.action == "export_individuals" and entry.row_count == len(outside) > 0
+    assert entry.file_hash and len(entry.file_hash) == 64
+    # any other rerun: the list is no longer offered, and nothing more is audited
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("download_button")
+    assert len(log.entries(who="town8", limit=None)) == before + 1
     assert log.verify().ok
 
 
