@@ -6,7 +6,7 @@ else is a bug and must surface in tests. The families are siblings under
 :class:`XihuError`, one per concern::
 
     XihuError
-    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, disclosure
+    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, matching, disclosure
     ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle
     ├── AccountError  sign-in (AuthError), area access (AccessError), the audit log (AuditError)
     ├── CliError      a command line was called wrongly
@@ -58,6 +58,10 @@ class ScenarioError(GeoError):
 
 class SitingError(GeoError):
     """A siting model cannot be set up or has no solution (too few sites, unreachable target)."""
+
+
+class MatchingError(GeoError):
+    """Needs, offers or a catalogue cannot be matched as given (bad table, unknown item or offer)."""
 
 
 class SuppressionError(GeoError):
