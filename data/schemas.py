@@ -8,8 +8,10 @@ coordinates are WGS-84 (EPSG:4326). Imports map Chinese or English headers onto 
 
 from __future__ import annotations
 
+import pandas as pd
+
 from core.i18n import PROVIDER_KIND_ZH
-from core.vocab import CATEGORIES, PROVIDER_KINDS, SERVICE_CATALOGUE
+from core.vocab import CATEGORIES, DEFAULT_CATALOGUE, LIST_SEP, PROVIDER_KINDS, SERVICE_CATALOGUE, ServiceItem
 
 # -- spreadsheet wording -> codes -------------------------------------------------------
 #: what people write in spreadsheets -> category code
@@ -54,6 +56,11 @@ BENEFICIARY_COLUMNS = (
     "synthetic",
 )  # fmt: skip
 AREA_COLUMNS = ("area_id", "level", "name", "parent_id", "derived", "geometry")
+#: matching (#12): the service catalogue (服务清单), offers (provider x item) and needs (one item each)
+CATALOGUE_COLUMNS = ("item_id", "name", "need_type", "delivery", "group", "aliases")
+OFFER_COLUMNS = ("provider_id", "item_id", "capacity_per_month", "delivery", "reach_m", "synthetic")
+#: ``item_id`` is None for a need whose wording matched no item (kept, with its ``wording``)
+NEED_COLUMNS = ("need_id", "household_id", "item_id", "urgency", "since", "wording", "synthetic")
 TABLE_COLUMNS = {"hubs": HUB_COLUMNS, "providers": PROVIDER_COLUMNS, "beneficiaries": BENEFICIARY_COLUMNS}
 KINDS = tuple(TABLE_COLUMNS)
 
@@ -98,3 +105,22 @@ PROVIDER_KIND_ALIASES = {
     "政府": "government", "企业": "enterprise", "事业单位": "enterprise", "社工站": "social_org",
     "慈善基地": "social_org", "志愿者": "volunteer", **{k: k for k in PROVIDER_KINDS},
 }  # fmt: skip
+
+
+def catalogue_frame(items: tuple[ServiceItem, ...] = DEFAULT_CATALOGUE) -> pd.DataFrame:
+    """A catalogue as a table (``CATALOGUE_COLUMNS``; ``aliases`` joined with ``;``).
+
+    The default is :data:`core.vocab.DEFAULT_CATALOGUE`, an example for Xihu that the
+    bureau edits and replaces by importing its own list.
+    """
+    return pd.DataFrame(
+        {
+            "item_id": [s.code for s in items],
+            "name": [s.name_zh for s in items],
+            "need_type": [s.need_type for s in items],
+            "delivery": [s.delivery for s in items],
+            "group": [s.group for s in items],
+            "aliases": [LIST_SEP.join(s.aliases) for s in items],
+        },
+        columns=list(CATALOGUE_COLUMNS),
+    )
