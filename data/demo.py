@@ -210,8 +210,6 @@ _EXTRA_NEED_TYPE_W = {
     "linshi": {"survival": 4.0, "care": 1.0, "development": 0.5},
     "zhuanxiang": {"survival": 3.0, "care": 1.0, "development": 1.0},
 }
-#: share of a provider's monthly capacity_month available to the matching of its offers
-_OFFER_CAPACITY_SHARE = 0.5
 _DISTRICT_DEPT_NAMES = {
     "yibao": "区医疗保障局救助窗口",
     "renshe": "区人力社保局就业援助窗口",
@@ -673,7 +671,7 @@ def matching_tables(
     urgency from the household's by :func:`core.vocab.need_urgency_from_household`, one
     grade lower for items of a less urgent need type than the household's. Offers: one per
     item of a provider's ``services`` plus the extra items of its department; the
-    provider's ``capacity_month`` x 0.5 is split evenly over its offers (at least 1);
+    provider's ``capacity_month`` is split evenly over its offers (at least 1);
     district-level windows take applications online (``remote``); home visits reach
     1-3 km by department. Both are labelled ``synthetic`` and deterministic in ``seed``.
 
@@ -730,7 +728,7 @@ def matching_tables(
     ):
         items = [c for c in str(services).split(LIST_SEP) if c in ITEM_BY_CODE]
         items += [c for c in _EXTRA_OFFERS.get(str(dept), ()) if c not in items]
-        each = max(1, round(int(cap) * _OFFER_CAPACITY_SHARE / max(1, len(items))))
+        each = max(1, round(int(cap) / max(1, len(items))))
         for code in items:
             delivery = "remote" if dept in _ONLINE_DEPARTMENTS else ITEM_BY_CODE[code].delivery
             orows.append(
