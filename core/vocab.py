@@ -151,5 +151,5 @@ LIST_SEP = ";"  # multi-valued cells (services, needs) are joined with ';'
 
 def need_type_of(service_codes: list[str]) -> str | None:
     """The most urgent need type among service codes (survival > care > development)."""
-    types = [SERVICE_BY_CODE[c].need_type for c in service_codes if c in SERVICE_BY_CODE]
+    types = [ITEM_BY_CODE[c].need_type for c in service_codes if c in ITEM_BY_CODE]
     return min(types, key=NEED_PRIORITY.__getitem__) if types else None

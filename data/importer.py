@@ -47,7 +47,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -57,13 +57,24 @@ import pandas as pd
 
 from core.errors import ColumnMappingError, DataError, UnknownCRSError
 from core.i18n import CATEGORY_ZH, PROVIDER_KIND_ZH, TIER_ZH
-from core.vocab import LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
+from core.vocab import (
+    ITEM_BY_CODE,
+    LIST_SEP,
+    NEED_URGENCY_MIN,
+    SERVICE_CATALOGUE,
+    URGENCY_MAX,
+    URGENCY_MIN,
+    need_type_of,
+    need_urgency_from_household,
+)
 from data.crs import CRS_LABEL_ZH, WGS84, check_crs, detect_crs, out_of_china, to_wgs84
 from data.idcard import ID_REASONS, check_id_card, id_hash, mask_name
+from data.needs import HOW_SIMILAR, match_need_wording
 from data.schemas import (
     ALIASES,
     CATEGORY_ALIASES,
     KINDS,
+    NEED_COLUMNS,
     PROVIDER_KIND_ALIASES,
     SERVICE_ALIASES,
     TABLE_COLUMNS,
@@ -128,7 +139,6 @@ REASONS: Final[dict[str, str]] = {
     "bad_category": f"救助类别“{{value}}”无法识别：应为 {_CATEGORY_LIST} 之一",
     "bad_household_size": f"家庭人口“{{value}}”无效：应为 1 到 {MAX_HOUSEHOLD} 之间的整数",
     "bad_urgency": f"紧急程度“{{value}}”无效：应为 {URGENCY_MIN}（最低）到 {URGENCY_MAX}（最紧急）之间的整数",
-    "bad_need": f"需求中有无法识别的服务项目：{{value}}。可用的项目：{_SERVICE_LIST}",
     "bad_service": f"服务项目中有无法识别的项：{{value}}。可用的项目：{_SERVICE_LIST}",
     "missing_tier": f"缺少层级：请填写 {_TIER_LIST} 之一",
     "bad_tier": f"层级“{{value}}”无法识别：应为 {_TIER_LIST} 之一",
@@ -151,6 +161,10 @@ WARNINGS: Final[dict[str, str]] = {
     "coord_approx_community": "没有经纬度，已放在所属社区“{value}”的中心点（近似位置）",
     "id_upgraded_15": "15 位旧身份证号已按国家标准升级为 18 位后计算哈希",
     "crs_declared_suspect": "声明的坐标系是 {declared}，但与路网比对更像 {detected}：请核对坐标来源",
+    "need_similar": "需求“{value}”按相近名称对应为服务项目“{item}”：请核对",
+    "need_unmapped": (
+        "需求“{value}”未能对应服务清单中的项目：已保留为未匹配需求，可在数据页面指定对应项目（记住后下次自动对应）"
+    ),
 }
 
 #: what people write in a ``坐标系`` cell, beyond the names :func:`data.crs.check_crs` knows
@@ -234,13 +248,21 @@ class ImportResult:
         ``crs_source`` (``auto``, ``auto_unconfident``, ``declared``, ``fallback``),
         ``crs_confident``, ``crs_margin_m``, ``crs_message_zh``, ``crs_rows``
         {crs: accepted rows}, ``mapping`` {header: column}, ``unmapped`` [headers],
-        ``notes`` [Chinese remarks].
+        ``notes`` [Chinese remarks]; for beneficiaries also ``unmapped_needs``
+        {wording: accepted households} (need wording no catalogue item matched).
+    needs : pandas.DataFrame
+        Beneficiaries only: one row per need of an accepted household
+        (:data:`data.schemas.NEED_COLUMNS`): ``need_id`` = ``<beneficiary_id>-<k>``,
+        ``household_id``, ``item_id`` (None for an unmapped wording, kept with its
+        ``wording``), ``urgency`` 1-3 from the household's 1-5
+        (:func:`core.vocab.need_urgency_from_household`; 1 when the household has none).
     """
 
     accepted: pd.DataFrame
     rejected: pd.DataFrame
     warnings: pd.DataFrame
     summary: dict[str, Any]
+    needs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NEED_COLUMNS)))
 
 
 # ------------------------------------------------------------------------------ cells
@@ -665,6 +687,7 @@ def import_table(
     existing_ids: Iterable[str] = (),
     existing_id_hashes: Iterable[str] = (),
     mapping: Mapping[str, str | None] | None = None,
+    need_aliases: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Validate a user table row by row: accepted canonical rows, rejected original rows.
 
@@ -697,6 +720,10 @@ def import_table(
         ID-card hashes already stored (same key): ``duplicate_id_card``.
     mapping : mapping, optional
         The user's column mapping (see :func:`map_columns`).
+    need_aliases : mapping of wording -> item_id, optional
+        Remembered need wording (:meth:`data.storage.Store.need_aliases`): a 需求 cell's
+        wording is matched by :func:`data.needs.match_need_wording`; what matches nothing
+        is kept as an unmapped need with a warning (``need_unmapped``), never rejected.
 
     Returns
     -------
@@ -733,7 +760,7 @@ def import_table(
     notes: list[str] = []
     _check_ids(kind, col(ID_COLUMN[kind]), rows, out, set(map(str, existing_ids)))
     if kind == "beneficiaries":
-        _check_beneficiary_fields(text, col, rows, out, notes, id_key, set(existing_id_hashes))
+        _check_beneficiary_fields(text, col, rows, out, notes, id_key, set(existing_id_hashes), need_aliases)
     elif kind == "hubs":
         _check_hub_fields(col, rows, out)
     else:
@@ -773,6 +800,7 @@ def import_table(
         msg = f"import lost rows: {len(accepted)} accepted + {len(rejected)} rejected != {n} read"
         raise AssertionError(msg)
 
+    needs = _needs_frame(out, ok) if kind == "beneficiaries" else _empty_needs()
     reasons = rejected["reason_code"].value_counts().to_dict() if len(rejected) else {}
     warn_counts = warnings["code"].value_counts().to_dict() if len(warnings) else {}
     crs_rows: dict[str, BoolArray] = crs_info.pop("rows_by_crs")
@@ -791,8 +819,11 @@ def import_table(
         "unmapped": unmapped,
         "notes": notes,
     }
+    if kind == "beneficiaries":
+        unmapped_needs = needs.loc[needs["item_id"].isna(), "wording"].value_counts()
+        summary["unmapped_needs"] = {str(k): int(v) for k, v in unmapped_needs.items()}
     log.info("import %s: %d read, %d accepted, %d rejected", kind, n, len(accepted), len(rejected))
-    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary)
+    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary, needs=needs)
 
 
 def _check_ids(kind: str, ids: list[str], rows: _Rows, out: dict[str, list[Any]], existing: set[str]) -> None:
@@ -826,6 +857,7 @@ def _check_beneficiary_fields(
     notes: list[str],
     id_key: bytes | None,
     existing_hashes: set[str],
+    need_aliases: Mapping[str, str] | None = None,
 ) -> None:
     n = len(rows.problems)
     hashes: list[Any] = [None] * n
@@ -894,14 +926,21 @@ def _check_beneficiary_fields(
 
     needs: list[Any] = []
     need_types: list[Any] = []
+    per_row: list[list[tuple[str | None, str]]] = []
     for i, value in enumerate(col("needs")):
-        codes, unknown = parse_services(value)
-        if unknown:
-            rows.reject(i, "bad_need", value="、".join(unknown))
+        found = parse_need_cell(value, need_aliases)
+        for item, wording, how in found:
+            if item is None:
+                rows.warn(i, "need_unmapped", value=wording)
+            elif how == HOW_SIMILAR:
+                rows.warn(i, "need_similar", value=wording, item=ITEM_BY_CODE[item].name_zh)
+        codes = list(dict.fromkeys(item for item, _, _ in found if item is not None))
         needs.append(LIST_SEP.join(codes) or None)
         need_types.append(need_type_of(codes))
+        per_row.append([(item, wording) for item, wording, _ in found])
     out["needs"] = needs
     out["need_type"] = need_types
+    out["_needs_per_row"] = per_row
 
     urgency: list[Any] = []
     for i, value in enumerate(col("urgency")):
@@ -912,6 +951,52 @@ def _check_beneficiary_fields(
         urgency.append(level)
     out["urgency"] = urgency
     out["town_code"] = _text_or_none([_norm(v) for v in col("town_code")])
+
+
+def parse_need_cell(text: str, aliases: Mapping[str, str] | None = None) -> list[tuple[str | None, str, str | None]]:
+    """Every need of a 需求 cell as ``(item_id or None, wording, how)``, in order, without repeats.
+
+    Items are separated like :func:`parse_services`; each is matched by
+    :func:`data.needs.match_need_wording` (stored aliases, exact, conservative
+    similarity); an item made of several words (``医疗救助 助餐``, ``住房/教育``) is taken
+    word by word when every word matches exactly. Unmatched wording comes back with
+    ``item_id`` None.
+    """
+    found: list[tuple[str | None, str, str | None]] = []
+    for raw_item in _LIST_SPLIT.split(_norm(text)):
+        item = raw_item.strip()
+        if not item:
+            continue
+        whole = match_need_wording(item, aliases=aliases)
+        parts = [p for p in _PART_SPLIT.split(item) if p]
+        matches = [whole]
+        if len(parts) > 1 and (whole.item_id is None or whole.how == HOW_SIMILAR):
+            each = [match_need_wording(p, aliases=aliases) for p in parts]
+            if all(m.item_id and m.how != HOW_SIMILAR for m in each):
+                matches = each
+        for m in matches:
+            if m.item_id is not None and m.item_id not in {f[0] for f in found}:
+                found.append((m.item_id, m.wording, m.how))
+            elif m.item_id is None and m.wording not in {f[1] for f in found if f[0] is None}:
+                found.append((None, m.wording, None))
+    return found
+
+
+def _empty_needs() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(NEED_COLUMNS))
+
+
+def _needs_frame(out: dict[str, list[Any]], ok: BoolArray) -> pd.DataFrame:
+    """One row per need of each accepted household (``ImportResult.needs``)."""
+    rows: list[tuple[Any, ...]] = []
+    for i in np.flatnonzero(ok):
+        hid = out["beneficiary_id"][i]
+        urg = out["urgency"][i]
+        level = need_urgency_from_household(urg) if urg is not None else NEED_URGENCY_MIN
+        for k, (item, wording) in enumerate(out["_needs_per_row"][i], start=1):
+            rows.append((f"{hid}-{k}", hid, item, level, None, wording, False))
+    frame = pd.DataFrame(rows, columns=list(NEED_COLUMNS))
+    return frame.astype({"need_id": "str", "household_id": "str", "urgency": "int64", "synthetic": "bool"})
 
 
 def _check_name(col: Callable[[str], list[str]], rows: _Rows, out: dict[str, list[Any]]) -> None:

@@ -119,7 +119,6 @@ BEN_CASES: dict[str, dict[str, str]] = {
     "bad_category": {"救助类别": "低收入"},
     "bad_household_size": {"家庭人口": "三口"},
     "bad_urgency": {"紧急程度": "9"},
-    "bad_need": {"需求": "医疗救助、打麻将"},
     "bad_flag": {"synthetic": "也许"},
     "bad_crs": {"坐标系": "北京54"},
     "bad_coords": {"经度": "120°3'15\""},
@@ -414,7 +413,7 @@ def test_reason_messages_are_chinese_and_format() -> None:
     ctx = {"value": "x", "where": "第 2 行", "column": "c", "detail": "", "lon": "1", "lat": "2", "area": "西湖区"}
     for table in (REASONS, WARNINGS):
         for code, template in table.items():
-            text = template.format(**ctx, declared="a", detected="b")
+            text = template.format(**ctx, declared="a", detected="b", item="医疗救助")
             assert any("\u4e00" <= ch <= "\u9fff" for ch in text), code
 
 
