@@ -60,6 +60,7 @@ from core.i18n import CATEGORY_ZH, PROVIDER_KIND_ZH, TIER_ZH
 from core.vocab import (
     ITEM_BY_CODE,
     LIST_SEP,
+    NEED_URGENCY_MAX,
     NEED_URGENCY_MIN,
     SERVICE_CATALOGUE,
     URGENCY_MAX,
@@ -72,9 +73,15 @@ from data.idcard import ID_REASONS, check_id_card, id_hash, mask_name
 from data.needs import HOW_SIMILAR, match_need_wording
 from data.schemas import (
     ALIASES,
+    CATALOGUE_COLUMNS,
     CATEGORY_ALIASES,
+    DELIVERY_ALIASES,
     KINDS,
+    MATCHING_ALIASES,
+    MATCHING_KINDS,
     NEED_COLUMNS,
+    NEED_TYPE_ALIASES,
+    OFFER_COLUMNS,
     PROVIDER_KIND_ALIASES,
     SERVICE_ALIASES,
     TABLE_COLUMNS,
@@ -153,6 +160,20 @@ REASONS: Final[dict[str, str]] = {
     "coords_out_of_range": "经纬度超出取值范围（经度 {lon}，纬度 {lat}）：经度应在 -180~180，纬度应在 -90~90",
     "coords_swapped": "经纬度疑似填反（经度 {lon}，纬度 {lat}），但交换后仍不在{area}范围内，无法自动更正",
     "outside_area": "坐标（经度 {lon}，纬度 {lat}，换算为 WGS-84 后）不在{area}范围内",
+    # matching tables (import_matching_table)
+    "missing_need_type": "缺少需求类型：请填写 生存型、关爱型、发展型 之一",
+    "bad_need_type": "需求类型“{value}”无法识别：应为 生存型、关爱型、发展型 之一",
+    "missing_delivery": "缺少服务方式：请填写 到站、上门、远程 之一",
+    "bad_delivery": "服务方式“{value}”无法识别：应为 到站、上门、远程 之一",
+    "unknown_item": "服务项目“{value}”不在服务清单中：请先在服务清单中添加，或填写清单中的项目编号",
+    "duplicate_offer": "同一机构重复提供服务项目“{value}”：{where}",
+    "missing_capacity": "缺少月服务能力（每月可服务的人次）",
+    "bad_reach": "上门服务半径“{value}”无效：应为不小于 0 的米数",
+    "unknown_provider": "机构编号“{value}”不在服务主体表中",
+    "missing_household": "缺少户编号：每条需求都要对应一户救助对象",
+    "unknown_household": "户编号“{value}”不在救助对象表中",
+    "bad_need_urgency": "紧急程度“{value}”无效：应为 1（低）、2（中）或 3（高）",
+    "bad_since": "登记日期“{value}”无法识别：请填写如 2026-11-01 的日期",
 }
 
 #: warning code -> Chinese message template (rows that were accepted with a change)
@@ -1269,3 +1290,269 @@ def _rejected_frame(
     frame[names[1]] = pd.Series([p[0][0] for p in problems], dtype="str")
     frame[names[2]] = pd.Series(["；".join(msg for _, msg in p) for p in problems], dtype="str")
     return frame
+
+
+# ------------------------------------------------------------------------------ matching tables (#12)
+
+#: canonical columns of each matching kind, and those that must be mapped
+MATCHING_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "catalogue": CATALOGUE_COLUMNS,
+    "offers": OFFER_COLUMNS,
+    "needs": NEED_COLUMNS,
+}
+MATCHING_REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "catalogue": ("item_id", "name", "need_type", "delivery"),
+    "offers": ("provider_id", "item_id", "capacity_per_month"),
+    "needs": ("need_id", "household_id", "item_id", "urgency"),
+}
+
+
+def import_matching_table(
+    raw: pd.DataFrame,
+    kind: str,
+    *,
+    catalogue: pd.DataFrame | None = None,
+    provider_ids: Iterable[str] | None = None,
+    household_ids: Iterable[str] | None = None,
+    existing_ids: Iterable[str] = (),
+    need_aliases: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Validate a service catalogue, offers or needs table row by row (Chinese or English headers).
+
+    Same contract as :func:`import_table`: every row is accepted (canonical columns of
+    :data:`data.schemas.CATALOGUE_COLUMNS`, ``OFFER_COLUMNS`` or ``NEED_COLUMNS``) or
+    rejected with a reason of :data:`REASONS`; ``accepted + rejected == read``.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read (cells as text).
+    kind : str
+        ``"catalogue"``, ``"offers"`` or ``"needs"``.
+    catalogue : pandas.DataFrame, optional
+        The catalogue in use (``item_id, name, aliases``; :func:`data.schemas.catalogue_frame`
+        by default): offers must name one of its items (``unknown_item``); a need's item
+        may be an id or wording, matched by :func:`data.needs.match_need_wording`, and is
+        kept as unmapped (``item_id`` None, warning ``need_unmapped``) when nothing matches.
+    provider_ids, household_ids : iterable of str, optional
+        Known providers (offers) / households (needs); a row naming another is rejected.
+    existing_ids : iterable of str
+        Ids already stored (catalogue item_id, need need_id): ``duplicate_id``.
+    need_aliases : mapping, optional
+        Remembered need wording (:meth:`data.storage.Store.need_aliases`).
+
+    Returns
+    -------
+    ImportResult
+        ``summary`` has ``kind, read, accepted, rejected, blank_rows, reasons, warnings,
+        mapping, unmapped, notes`` (and ``unmapped_needs`` for needs).
+    """
+    from data.schemas import catalogue_frame
+
+    if kind not in MATCHING_KINDS:
+        msg = f"未知的数据类型“{kind}”：应为 {', '.join(MATCHING_KINDS)} 之一 (unknown kind)"
+        raise ColumnMappingError(msg)
+    raw = raw.reset_index(drop=True)
+    aliases = {normalize_header(c): c for c in MATCHING_COLUMNS[kind]}
+    for header, c in MATCHING_ALIASES[kind].items():
+        aliases.setdefault(normalize_header(header), c)
+    own = _own_annotations(str(c) for c in raw.columns)
+    used: dict[str, str] = {}
+    unmapped: list[str] = []
+    for header in map(str, raw.columns):
+        if header in own:
+            continue
+        key = normalize_header(header)
+        target = aliases.get(key) or aliases.get(_PAREN.sub("", key))
+        if target is None or target in used.values():
+            unmapped.append(header)
+        else:
+            used[header] = target
+    missing = [c for c in MATCHING_REQUIRED[kind] if c not in used.values()]
+    if missing:
+        hint = f"；未识别的列：{'、'.join(unmapped)}" if unmapped else ""
+        msg = f"缺少必需的列：{'、'.join(missing)}{hint} (missing required columns: {', '.join(missing)})"
+        raise ColumnMappingError(msg)
+    data_cols = [c for c in raw.columns if str(c) not in own]
+    cells = raw[data_cols].map(_cell).to_numpy(dtype=object)
+    blank = np.asarray((cells == "").all(axis=1), dtype=bool) if data_cols else np.ones(len(raw), dtype=bool)
+    keep = np.flatnonzero(~blank)
+    n = len(keep)
+    rows = _Rows(n, (keep + 2).tolist())
+    by_col = {c: h for h, c in used.items()}
+
+    def col(name: str) -> list[str]:
+        h = by_col.get(name)
+        return [_cell(v) for v in raw[h].iloc[keep].tolist()] if h is not None else [""] * n
+
+    cat = catalogue if catalogue is not None else catalogue_frame()
+    known_items = set(cat["item_id"].astype(str))
+    out: dict[str, list[Any]] = {}
+    id_col = {"catalogue": "item_id", "offers": "provider_id", "needs": "need_id"}[kind]
+    ids = [_norm(v) for v in col(id_col)]
+    out[id_col] = [v or None for v in ids]
+    if kind != "offers":
+        _unique_ids(ids, rows, set(map(str, existing_ids)))
+    else:
+        for i, v in enumerate(ids):
+            if not v:
+                rows.reject(i, "missing_id")
+    if kind == "catalogue":
+        _check_name(col, rows, out)
+        _check_required_code(col, rows, out, "need_type", NEED_TYPE_ALIASES)
+        _check_required_code(col, rows, out, "delivery", DELIVERY_ALIASES)
+        out["group"] = _text_or_none(col("group"))
+        out["aliases"] = [LIST_SEP.join(p for p in _LIST_SPLIT.split(_norm(v)) if p) or None for v in col("aliases")]
+    elif kind == "offers":
+        _check_offer_fields(col, rows, out, known_items, provider_ids)
+    else:
+        _check_need_fields(col, rows, out, cat, household_ids, need_aliases)
+    out["synthetic"] = [False] * n
+
+    ok = np.array([rows.ok(i) for i in range(n)], dtype=bool)
+    idx = np.flatnonzero(ok)
+    accepted = pd.DataFrame(
+        {c: [out.get(c, [None] * n)[i] for i in idx] for c in MATCHING_COLUMNS[kind]},
+        columns=list(MATCHING_COLUMNS[kind]),
+    )
+    for c in ("capacity_per_month", "urgency"):
+        if c in accepted.columns:
+            accepted[c] = accepted[c].astype("int64")
+    if "reach_m" in accepted.columns:
+        accepted["reach_m"] = accepted["reach_m"].astype("float64")
+    if "synthetic" in accepted.columns:
+        accepted["synthetic"] = accepted["synthetic"].astype(bool)
+    rejected = _rejected_frame(raw, keep[~ok], [rows.problems[i] for i in np.flatnonzero(~ok)])
+    warn_rows = [(rows.source_row[i], str(ids[i]), code, m) for i, code, m in rows.warnings if ok[i]]
+    warnings = pd.DataFrame(warn_rows, columns=["source_row", "record_id", "code", "message"]).astype(
+        {"source_row": "int64", "record_id": "str", "code": "str", "message": "str"}
+    )
+    if len(accepted) + len(rejected) != n:  # the invariant: nothing is lost
+        msg = f"import lost rows: {len(accepted)} accepted + {len(rejected)} rejected != {n} read"
+        raise AssertionError(msg)
+    summary: dict[str, Any] = {
+        "kind": kind,
+        "read": int(n),
+        "accepted": len(accepted),
+        "rejected": len(rejected),
+        "blank_rows": int(blank.sum()),
+        "reasons": {str(k): int(v) for k, v in rejected["reason_code"].value_counts().items()} if len(rejected) else {},
+        "warnings": {str(k): int(v) for k, v in warnings["code"].value_counts().items()} if len(warnings) else {},
+        "mapping": used,
+        "unmapped": unmapped,
+        "notes": [],
+    }
+    needs = accepted if kind == "needs" else pd.DataFrame(columns=list(NEED_COLUMNS))
+    if kind == "needs":
+        counts = accepted.loc[accepted["item_id"].isna(), "wording"].value_counts()
+        summary["unmapped_needs"] = {str(k): int(v) for k, v in counts.items()}
+    log.info("import %s: %d read, %d accepted, %d rejected", kind, n, len(accepted), len(rejected))
+    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary, needs=needs)
+
+
+def _unique_ids(ids: list[str], rows: _Rows, existing: set[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, rid in enumerate(ids):
+        if not rid:
+            rows.reject(i, "missing_id")
+        elif rid in existing:
+            rows.reject(i, "duplicate_id", value=rid, where="已存在于现有数据中")
+        elif rid in seen:
+            rows.reject(i, "duplicate_id", value=rid, where=f"与第 {rows.source_row[seen[rid]]} 行相同")
+        else:
+            seen[rid] = i
+
+
+def _check_offer_fields(
+    col: Callable[[str], list[str]],
+    rows: _Rows,
+    out: dict[str, list[Any]],
+    known_items: set[str],
+    provider_ids: Iterable[str] | None,
+) -> None:
+    providers = set(map(str, provider_ids)) if provider_ids is not None else None
+    items: list[Any] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, (pid, value) in enumerate(zip(out["provider_id"], col("item_id"), strict=True)):
+        item = _norm(value)
+        items.append(item or None)
+        if item not in known_items:
+            rows.reject(i, "unknown_item", value=value)
+        elif pid is not None and (pid, item) in seen:
+            rows.reject(i, "duplicate_offer", value=item, where=f"与第 {rows.source_row[seen[(pid, item)]]} 行相同")
+        elif pid is not None:
+            seen[(pid, item)] = i
+        if pid is not None and providers is not None and pid not in providers:
+            rows.reject(i, "unknown_provider", value=pid)
+    out["item_id"] = items
+    capacity: list[Any] = []
+    for i, value in enumerate(col("capacity_per_month")):
+        cap = _parse_int(value, "人次户个/月") if value else None
+        if not value:
+            rows.reject(i, "missing_capacity")
+        elif cap is None:
+            rows.reject(i, "bad_capacity", value=value)
+        capacity.append(cap)
+    out["capacity_per_month"] = capacity
+    deliveries: list[Any] = []
+    for i, value in enumerate(col("delivery")):
+        code = _lookup(value, DELIVERY_ALIASES) if value else None
+        if value and code is None:
+            rows.reject(i, "bad_delivery", value=value)
+        deliveries.append(code)
+    out["delivery"] = deliveries
+    reach: list[Any] = []
+    for i, value in enumerate(col("reach_m")):
+        metres = _parse_float(_norm(value).removesuffix("米").removesuffix("m")) if value else None
+        if value and (metres is None or metres < 0):
+            rows.reject(i, "bad_reach", value=value)
+            metres = None
+        reach.append(metres)
+    out["reach_m"] = reach
+
+
+def _check_need_fields(
+    col: Callable[[str], list[str]],
+    rows: _Rows,
+    out: dict[str, list[Any]],
+    cat: pd.DataFrame,
+    household_ids: Iterable[str] | None,
+    need_aliases: Mapping[str, str] | None,
+) -> None:
+    from data.needs import catalogue_items
+
+    households = set(map(str, household_ids)) if household_ids is not None else None
+    hids = [_norm(v) for v in col("household_id")]
+    for i, hid in enumerate(hids):
+        if not hid:
+            rows.reject(i, "missing_household")
+        elif households is not None and hid not in households:
+            rows.reject(i, "unknown_household", value=hid)
+    out["household_id"] = [h or None for h in hids]
+    items = catalogue_items(cat)
+    item_ids: list[Any] = []
+    wording: list[Any] = []
+    for i, value in enumerate(col("item_id")):
+        m = match_need_wording(value, aliases=need_aliases, catalogue=items) if value else None
+        if m is None or m.item_id is None:
+            rows.warn(i, "need_unmapped", value=value or "（空）")
+        elif m.how == HOW_SIMILAR:
+            rows.warn(i, "need_similar", value=value, item=m.item_id)
+        item_ids.append(m.item_id if m is not None else None)
+        wording.append(value or None)
+    out["item_id"] = item_ids
+    out["wording"] = wording
+    urgency: list[Any] = []
+    for i, value in enumerate(col("urgency")):
+        level = _parse_int(value, "级") if value else None
+        if level is None or not NEED_URGENCY_MIN <= level <= NEED_URGENCY_MAX:
+            rows.reject(i, "bad_need_urgency", value=value or "空")
+        urgency.append(level)
+    out["urgency"] = urgency
+    since: list[Any] = []
+    for i, value in enumerate(col("since")):
+        day = pd.to_datetime(_norm(value).replace("/", "-").replace(".", "-"), errors="coerce") if value else pd.NaT
+        if value and pd.isna(day):
+            rows.reject(i, "bad_since", value=value)
+        since.append(None if pd.isna(day) else pd.Timestamp(day).strftime("%Y-%m-%d"))
+    out["since"] = since

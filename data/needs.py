@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from core.vocab import DEFAULT_CATALOGUE, ServiceItem
+import pandas as pd
+
+from core.vocab import DEFAULT_CATALOGUE, ITEM_BY_CODE, LIST_SEP, ServiceItem
 
 #: how a wording was matched (:attr:`NeedMatch.how`)
 HOW_STORED: Final = "stored_alias"
@@ -99,3 +101,30 @@ def match_need_wording(
         if len(hits) == 1:
             return NeedMatch(wording, hits.pop(), HOW_SIMILAR)
     return NeedMatch(wording, None, None)
+
+
+def catalogue_items(catalogue: pd.DataFrame) -> tuple[ServiceItem, ...]:
+    """A catalogue table (``item_id, name`` and optional ``need_type, delivery, aliases``) as items.
+
+    The default catalogue's table gives :data:`core.vocab.DEFAULT_CATALOGUE` itself.
+    """
+    items = []
+    for row in catalogue.to_dict("records"):
+        code = str(row["item_id"])
+        base = ITEM_BY_CODE.get(code)
+        aliases = row.get("aliases")
+        alias_t = tuple(a for a in str(aliases).split(LIST_SEP) if a) if isinstance(aliases, str) else ()
+        items.append(
+            ServiceItem(
+                code,
+                str(row.get("name") or (base.name_zh if base else code)),
+                base.name_en if base else code,
+                str(row.get("need_type") or (base.need_type if base else "")),
+                base.departments if base else (),
+                str(row.get("delivery") or (base.delivery if base else "onsite")),
+                str(row.get("group") or ""),
+                alias_t,
+            )
+        )
+    out = tuple(items)
+    return DEFAULT_CATALOGUE if out == DEFAULT_CATALOGUE else out

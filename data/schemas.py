@@ -11,7 +11,16 @@ from __future__ import annotations
 import pandas as pd
 
 from core.i18n import PROVIDER_KIND_ZH
-from core.vocab import CATEGORIES, DEFAULT_CATALOGUE, LIST_SEP, PROVIDER_KINDS, SERVICE_CATALOGUE, ServiceItem
+from core.vocab import (
+    CATEGORIES,
+    DEFAULT_CATALOGUE,
+    DELIVERIES,
+    LIST_SEP,
+    NEED_TYPES,
+    PROVIDER_KINDS,
+    SERVICE_CATALOGUE,
+    ServiceItem,
+)
 
 # -- spreadsheet wording -> codes -------------------------------------------------------
 #: what people write in spreadsheets -> category code
@@ -94,6 +103,35 @@ ALIASES: dict[str, dict[str, str]] = {
         "类型": "kind", "主体类型": "kind", "所属部门": "department", "部门": "department",
         "服务项目": "services", "月服务能力": "capacity_month", "服务能力": "capacity_month",
     },
+}  # fmt: skip
+#: headers of the matching tables (#12), per kind (canonical names are recognised too)
+MATCHING_ALIASES: dict[str, dict[str, str]] = {
+    "catalogue": {
+        "项目编号": "item_id", "服务项目编号": "item_id", "编号": "item_id", "id": "item_id",
+        "项目名称": "name", "服务项目": "name", "名称": "name", "需求类型": "need_type", "类型": "need_type",
+        "服务方式": "delivery", "提供方式": "delivery", "项目分组": "group", "分组": "group",
+        "别名": "aliases", "其他叫法": "aliases",
+    },
+    "offers": {
+        "机构编号": "provider_id", "服务主体编号": "provider_id", "项目编号": "item_id", "服务项目": "item_id",
+        "月服务能力": "capacity_per_month", "每月名额": "capacity_per_month", "服务能力": "capacity_per_month",
+        "服务方式": "delivery", "上门半径": "reach_m", "服务半径": "reach_m", "上门服务半径": "reach_m",
+    },
+    "needs": {
+        "需求编号": "need_id", "编号": "need_id", "户编号": "household_id", "对象编号": "household_id",
+        "家庭编号": "household_id", "服务项目": "item_id", "需求": "item_id", "项目编号": "item_id",
+        "紧急程度": "urgency", "紧急度": "urgency", "登记日期": "since", "提出日期": "since",
+    },
+}  # fmt: skip
+MATCHING_KINDS = tuple(MATCHING_ALIASES)
+#: wording of need types and deliveries in a spreadsheet -> code
+NEED_TYPE_ALIASES = {
+    "生存型": "survival", "生存": "survival", "关爱型": "care", "关爱": "care",
+    "发展型": "development", "发展": "development", **{t: t for t in NEED_TYPES},
+}  # fmt: skip
+DELIVERY_ALIASES = {
+    "到站": "onsite", "到店": "onsite", "现场": "onsite", "上门": "home", "入户": "home",
+    "远程": "remote", "线上": "remote", "电话": "remote", **{d: d for d in DELIVERIES},
 }  # fmt: skip
 TIER_ALIASES = {
     "区级": "district", "区级助联体": "district", "district": "district",

@@ -201,6 +201,9 @@ def _all_results() -> list[ImportResult]:
     out.append(run(raw, "providers"))
     hashed = frame([{"编号": "B1", "救助类别": "低保", "经度": "120.05", "纬度": "30.15", "id_hash": "not-a-hash"}])
     out.append(run(hashed))
+    from tests.data.test_matching_import import matching_case_results
+
+    out.extend(matching_case_results())
     return out
 
 
