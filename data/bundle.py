@@ -89,3 +89,24 @@ def with_tables(bundle: Bundle, tables: dict[str, pd.DataFrame]) -> Bundle:
         k: v for k, v in tables.items() if k in ("hubs", "providers", "beneficiaries", "needs", "offers", "catalogue")
     }
     return dataclasses.replace(bundle, **changes)  # type: ignore[arg-type]
+
+
+def matching_frames(bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The bundle's needs, offers and catalogue, located, as :func:`geo.matching.matching_problem` takes them.
+
+    Returns
+    -------
+    needs : DataFrame
+        ``bundle.needs`` whose item is known (unmapped wording left out) with ``lon, lat``
+        of the household (``household_id`` = ``beneficiary_id``; NaN when unknown).
+    offers : DataFrame
+        ``bundle.offers`` with ``lon, lat`` of the provider (NaN when unknown).
+    catalogue : DataFrame
+        ``bundle.catalogue``.
+    """
+    loc = bundle.beneficiaries[["beneficiary_id", "lon", "lat"]].rename(columns={"beneficiary_id": "household_id"})
+    needs = bundle.needs[bundle.needs["item_id"].notna()] if len(bundle.needs) else bundle.needs
+    needs = needs.merge(loc, on="household_id", how="left") if len(needs) else needs
+    ploc = bundle.providers[["provider_id", "lon", "lat"]]
+    offers = bundle.offers.merge(ploc, on="provider_id", how="left") if len(bundle.offers) else bundle.offers
+    return needs.reset_index(drop=True), offers.reset_index(drop=True), bundle.catalogue

@@ -14,7 +14,7 @@ from core.vocab import MATCH_REASONS, NEED_TYPES
 from geo.graph import WalkNetwork
 from geo.matching import DEFAULT_REACH_M, MatchingProblem, Objective, matching_problem
 from geo.snap import Snapper
-from tests.conftest import DLAT, DLON, LAT0, LON0
+from tests.conftest import DLAT, DLON, LAT0, LON0, Demo
 
 
 def at(i: float, j: float) -> tuple[float, float]:
@@ -313,3 +313,44 @@ def test_table_errors_name_the_row(lattice_net: WalkNetwork, settings: Settings)
         matching_problem(needs, offers, CATALOGUE.assign(need_type="urgent"), snapper=snapper, settings=settings)
     with pytest.raises(MatchingError, match="lacks column"):
         matching_problem(needs.drop(columns="urgency"), offers, CATALOGUE, snapper=snapper, settings=settings)
+
+
+# --------------------------------------------------------------------------------------
+# the Xihu demo on the real network
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.xihu
+def test_xihu_demo_matching_is_consistent_with_coverage(demo: Demo, settings: Settings) -> None:
+    from data.bundle import matching_frames
+    from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
+
+    needs, offers, catalogue = matching_frames(demo.bundle)
+    assert len(needs) == len(demo.bundle.needs) > 9000
+    problem = matching_problem(needs, offers, catalogue, snapper=demo.snapper, settings=settings)
+    res = problem.solve()
+    n = res.needs
+    assert n["matched"].sum() > 2000
+    assert set(n["reason"].dropna()) == {"capacity", "out_of_reach", "no_offer"}
+    assert (res.offers["assigned"] <= res.offers["capacity_per_month"]).all()
+    onsite = n["delivery"] == "onsite"
+    assert (n.loc[onsite, "walk_m"] <= settings.cutoff_m).all()
+    # a matched onsite need's walk equals the coverage engine's distance to that provider alone
+    sample = n[onsite].head(25)
+    prov = demo.bundle.providers.set_index("provider_id")
+    loc = needs.set_index("need_id")
+    for row in sample.itertuples():
+        hub = pd.DataFrame({"hub_id": [row.provider_id], "lon": [prov.loc[row.provider_id, "lon"]],
+                            "lat": [prov.loc[row.provider_id, "lat"]]})  # fmt: skip
+        hubset = hubs_from_frame(hub, demo.snapper)
+        cov = point_coverage(
+            [loc.loc[row.need_id, "lon"]], [loc.loc[row.need_id, "lat"]],
+            engine=engine_for_hubs(demo.snapper, hubset, settings), snapper=demo.snapper,
+            hub_ids=hubset.hub_id, settings=settings,
+        )  # fmt: skip
+        assert cov["walk_m"].iloc[0] == pytest.approx(row.walk_m, abs=0.011)
+    # the greedy baseline never beats the optimum, and a capacity what-if re-solves the same arcs
+    assert problem.greedy().objective.key() <= res.objective.key()
+    busiest = res.offers.sort_values("assigned").iloc[-1]
+    more = problem.solve(capacity_overrides={(busiest["provider_id"], busiest["item_id"]): busiest["assigned"] + 50})
+    assert more.objective.key() > res.objective.key()
