@@ -377,8 +377,44 @@ class MatchingProblem:
         self._offer_index = {
             (str(p), str(i)): k for k, (p, i) in enumerate(zip(offers["provider_id"], offers["item_id"], strict=True))
         }
+        self._context: _Context | None = None
         self._reasons_without_arcs()
         self._weights()
+
+    def with_offers(self, offers: pd.DataFrame) -> MatchingProblem:
+        """A new problem with ``offers`` added (what-if: a provider takes on an item, a new provider).
+
+        Only the new offers' arcs are computed (one bounded search per new provider
+        location); the others are reused. To change an existing offer's capacity use
+        ``solve(capacity_overrides=...)`` instead.
+
+        Parameters
+        ----------
+        offers : DataFrame
+            Like the ``offers`` of :func:`matching_problem` (``provider_id, item_id,
+            capacity_per_month, lon, lat``, optional ``delivery, reach_m``).
+
+        Raises
+        ------
+        MatchingError
+            When the problem was built from a cost table (no network), an item is not in
+            the catalogue, or a (provider, item) pair is offered already.
+        """
+        ctx = self._context
+        if ctx is None:
+            msg = "this problem was built from a cost table; build it with matching_problem to add offers"
+            raise MatchingError(msg)
+        of, delivery_idx, limit_cm = _prepare_offers(offers, ctx.catalogue, ctx.settings)
+        an, ao, ad = _arcs_of_offers(ctx, of, delivery_idx, limit_cm)
+        arc_need = np.concatenate([self.arc_need, an])
+        arc_offer = np.concatenate([self.arc_offer, ao + len(self.offers)])
+        arc_cm = np.concatenate([self.arc_cm, ad])
+        srt = np.lexsort((arc_offer, arc_cm, arc_need))
+        cols = ["provider_id", "item_id", "delivery", "capacity_per_month", "reach_m"]
+        all_offers = pd.concat([self.offers[cols], of[cols]], ignore_index=True)
+        problem = MatchingProblem(self.needs, all_offers, arc_need[srt], arc_offer[srt], arc_cm[srt])
+        problem._context = ctx
+        return problem
 
     # -- set-up -------------------------------------------------------------------
     def _reasons_without_arcs(self) -> None:
@@ -621,6 +657,42 @@ class MatchingProblem:
 # --------------------------------------------------------------------------------------
 
 
+def _prepare_offers(
+    offers: pd.DataFrame, cat: pd.DataFrame, settings: Settings
+) -> tuple[pd.DataFrame, IntArray, IntArray]:
+    """Offers with ids as text, delivery resolved (own or the item's), ``reach_m``; delivery index and limit (cm)."""
+    _require(offers, OFFER_COLUMNS, "offers")
+    item_index = set(cat["item_id"])
+    of = offers.reset_index(drop=True).copy()
+    of["provider_id"] = of["provider_id"].astype(str)
+    of["item_id"] = of["item_id"].astype(str)
+    unknown = ~of["item_id"].isin(item_index)
+    if unknown.any():
+        msg = f"offers: {_where(unknown)}: item {of['item_id'][unknown].iloc[0]!r} is not in the catalogue"
+        raise MatchingError(msg)
+    cat_delivery = dict(zip(cat["item_id"], cat["delivery"], strict=True))
+    own = of["delivery"] if "delivery" in of.columns else pd.Series([None] * len(of), dtype=object)
+    of["delivery"] = [
+        cat_delivery[i] if pd.isna(d) or not str(d).strip() else str(d).strip()
+        for d, i in zip(own, of["item_id"], strict=True)
+    ]
+    bad = ~of["delivery"].isin(DELIVERIES)
+    if bad.any():
+        msg = f"offers: {_where(bad)}: delivery {of['delivery'][bad].iloc[0]!r} (use {', '.join(DELIVERIES)})"
+        raise MatchingError(msg)
+    reach = (
+        pd.to_numeric(of["reach_m"], errors="coerce") if "reach_m" in of.columns else pd.Series(np.nan, index=of.index)
+    )
+    if (reach < 0).any():
+        msg = "offers: reach_m must be >= 0"
+        raise MatchingError(msg)
+    reach_m = reach.fillna(DEFAULT_REACH_M).to_numpy(dtype=np.float64)
+    delivery_idx = np.asarray(of["delivery"].map({d: k for k, d in enumerate(DELIVERIES)}), dtype=np.int64)
+    limit_cm = np.where(of["delivery"] == "home", np.rint(reach_m * 100.0), settings.cutoff_cm).astype(np.int64)
+    of["reach_m"] = reach_m
+    return of, delivery_idx, limit_cm
+
+
 def matching_problem(
     needs: pd.DataFrame,
     offers: pd.DataFrame,
@@ -671,60 +743,64 @@ def matching_problem(
     if unknown.any():
         msg = f"needs: {_where(unknown)}: item {nd['item_id'][unknown].iloc[0]!r} is not in the catalogue"
         raise MatchingError(msg)
-    of = offers.reset_index(drop=True).copy()
-    of["provider_id"] = of["provider_id"].astype(str)
-    of["item_id"] = of["item_id"].astype(str)
-    unknown = ~of["item_id"].isin(item_index)
-    if unknown.any():
-        msg = f"offers: {_where(unknown)}: item {of['item_id'][unknown].iloc[0]!r} is not in the catalogue"
-        raise MatchingError(msg)
-    cat_delivery = dict(zip(cat["item_id"], cat["delivery"], strict=True))
-    own = of["delivery"] if "delivery" in of.columns else pd.Series([None] * len(of), dtype=object)
-    of["delivery"] = [
-        cat_delivery[i] if pd.isna(d) or not str(d).strip() else str(d).strip()
-        for d, i in zip(own, of["item_id"], strict=True)
-    ]
-    bad = ~of["delivery"].isin(DELIVERIES)
-    if bad.any():
-        msg = f"offers: {_where(bad)}: delivery {of['delivery'][bad].iloc[0]!r} (use {', '.join(DELIVERIES)})"
-        raise MatchingError(msg)
-    reach = (
-        pd.to_numeric(of["reach_m"], errors="coerce") if "reach_m" in of.columns else pd.Series(np.nan, index=of.index)
-    )
-    if (reach < 0).any():
-        msg = "offers: reach_m must be >= 0"
-        raise MatchingError(msg)
-    reach_m = reach.fillna(DEFAULT_REACH_M).to_numpy(dtype=np.float64)
-    delivery_idx = np.asarray(of["delivery"].map({d: k for k, d in enumerate(DELIVERIES)}), dtype=np.int64)
-    limit_cm = np.where(of["delivery"] == "home", np.rint(reach_m * 100.0), settings.cutoff_cm).astype(np.int64)
-
+    of, delivery_idx, limit_cm = _prepare_offers(offers, cat, settings)
     need_loc = _locate(nd, snapper, settings)
     usable = (need_loc.node >= 0) & ~need_loc.off_network
     nd["need_type"] = nd["item_id"].map(dict(zip(cat["item_id"], cat["need_type"], strict=True)))
     nd["location"] = np.where(need_loc.node < 0, "no_location", np.where(need_loc.off_network, "off_network", "ok"))
     # providers: one location per provider (its first row's)
-    prov_first = of.drop_duplicates("provider_id")
-    prov_index = {p: k for k, p in enumerate(prov_first["provider_id"])}
-    prov_loc = _locate(prov_first, snapper, settings)
-    for pid in prov_first["provider_id"][prov_loc.off_network]:
-        log.warning("provider %s is more than %.0f m from the walking network", pid, settings.max_access_m)
-    need_item = nd["item_id"].map(item_index).to_numpy(dtype=np.int64)
-    arc_need, arc_offer, arc_cm = candidate_arcs(
-        snapper,
-        need_item=need_item,
+    ctx = _Context(
+        snapper=snapper,
+        settings=settings,
+        catalogue=cat,
+        item_index=item_index,
+        need_item=nd["item_id"].map(item_index).to_numpy(dtype=np.int64),
         need_node=np.where(usable, need_loc.node, -1),
         need_access_cm=need_loc.access_cm,
+    )
+    arc_need, arc_offer, arc_cm = _arcs_of_offers(ctx, of, delivery_idx, limit_cm)
+    problem = MatchingProblem(
+        nd[["need_id", "household_id", "item_id", "need_type", "urgency", "location"]],
+        of[["provider_id", "item_id", "delivery", "capacity_per_month", "reach_m"]],
+        arc_need,
+        arc_offer,
+        arc_cm,
+    )
+    problem._context = ctx
+    return problem
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What :func:`matching_problem` knew of the network, kept for :meth:`MatchingProblem.with_offers`."""
+
+    snapper: Snapper
+    settings: Settings
+    catalogue: pd.DataFrame
+    item_index: dict[str, int]
+    need_item: IntArray
+    need_node: IntArray
+    need_access_cm: IntArray
+
+
+def _arcs_of_offers(
+    ctx: _Context, of: pd.DataFrame, delivery_idx: IntArray, limit_cm: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    # providers: one location per provider (its first row's)
+    prov_first = of.drop_duplicates("provider_id")
+    prov_index = {p: k for k, p in enumerate(prov_first["provider_id"])}
+    prov_loc = _locate(prov_first, ctx.snapper, ctx.settings)
+    for pid in prov_first["provider_id"][prov_loc.off_network]:
+        log.warning("provider %s is more than %.0f m from the walking network", pid, ctx.settings.max_access_m)
+    return candidate_arcs(
+        ctx.snapper,
+        need_item=ctx.need_item,
+        need_node=ctx.need_node,
+        need_access_cm=ctx.need_access_cm,
         offer_provider=of["provider_id"].map(prov_index).to_numpy(dtype=np.int64),
-        offer_item=of["item_id"].map(item_index).to_numpy(dtype=np.int64),
+        offer_item=np.asarray(of["item_id"].map(ctx.item_index), dtype=np.int64),
         offer_delivery=delivery_idx,
         offer_limit_cm=limit_cm,
         provider_node=prov_loc.node,
         provider_access_cm=prov_loc.access_cm,
-    )
-    return MatchingProblem(
-        nd[["need_id", "household_id", "item_id", "need_type", "urgency", "location"]],
-        of[["provider_id", "item_id", "delivery", "capacity_per_month"]].assign(reach_m=reach_m),
-        arc_need,
-        arc_offer,
-        arc_cm,
     )

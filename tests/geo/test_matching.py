@@ -276,6 +276,34 @@ def test_reach_rules_and_every_reason_on_the_lattice(lattice_net: WalkNetwork, s
     assert more.loc["w700", "provider_id"] == "P"
 
 
+def test_adding_an_offer_equals_a_rebuild_and_reuses_the_arcs(lattice_net: WalkNetwork, settings: Settings) -> None:
+    needs, offers = lattice_case(settings)
+    snapper = Snapper(lattice_net)
+    problem = matching_problem(needs, offers, CATALOGUE, snapper=snapper, settings=settings)
+    rlon, rlat = at(3, 1)  # 100 m from w300
+    extra = pd.DataFrame(
+        {"provider_id": ["R", "R"], "item_id": ["WALK", "NOBODY"], "capacity_per_month": [1, 1],
+         "lon": [rlon, rlon], "lat": [rlat, rlat]}
+    )  # fmt: skip
+    grown = problem.with_offers(extra)
+    rebuilt = matching_problem(needs, pd.concat([offers, extra], ignore_index=True), CATALOGUE, snapper=snapper,
+                               settings=settings)  # fmt: skip
+    for name in ("arc_need", "arc_offer", "arc_cm"):
+        np.testing.assert_array_equal(getattr(grown, name), getattr(rebuilt, name))
+    res = grown.solve().needs.set_index("need_id")
+    # R's one place goes to the more urgent w800 (400 m from R); w300 now has R nearest
+    assert res.loc["w800", "provider_id"] == "R" and res.loc["w800", "walk_m"] == pytest.approx(400.0, abs=0.5)
+    assert res.loc["w300", "reason"] == "capacity" and res.loc["w300", "nearest_provider_id"] == "R"
+    assert res.loc["w300", "nearest_walk_m"] == pytest.approx(100.0, abs=0.5)
+    assert res.loc["nobody", "provider_id"] == "R"  # 300 m from R
+    assert grown.solve().objective == rebuilt.solve().objective
+    with pytest.raises(MatchingError, match="twice"):
+        grown.with_offers(extra.head(1))
+    core, _ = core_problem(np.random.default_rng(0), 3, 2, mixed_tiers=False)
+    with pytest.raises(MatchingError, match="cost table"):
+        core.with_offers(extra)
+
+
 def test_minutes_and_reach_defaults_change_the_arcs(lattice_net: WalkNetwork) -> None:
     needs, offers = lattice_case(Settings())
     slow = Settings(minutes=10, speed_kmh=3.0)  # 500 m
