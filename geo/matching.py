@@ -378,6 +378,8 @@ class MatchingProblem:
             (str(p), str(i)): k for k, (p, i) in enumerate(zip(offers["provider_id"], offers["item_id"], strict=True))
         }
         self._context: _Context | None = None
+        codes, uniques = pd.factorize(self.offers["provider_id"].astype(str), sort=False)
+        self._provider_codes = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
         self._reasons_without_arcs()
         self._weights()
 
@@ -640,13 +642,20 @@ class MatchingProblem:
                 "in_reach": in_reach,
             }
         )
-        prov = offers.groupby("provider_id", sort=False).agg(
-            capacity_per_month=("capacity_per_month", "sum"), assigned=("assigned", "sum"), n_items=("item_id", "size")
+        code, names = self._provider_codes
+        p_cap = np.bincount(code, weights=cap, minlength=names.shape[0]).astype(np.int64)
+        p_got = np.bincount(code, weights=n_assigned, minlength=names.shape[0]).astype(np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_util = np.where(p_cap > 0, p_got / np.maximum(p_cap, 1), np.nan)
+        providers = pd.DataFrame(
+            {
+                "provider_id": names,
+                "capacity_per_month": p_cap,
+                "assigned": p_got,
+                "utilisation": p_util,
+                "n_items": np.bincount(code, minlength=names.shape[0]).astype(np.int64),
+            }
         )
-        prov["utilisation"] = (
-            prov["assigned"] / prov["capacity_per_month"].where(prov["capacity_per_month"] > 0)
-        ).astype(float)
-        providers = prov.reset_index()[["provider_id", "capacity_per_month", "assigned", "utilisation", "n_items"]]
         sums = [int(self.urgency[got & (self.tier == t)].sum()) for t in range(len(NEED_TYPES))]
         objective = Objective(sums[0], sums[1], sums[2], int(dist[got & ~is_remote].sum()))
         return MatchingResult(needs, offers, providers, objective, method, seconds)
