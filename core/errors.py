@@ -7,8 +7,8 @@ else is a bug and must surface in tests. The families are siblings under
 
     XihuError
     ├── SettingsError an analysis setting out of range
-    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, disclosure,
-    │                 accessibility, provider search
+    ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, matching,
+    │                 disclosure, accessibility, provider search
     ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle
     ├── AccountError  sign-in (AuthError), area access (AccessError), the audit log (AuditError)
     ├── CliError      a command line was called wrongly
@@ -70,6 +70,10 @@ class SitingError(GeoError):
 
 class SolverError(GeoError):
     """The solver (HiGHS) failed or stopped without a usable answer; the message says why."""
+
+
+class MatchingError(GeoError):
+    """Needs, offers or a catalogue cannot be matched as given (bad table, unknown item or offer)."""
 
 
 class SuppressionError(GeoError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from core.vocab import SERVICE_BY_CODE
+from core.vocab import ITEM_BY_CODE
 
 LANGS: Final = {"zh": "简体中文", "en": "English"}
 DEFAULT_LANG: Final = "zh"
@@ -267,6 +267,18 @@ LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "care": ("关爱型", "Care"),
         "development": ("发展型", "Development"),
     },
+    "delivery": {
+        "onsite": ("到站", "At the provider"),
+        "home": ("上门", "Home visit"),
+        "remote": ("远程", "Phone / online"),
+    },
+    "match_reason": {
+        "no_offer": ("无机构提供该服务", "Nobody offers the item"),
+        "out_of_reach": ("提供机构均不在服务范围内", "No offer within reach"),
+        "capacity": ("范围内机构名额已满（更紧急需求优先）", "Capacity used by more urgent needs"),
+        "no_location": ("无位置信息", "No location"),
+        "off_network": ("距步行路网过远", "Too far from the walking network"),
+    },
     "tier": {
         "district": ("区级助联体", "District hub"),
         "town": ("镇街服务站", "Town station"),
@@ -328,7 +340,7 @@ def is_missing(value: object) -> bool:
 
 def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
     """What a person reads for ``code`` of vocabulary ``kind`` (``category``, ``need_type``,
-    ``tier``, ``provider_kind``, ``role``, ``crs``, ``level``, ``community_type``, ``service``).
+    ``tier``, ``provider_kind``, ``role``, ``crs``, ``level``, ``community_type``, ``delivery``, ``match_reason``, ``service``).
 
     A missing code reads "未填" / "not recorded"; an unknown one is shown as it is (it came
     from the user's own data).
@@ -337,7 +349,7 @@ def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
         return t("not_recorded", lang)
     key = str(code)
     if kind == "service":
-        item = SERVICE_BY_CODE.get(key)
+        item = ITEM_BY_CODE.get(key)
         if item is None:
             return key
         return item.name_en if lang == "en" else item.name_zh
@@ -348,7 +360,7 @@ def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
 def labels(kind: str, lang: str = DEFAULT_LANG) -> dict[str, str]:
     """Every code of vocabulary ``kind`` with its label in ``lang`` (for ``.map`` and pick lists)."""
     if kind == "service":
-        return {code: label("service", code, lang) for code in SERVICE_BY_CODE}
+        return {code: label("service", code, lang) for code in ITEM_BY_CODE}
     return {code: pair[_lang(lang)] for code, pair in LABELS[kind].items()}
 
 

@@ -47,6 +47,11 @@ class Bundle:
     hubs, providers, beneficiaries : DataFrame
         Canonical tables (:data:`data.schemas.HUB_COLUMNS`, ``PROVIDER_COLUMNS``,
         ``BENEFICIARY_COLUMNS``), coordinates WGS-84.
+    needs, offers, catalogue : DataFrame
+        Matching tables (#12): :data:`data.schemas.NEED_COLUMNS` (one row per need,
+        ``household_id`` = a ``beneficiary_id``), ``OFFER_COLUMNS`` (one row per provider x
+        item) and ``CATALOGUE_COLUMNS`` (the example catalogue). Synthetic in the demo
+        bundles; empty where none were built.
     attribution : str
         Licence attribution to show with any map or export of the bundle.
     seed : int
@@ -73,9 +78,35 @@ class Bundle:
     attribution: str
     seed: int
     meta: dict[str, Any] = field(default_factory=dict)
+    needs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    offers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    catalogue: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def with_tables(bundle: Bundle, tables: dict[str, pd.DataFrame]) -> Bundle:
-    """A copy of ``bundle`` whose hubs, providers or beneficiaries are replaced by ``tables``."""
-    changes = {k: v for k, v in tables.items() if k in ("hubs", "providers", "beneficiaries")}
+    """A copy of ``bundle`` whose hubs, providers, beneficiaries, needs, offers or catalogue are replaced."""
+    changes = {
+        k: v for k, v in tables.items() if k in ("hubs", "providers", "beneficiaries", "needs", "offers", "catalogue")
+    }
     return dataclasses.replace(bundle, **changes)  # type: ignore[arg-type]
+
+
+def matching_frames(bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The bundle's needs, offers and catalogue, located, as :func:`geo.matching.matching_problem` takes them.
+
+    Returns
+    -------
+    needs : DataFrame
+        ``bundle.needs`` whose item is known (unmapped wording left out) with ``lon, lat``
+        of the household (``household_id`` = ``beneficiary_id``; NaN when unknown).
+    offers : DataFrame
+        ``bundle.offers`` with ``lon, lat`` of the provider (NaN when unknown).
+    catalogue : DataFrame
+        ``bundle.catalogue``.
+    """
+    loc = bundle.beneficiaries[["beneficiary_id", "lon", "lat"]].rename(columns={"beneficiary_id": "household_id"})
+    needs = bundle.needs[bundle.needs["item_id"].notna()] if len(bundle.needs) else bundle.needs
+    needs = needs.merge(loc, on="household_id", how="left") if len(needs) else needs
+    ploc = bundle.providers[["provider_id", "lon", "lat"]]
+    offers = bundle.offers.merge(ploc, on="provider_id", how="left") if len(bundle.offers) else bundle.offers
+    return needs.reset_index(drop=True), offers.reset_index(drop=True), bundle.catalogue

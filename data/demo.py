@@ -55,11 +55,30 @@ from shapely.geometry.base import BaseGeometry
 
 from core.errors import DemoDataError
 from core.settings import Settings
-from core.vocab import CATEGORIES, LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
+from core.vocab import (
+    CATEGORIES,
+    EXTRA_CATALOGUE,
+    ITEM_BY_CODE,
+    LIST_SEP,
+    NEED_PRIORITY,
+    NEED_URGENCY_MIN,
+    SERVICE_CATALOGUE,
+    URGENCY_MAX,
+    URGENCY_MIN,
+    need_type_of,
+    need_urgency_from_household,
+)
 from data.bundle import Bundle
 from data.config import xihu_file
 from data.network import largest_component_mask, network_from_osm
-from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, PROVIDER_COLUMNS
+from data.schemas import (
+    BENEFICIARY_COLUMNS,
+    HUB_COLUMNS,
+    NEED_COLUMNS,
+    OFFER_COLUMNS,
+    PROVIDER_COLUMNS,
+    catalogue_frame,
+)
 from geo.graph import WalkNetwork
 from geo.metric import metric_crs_for_frame
 
@@ -70,7 +89,7 @@ IntArray = npt.NDArray[np.int64]
 ObjArray = npt.NDArray[np.object_]
 
 #: bump whenever the generated tables change for the same inputs and seed
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: needs, offers and the example catalogue for matching (#12)
 DEFAULT_SEED = 20261128
 XIHU_ADCODE = "330106"
 
@@ -163,6 +182,34 @@ _PROVIDER_TYPES: tuple[_ProviderType, ...] = (
     _ProviderType("company", "enterprise", "企业", ("D01", "D02", "S06"), (10, 60), False, 24),
     _ProviderType("volunteer", "volunteer", "志愿者", ("C02", "C03", "D03"), (15, 60), False, 30),
 )
+#: matching demo (#12): further catalogue items each provider offers, by its department
+_EXTRA_OFFERS: dict[str, tuple[str, ...]] = {
+    "民政": ("S07", "S08", "S13"),
+    "社工站": ("C05", "C06", "C08"),
+    "慈善总会": ("S10", "S13"),
+    "医保": ("S09",),
+    "人社": ("D04", "D06", "D07"),
+    "教育": ("S15",),
+    "住建": ("S12",),
+    "卫健": ("S11",),
+    "养老机构": ("C07", "C09"),
+    "企业": ("D04", "D05"),
+    "志愿者": ("C06",),
+}  # 法律援助 (S14) has no provider in the demo: its needs show the reason "no_offer"
+#: reach of home visits (上门) in metres, by department
+_HOME_REACH_M = {"民政": 3000.0, "慈善总会": 3000.0, "卫健": 2000.0, "养老机构": 1500.0, "志愿者": 1000.0}
+#: district-level windows (one site for the district) take applications online (浙里办): remote
+_ONLINE_DEPARTMENTS = ("医保", "人社", "教育", "住建")
+#: mean number of needs beyond the household's ``needs`` cell, per category (about 2.5 needs in all)
+_EXTRA_NEEDS_MEAN = {"dibao": 0.7, "dibian": 0.5, "tekun": 1.2, "linshi": 0.9, "zhuanxiang": 0.8}
+#: relative weight of an extra item as a need, by the item's need type, per category
+_EXTRA_NEED_TYPE_W = {
+    "dibao": {"survival": 2.0, "care": 1.5, "development": 1.5},
+    "dibian": {"survival": 1.0, "care": 1.0, "development": 2.5},
+    "tekun": {"survival": 2.5, "care": 3.0, "development": 0.2},
+    "linshi": {"survival": 4.0, "care": 1.0, "development": 0.5},
+    "zhuanxiang": {"survival": 3.0, "care": 1.0, "development": 1.0},
+}
 _DISTRICT_DEPT_NAMES = {
     "yibao": "区医疗保障局救助窗口",
     "renshe": "区人力社保局就业援助窗口",
@@ -609,6 +656,96 @@ def _providers_table(
     return _normalise(df[list(PROVIDER_COLUMNS)])
 
 
+def _matching_fields(beneficiaries: pd.DataFrame, providers: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
+    needs, offers = matching_tables(beneficiaries, providers, seed=seed)
+    return {"needs": needs, "offers": offers, "catalogue": catalogue_frame()}
+
+
+def matching_tables(
+    beneficiaries: pd.DataFrame, providers: pd.DataFrame, *, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic needs and offers for matching (#12), derived from households and providers.
+
+    Needs: one per item of a household's ``needs`` cell, plus a category-skewed number of
+    items of :data:`core.vocab.EXTRA_CATALOGUE` (about 2.5 needs per household in all);
+    urgency from the household's by :func:`core.vocab.need_urgency_from_household`, one
+    grade lower for items of a less urgent need type than the household's. Offers: one per
+    item of a provider's ``services`` plus the extra items of its department; the
+    provider's ``capacity_month`` is split evenly over its offers (at least 1);
+    district-level windows take applications online (``remote``); home visits reach
+    1-3 km by department. Both are labelled ``synthetic`` and deterministic in ``seed``.
+
+    Returns
+    -------
+    needs : DataFrame with :data:`data.schemas.NEED_COLUMNS`
+    offers : DataFrame with :data:`data.schemas.OFFER_COLUMNS`
+    """
+    rng = _stable_rng(seed, "matching")
+    extra_codes = np.asarray([s.code for s in EXTRA_CATALOGUE], dtype=object)
+    extra_type = [s.need_type for s in EXTRA_CATALOGUE]
+    rows: list[tuple[str, str, int]] = []
+    cats = beneficiaries["category"].to_numpy(dtype=object)
+    k_extra = rng.poisson([_EXTRA_NEEDS_MEAN.get(str(c), 0.7) for c in cats])
+    gumbel = rng.gumbel(size=(len(beneficiaries), extra_codes.shape[0]))
+    for i, (bid, cell, htype, hurg) in enumerate(
+        zip(
+            beneficiaries["beneficiary_id"],
+            beneficiaries["needs"],
+            beneficiaries["need_type"],
+            beneficiaries["urgency"],
+            strict=True,
+        )
+    ):
+        base = need_urgency_from_household(int(hurg))
+        own = [c for c in str(cell).split(LIST_SEP) if c in ITEM_BY_CODE] if isinstance(cell, str) else []
+        w = _EXTRA_NEED_TYPE_W.get(str(cats[i]), _EXTRA_NEED_TYPE_W["dibao"])
+        keys = np.log([w[t] for t in extra_type]) + gumbel[i]
+        more = extra_codes[np.argsort(-keys, kind="stable")[: min(int(k_extra[i]), 3)]].tolist()
+        for code in own + more:
+            lower = NEED_PRIORITY[ITEM_BY_CODE[code].need_type] > NEED_PRIORITY.get(str(htype), 0)
+            rows.append((str(bid), code, max(NEED_URGENCY_MIN, base - int(lower))))
+    days = rng.integers(0, 365, len(rows))
+    since = (pd.Timestamp("2026-11-01") - pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d")
+    needs = pd.DataFrame(
+        {
+            "need_id": [f"SYN-N{k + 1:06d}" for k in range(len(rows))],
+            "household_id": [r[0] for r in rows],
+            "item_id": [r[1] for r in rows],
+            "urgency": np.asarray([r[2] for r in rows], dtype=np.int64),
+            "since": since,
+            "wording": [ITEM_BY_CODE[r[1]].name_zh for r in rows],
+            "synthetic": True,
+        },
+        columns=list(NEED_COLUMNS),
+    )
+    orows: list[dict[str, Any]] = []
+    for pid, dept, services, cap in zip(
+        providers["provider_id"],
+        providers["department"],
+        providers["services"],
+        providers["capacity_month"],
+        strict=True,
+    ):
+        items = [c for c in str(services).split(LIST_SEP) if c in ITEM_BY_CODE]
+        items += [c for c in _EXTRA_OFFERS.get(str(dept), ()) if c not in items]
+        each = max(1, round(int(cap) / max(1, len(items))))
+        for code in items:
+            delivery = "remote" if dept in _ONLINE_DEPARTMENTS else ITEM_BY_CODE[code].delivery
+            orows.append(
+                {
+                    "provider_id": pid,
+                    "item_id": code,
+                    "capacity_per_month": each,
+                    "delivery": delivery,
+                    "reach_m": _HOME_REACH_M.get(str(dept), 1500.0) if delivery == "home" else np.nan,
+                    "synthetic": True,
+                }
+            )
+    offers = pd.DataFrame(orows, columns=list(OFFER_COLUMNS))
+    offers["capacity_per_month"] = offers["capacity_per_month"].astype(np.int64)
+    return needs, offers
+
+
 # ---------------------------------------------------------------------------- Xihu
 
 
@@ -834,6 +971,7 @@ def build_xihu_bundle(
         hubs=hubs,
         providers=providers,
         beneficiaries=beneficiaries,
+        **_matching_fields(beneficiaries, providers, seed),
         attribution=ATTRIBUTION,
         seed=seed,
         meta={
@@ -1070,6 +1208,7 @@ def build_fallback_bundle(
         hubs=hubs,
         providers=providers,
         beneficiaries=beneficiaries,
+        **_matching_fields(beneficiaries, providers, seed),
         attribution=attribution,
         seed=seed,
         meta={
@@ -1089,7 +1228,7 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "xihu-service-map" / "bundles"
 
 
-_TABLES = ("communities", "hubs", "providers", "beneficiaries")
+_TABLES = ("communities", "hubs", "providers", "beneficiaries", "needs", "offers", "catalogue")
 
 
 def bundle_cache_key(kind: str, sources: list[Path], params: dict[str, Any]) -> str:
@@ -1177,6 +1316,9 @@ def read_bundle(folder: Path) -> Bundle:
         hubs=_normalise(frames["hubs"]),
         providers=_normalise(frames["providers"]),
         beneficiaries=_normalise(frames["beneficiaries"]),
+        needs=frames["needs"],
+        offers=frames["offers"],
+        catalogue=frames["catalogue"],
         attribution=meta["attribution"],
         seed=int(meta["seed"]),
         meta=extra,

@@ -47,7 +47,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -57,13 +57,31 @@ import pandas as pd
 
 from core.errors import ColumnMappingError, DataError, UnknownCRSError
 from core.i18n import CATEGORY_ZH, PROVIDER_KIND_ZH, TIER_ZH
-from core.vocab import LIST_SEP, SERVICE_CATALOGUE, URGENCY_MAX, URGENCY_MIN, need_type_of
+from core.vocab import (
+    ITEM_BY_CODE,
+    LIST_SEP,
+    NEED_URGENCY_MAX,
+    NEED_URGENCY_MIN,
+    SERVICE_CATALOGUE,
+    URGENCY_MAX,
+    URGENCY_MIN,
+    need_type_of,
+    need_urgency_from_household,
+)
 from data.crs import CRS_LABEL_ZH, WGS84, check_crs, detect_crs, out_of_china, to_wgs84
 from data.idcard import ID_REASONS, check_id_card, id_hash, mask_name
+from data.needs import HOW_SIMILAR, match_need_wording
 from data.schemas import (
     ALIASES,
+    CATALOGUE_COLUMNS,
     CATEGORY_ALIASES,
+    DELIVERY_ALIASES,
     KINDS,
+    MATCHING_ALIASES,
+    MATCHING_KINDS,
+    NEED_COLUMNS,
+    NEED_TYPE_ALIASES,
+    OFFER_COLUMNS,
     PROVIDER_KIND_ALIASES,
     SERVICE_ALIASES,
     TABLE_COLUMNS,
@@ -128,7 +146,6 @@ REASONS: Final[dict[str, str]] = {
     "bad_category": f"救助类别“{{value}}”无法识别：应为 {_CATEGORY_LIST} 之一",
     "bad_household_size": f"家庭人口“{{value}}”无效：应为 1 到 {MAX_HOUSEHOLD} 之间的整数",
     "bad_urgency": f"紧急程度“{{value}}”无效：应为 {URGENCY_MIN}（最低）到 {URGENCY_MAX}（最紧急）之间的整数",
-    "bad_need": f"需求中有无法识别的服务项目：{{value}}。可用的项目：{_SERVICE_LIST}",
     "bad_service": f"服务项目中有无法识别的项：{{value}}。可用的项目：{_SERVICE_LIST}",
     "missing_tier": f"缺少层级：请填写 {_TIER_LIST} 之一",
     "bad_tier": f"层级“{{value}}”无法识别：应为 {_TIER_LIST} 之一",
@@ -143,6 +160,20 @@ REASONS: Final[dict[str, str]] = {
     "coords_out_of_range": "经纬度超出取值范围（经度 {lon}，纬度 {lat}）：经度应在 -180~180，纬度应在 -90~90",
     "coords_swapped": "经纬度疑似填反（经度 {lon}，纬度 {lat}），但交换后仍不在{area}范围内，无法自动更正",
     "outside_area": "坐标（经度 {lon}，纬度 {lat}，换算为 WGS-84 后）不在{area}范围内",
+    # matching tables (import_matching_table)
+    "missing_need_type": "缺少需求类型：请填写 生存型、关爱型、发展型 之一",
+    "bad_need_type": "需求类型“{value}”无法识别：应为 生存型、关爱型、发展型 之一",
+    "missing_delivery": "缺少服务方式：请填写 到站、上门、远程 之一",
+    "bad_delivery": "服务方式“{value}”无法识别：应为 到站、上门、远程 之一",
+    "unknown_item": "服务项目“{value}”不在服务清单中：请先在服务清单中添加，或填写清单中的项目编号",
+    "duplicate_offer": "同一机构重复提供服务项目“{value}”：{where}",
+    "missing_capacity": "缺少月服务能力（每月可服务的人次）",
+    "bad_reach": "上门服务半径“{value}”无效：应为不小于 0 的米数",
+    "unknown_provider": "机构编号“{value}”不在服务主体表中",
+    "missing_household": "缺少户编号：每条需求都要对应一户救助对象",
+    "unknown_household": "户编号“{value}”不在救助对象表中",
+    "bad_need_urgency": "紧急程度“{value}”无效：应为 1（低）、2（中）或 3（高）",
+    "bad_since": "登记日期“{value}”无法识别：请填写如 2026-11-01 的日期",
 }
 
 #: warning code -> Chinese message template (rows that were accepted with a change)
@@ -151,6 +182,10 @@ WARNINGS: Final[dict[str, str]] = {
     "coord_approx_community": "没有经纬度，已放在所属社区“{value}”的中心点（近似位置）",
     "id_upgraded_15": "15 位旧身份证号已按国家标准升级为 18 位后计算哈希",
     "crs_declared_suspect": "声明的坐标系是 {declared}，但与路网比对更像 {detected}：请核对坐标来源",
+    "need_similar": "需求“{value}”按相近名称对应为服务项目“{item}”：请核对",
+    "need_unmapped": (
+        "需求“{value}”未能对应服务清单中的项目：已保留为未匹配需求，可在数据页面指定对应项目（记住后下次自动对应）"
+    ),
 }
 
 #: what people write in a ``坐标系`` cell, beyond the names :func:`data.crs.check_crs` knows
@@ -234,13 +269,21 @@ class ImportResult:
         ``crs_source`` (``auto``, ``auto_unconfident``, ``declared``, ``fallback``),
         ``crs_confident``, ``crs_margin_m``, ``crs_message_zh``, ``crs_rows``
         {crs: accepted rows}, ``mapping`` {header: column}, ``unmapped`` [headers],
-        ``notes`` [Chinese remarks].
+        ``notes`` [Chinese remarks]; for beneficiaries also ``unmapped_needs``
+        {wording: accepted households} (need wording no catalogue item matched).
+    needs : pandas.DataFrame
+        Beneficiaries only: one row per need of an accepted household
+        (:data:`data.schemas.NEED_COLUMNS`): ``need_id`` = ``<beneficiary_id>-<k>``,
+        ``household_id``, ``item_id`` (None for an unmapped wording, kept with its
+        ``wording``), ``urgency`` 1-3 from the household's 1-5
+        (:func:`core.vocab.need_urgency_from_household`; 1 when the household has none).
     """
 
     accepted: pd.DataFrame
     rejected: pd.DataFrame
     warnings: pd.DataFrame
     summary: dict[str, Any]
+    needs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NEED_COLUMNS)))
 
 
 # ------------------------------------------------------------------------------ cells
@@ -665,6 +708,7 @@ def import_table(
     existing_ids: Iterable[str] = (),
     existing_id_hashes: Iterable[str] = (),
     mapping: Mapping[str, str | None] | None = None,
+    need_aliases: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Validate a user table row by row: accepted canonical rows, rejected original rows.
 
@@ -697,6 +741,10 @@ def import_table(
         ID-card hashes already stored (same key): ``duplicate_id_card``.
     mapping : mapping, optional
         The user's column mapping (see :func:`map_columns`).
+    need_aliases : mapping of wording -> item_id, optional
+        Remembered need wording (:meth:`data.storage.Store.need_aliases`): a 需求 cell's
+        wording is matched by :func:`data.needs.match_need_wording`; what matches nothing
+        is kept as an unmapped need with a warning (``need_unmapped``), never rejected.
 
     Returns
     -------
@@ -733,7 +781,7 @@ def import_table(
     notes: list[str] = []
     _check_ids(kind, col(ID_COLUMN[kind]), rows, out, set(map(str, existing_ids)))
     if kind == "beneficiaries":
-        _check_beneficiary_fields(text, col, rows, out, notes, id_key, set(existing_id_hashes))
+        _check_beneficiary_fields(text, col, rows, out, notes, id_key, set(existing_id_hashes), need_aliases)
     elif kind == "hubs":
         _check_hub_fields(col, rows, out)
     else:
@@ -773,6 +821,7 @@ def import_table(
         msg = f"import lost rows: {len(accepted)} accepted + {len(rejected)} rejected != {n} read"
         raise AssertionError(msg)
 
+    needs = _needs_frame(out, ok) if kind == "beneficiaries" else _empty_needs()
     reasons = rejected["reason_code"].value_counts().to_dict() if len(rejected) else {}
     warn_counts = warnings["code"].value_counts().to_dict() if len(warnings) else {}
     crs_rows: dict[str, BoolArray] = crs_info.pop("rows_by_crs")
@@ -791,8 +840,11 @@ def import_table(
         "unmapped": unmapped,
         "notes": notes,
     }
+    if kind == "beneficiaries":
+        unmapped_needs = needs.loc[needs["item_id"].isna(), "wording"].value_counts()
+        summary["unmapped_needs"] = {str(k): int(v) for k, v in unmapped_needs.items()}
     log.info("import %s: %d read, %d accepted, %d rejected", kind, n, len(accepted), len(rejected))
-    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary)
+    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary, needs=needs)
 
 
 def _check_ids(kind: str, ids: list[str], rows: _Rows, out: dict[str, list[Any]], existing: set[str]) -> None:
@@ -826,6 +878,7 @@ def _check_beneficiary_fields(
     notes: list[str],
     id_key: bytes | None,
     existing_hashes: set[str],
+    need_aliases: Mapping[str, str] | None = None,
 ) -> None:
     n = len(rows.problems)
     hashes: list[Any] = [None] * n
@@ -894,14 +947,21 @@ def _check_beneficiary_fields(
 
     needs: list[Any] = []
     need_types: list[Any] = []
+    per_row: list[list[tuple[str | None, str]]] = []
     for i, value in enumerate(col("needs")):
-        codes, unknown = parse_services(value)
-        if unknown:
-            rows.reject(i, "bad_need", value="、".join(unknown))
+        found = parse_need_cell(value, need_aliases)
+        for item, wording, how in found:
+            if item is None:
+                rows.warn(i, "need_unmapped", value=wording)
+            elif how == HOW_SIMILAR:
+                rows.warn(i, "need_similar", value=wording, item=ITEM_BY_CODE[item].name_zh)
+        codes = list(dict.fromkeys(item for item, _, _ in found if item is not None))
         needs.append(LIST_SEP.join(codes) or None)
         need_types.append(need_type_of(codes))
+        per_row.append([(item, wording) for item, wording, _ in found])
     out["needs"] = needs
     out["need_type"] = need_types
+    out["_needs_per_row"] = per_row
 
     urgency: list[Any] = []
     for i, value in enumerate(col("urgency")):
@@ -912,6 +972,52 @@ def _check_beneficiary_fields(
         urgency.append(level)
     out["urgency"] = urgency
     out["town_code"] = _text_or_none([_norm(v) for v in col("town_code")])
+
+
+def parse_need_cell(text: str, aliases: Mapping[str, str] | None = None) -> list[tuple[str | None, str, str | None]]:
+    """Every need of a 需求 cell as ``(item_id or None, wording, how)``, in order, without repeats.
+
+    Items are separated like :func:`parse_services`; each is matched by
+    :func:`data.needs.match_need_wording` (stored aliases, exact, conservative
+    similarity); an item made of several words (``医疗救助 助餐``, ``住房/教育``) is taken
+    word by word when every word matches exactly. Unmatched wording comes back with
+    ``item_id`` None.
+    """
+    found: list[tuple[str | None, str, str | None]] = []
+    for raw_item in _LIST_SPLIT.split(_norm(text)):
+        item = raw_item.strip()
+        if not item:
+            continue
+        whole = match_need_wording(item, aliases=aliases)
+        parts = [p for p in _PART_SPLIT.split(item) if p]
+        matches = [whole]
+        if len(parts) > 1 and (whole.item_id is None or whole.how == HOW_SIMILAR):
+            each = [match_need_wording(p, aliases=aliases) for p in parts]
+            if all(m.item_id and m.how != HOW_SIMILAR for m in each):
+                matches = each
+        for m in matches:
+            if m.item_id is not None and m.item_id not in {f[0] for f in found}:
+                found.append((m.item_id, m.wording, m.how))
+            elif m.item_id is None and m.wording not in {f[1] for f in found if f[0] is None}:
+                found.append((None, m.wording, None))
+    return found
+
+
+def _empty_needs() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(NEED_COLUMNS))
+
+
+def _needs_frame(out: dict[str, list[Any]], ok: BoolArray) -> pd.DataFrame:
+    """One row per need of each accepted household (``ImportResult.needs``)."""
+    rows: list[tuple[Any, ...]] = []
+    for i in np.flatnonzero(ok):
+        hid = out["beneficiary_id"][i]
+        urg = out["urgency"][i]
+        level = need_urgency_from_household(urg) if urg is not None else NEED_URGENCY_MIN
+        for k, (item, wording) in enumerate(out["_needs_per_row"][i], start=1):
+            rows.append((f"{hid}-{k}", hid, item, level, None, wording, False))
+    frame = pd.DataFrame(rows, columns=list(NEED_COLUMNS))
+    return frame.astype({"need_id": "str", "household_id": "str", "urgency": "int64", "synthetic": "bool"})
 
 
 def _check_name(col: Callable[[str], list[str]], rows: _Rows, out: dict[str, list[Any]]) -> None:
@@ -1184,3 +1290,269 @@ def _rejected_frame(
     frame[names[1]] = pd.Series([p[0][0] for p in problems], dtype="str")
     frame[names[2]] = pd.Series(["；".join(msg for _, msg in p) for p in problems], dtype="str")
     return frame
+
+
+# ------------------------------------------------------------------------------ matching tables (#12)
+
+#: canonical columns of each matching kind, and those that must be mapped
+MATCHING_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "catalogue": CATALOGUE_COLUMNS,
+    "offers": OFFER_COLUMNS,
+    "needs": NEED_COLUMNS,
+}
+MATCHING_REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "catalogue": ("item_id", "name", "need_type", "delivery"),
+    "offers": ("provider_id", "item_id", "capacity_per_month"),
+    "needs": ("need_id", "household_id", "item_id", "urgency"),
+}
+
+
+def import_matching_table(
+    raw: pd.DataFrame,
+    kind: str,
+    *,
+    catalogue: pd.DataFrame | None = None,
+    provider_ids: Iterable[str] | None = None,
+    household_ids: Iterable[str] | None = None,
+    existing_ids: Iterable[str] = (),
+    need_aliases: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Validate a service catalogue, offers or needs table row by row (Chinese or English headers).
+
+    Same contract as :func:`import_table`: every row is accepted (canonical columns of
+    :data:`data.schemas.CATALOGUE_COLUMNS`, ``OFFER_COLUMNS`` or ``NEED_COLUMNS``) or
+    rejected with a reason of :data:`REASONS`; ``accepted + rejected == read``.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read (cells as text).
+    kind : str
+        ``"catalogue"``, ``"offers"`` or ``"needs"``.
+    catalogue : pandas.DataFrame, optional
+        The catalogue in use (``item_id, name, aliases``; :func:`data.schemas.catalogue_frame`
+        by default): offers must name one of its items (``unknown_item``); a need's item
+        may be an id or wording, matched by :func:`data.needs.match_need_wording`, and is
+        kept as unmapped (``item_id`` None, warning ``need_unmapped``) when nothing matches.
+    provider_ids, household_ids : iterable of str, optional
+        Known providers (offers) / households (needs); a row naming another is rejected.
+    existing_ids : iterable of str
+        Ids already stored (catalogue item_id, need need_id): ``duplicate_id``.
+    need_aliases : mapping, optional
+        Remembered need wording (:meth:`data.storage.Store.need_aliases`).
+
+    Returns
+    -------
+    ImportResult
+        ``summary`` has ``kind, read, accepted, rejected, blank_rows, reasons, warnings,
+        mapping, unmapped, notes`` (and ``unmapped_needs`` for needs).
+    """
+    from data.schemas import catalogue_frame
+
+    if kind not in MATCHING_KINDS:
+        msg = f"未知的数据类型“{kind}”：应为 {', '.join(MATCHING_KINDS)} 之一 (unknown kind)"
+        raise ColumnMappingError(msg)
+    raw = raw.reset_index(drop=True)
+    aliases = {normalize_header(c): c for c in MATCHING_COLUMNS[kind]}
+    for header, c in MATCHING_ALIASES[kind].items():
+        aliases.setdefault(normalize_header(header), c)
+    own = _own_annotations(str(c) for c in raw.columns)
+    used: dict[str, str] = {}
+    unmapped: list[str] = []
+    for header in map(str, raw.columns):
+        if header in own:
+            continue
+        key = normalize_header(header)
+        target = aliases.get(key) or aliases.get(_PAREN.sub("", key))
+        if target is None or target in used.values():
+            unmapped.append(header)
+        else:
+            used[header] = target
+    missing = [c for c in MATCHING_REQUIRED[kind] if c not in used.values()]
+    if missing:
+        hint = f"；未识别的列：{'、'.join(unmapped)}" if unmapped else ""
+        msg = f"缺少必需的列：{'、'.join(missing)}{hint} (missing required columns: {', '.join(missing)})"
+        raise ColumnMappingError(msg)
+    data_cols = [c for c in raw.columns if str(c) not in own]
+    cells = raw[data_cols].map(_cell).to_numpy(dtype=object)
+    blank = np.asarray((cells == "").all(axis=1), dtype=bool) if data_cols else np.ones(len(raw), dtype=bool)
+    keep = np.flatnonzero(~blank)
+    n = len(keep)
+    rows = _Rows(n, (keep + 2).tolist())
+    by_col = {c: h for h, c in used.items()}
+
+    def col(name: str) -> list[str]:
+        h = by_col.get(name)
+        return [_cell(v) for v in raw[h].iloc[keep].tolist()] if h is not None else [""] * n
+
+    cat = catalogue if catalogue is not None else catalogue_frame()
+    known_items = set(cat["item_id"].astype(str))
+    out: dict[str, list[Any]] = {}
+    id_col = {"catalogue": "item_id", "offers": "provider_id", "needs": "need_id"}[kind]
+    ids = [_norm(v) for v in col(id_col)]
+    out[id_col] = [v or None for v in ids]
+    if kind != "offers":
+        _unique_ids(ids, rows, set(map(str, existing_ids)))
+    else:
+        for i, v in enumerate(ids):
+            if not v:
+                rows.reject(i, "missing_id")
+    if kind == "catalogue":
+        _check_name(col, rows, out)
+        _check_required_code(col, rows, out, "need_type", NEED_TYPE_ALIASES)
+        _check_required_code(col, rows, out, "delivery", DELIVERY_ALIASES)
+        out["group"] = _text_or_none(col("group"))
+        out["aliases"] = [LIST_SEP.join(p for p in _LIST_SPLIT.split(_norm(v)) if p) or None for v in col("aliases")]
+    elif kind == "offers":
+        _check_offer_fields(col, rows, out, known_items, provider_ids)
+    else:
+        _check_need_fields(col, rows, out, cat, household_ids, need_aliases)
+    out["synthetic"] = [False] * n
+
+    ok = np.array([rows.ok(i) for i in range(n)], dtype=bool)
+    idx = np.flatnonzero(ok)
+    accepted = pd.DataFrame(
+        {c: [out.get(c, [None] * n)[i] for i in idx] for c in MATCHING_COLUMNS[kind]},
+        columns=list(MATCHING_COLUMNS[kind]),
+    )
+    for c in ("capacity_per_month", "urgency"):
+        if c in accepted.columns:
+            accepted[c] = accepted[c].astype("int64")
+    if "reach_m" in accepted.columns:
+        accepted["reach_m"] = accepted["reach_m"].astype("float64")
+    if "synthetic" in accepted.columns:
+        accepted["synthetic"] = accepted["synthetic"].astype(bool)
+    rejected = _rejected_frame(raw, keep[~ok], [rows.problems[i] for i in np.flatnonzero(~ok)])
+    warn_rows = [(rows.source_row[i], str(ids[i]), code, m) for i, code, m in rows.warnings if ok[i]]
+    warnings = pd.DataFrame(warn_rows, columns=["source_row", "record_id", "code", "message"]).astype(
+        {"source_row": "int64", "record_id": "str", "code": "str", "message": "str"}
+    )
+    if len(accepted) + len(rejected) != n:  # the invariant: nothing is lost
+        msg = f"import lost rows: {len(accepted)} accepted + {len(rejected)} rejected != {n} read"
+        raise AssertionError(msg)
+    summary: dict[str, Any] = {
+        "kind": kind,
+        "read": int(n),
+        "accepted": len(accepted),
+        "rejected": len(rejected),
+        "blank_rows": int(blank.sum()),
+        "reasons": {str(k): int(v) for k, v in rejected["reason_code"].value_counts().items()} if len(rejected) else {},
+        "warnings": {str(k): int(v) for k, v in warnings["code"].value_counts().items()} if len(warnings) else {},
+        "mapping": used,
+        "unmapped": unmapped,
+        "notes": [],
+    }
+    needs = accepted if kind == "needs" else pd.DataFrame(columns=list(NEED_COLUMNS))
+    if kind == "needs":
+        counts = accepted.loc[accepted["item_id"].isna(), "wording"].value_counts()
+        summary["unmapped_needs"] = {str(k): int(v) for k, v in counts.items()}
+    log.info("import %s: %d read, %d accepted, %d rejected", kind, n, len(accepted), len(rejected))
+    return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary, needs=needs)
+
+
+def _unique_ids(ids: list[str], rows: _Rows, existing: set[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, rid in enumerate(ids):
+        if not rid:
+            rows.reject(i, "missing_id")
+        elif rid in existing:
+            rows.reject(i, "duplicate_id", value=rid, where="已存在于现有数据中")
+        elif rid in seen:
+            rows.reject(i, "duplicate_id", value=rid, where=f"与第 {rows.source_row[seen[rid]]} 行相同")
+        else:
+            seen[rid] = i
+
+
+def _check_offer_fields(
+    col: Callable[[str], list[str]],
+    rows: _Rows,
+    out: dict[str, list[Any]],
+    known_items: set[str],
+    provider_ids: Iterable[str] | None,
+) -> None:
+    providers = set(map(str, provider_ids)) if provider_ids is not None else None
+    items: list[Any] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, (pid, value) in enumerate(zip(out["provider_id"], col("item_id"), strict=True)):
+        item = _norm(value)
+        items.append(item or None)
+        if item not in known_items:
+            rows.reject(i, "unknown_item", value=value)
+        elif pid is not None and (pid, item) in seen:
+            rows.reject(i, "duplicate_offer", value=item, where=f"与第 {rows.source_row[seen[(pid, item)]]} 行相同")
+        elif pid is not None:
+            seen[(pid, item)] = i
+        if pid is not None and providers is not None and pid not in providers:
+            rows.reject(i, "unknown_provider", value=pid)
+    out["item_id"] = items
+    capacity: list[Any] = []
+    for i, value in enumerate(col("capacity_per_month")):
+        cap = _parse_int(value, "人次户个/月") if value else None
+        if not value:
+            rows.reject(i, "missing_capacity")
+        elif cap is None:
+            rows.reject(i, "bad_capacity", value=value)
+        capacity.append(cap)
+    out["capacity_per_month"] = capacity
+    deliveries: list[Any] = []
+    for i, value in enumerate(col("delivery")):
+        code = _lookup(value, DELIVERY_ALIASES) if value else None
+        if value and code is None:
+            rows.reject(i, "bad_delivery", value=value)
+        deliveries.append(code)
+    out["delivery"] = deliveries
+    reach: list[Any] = []
+    for i, value in enumerate(col("reach_m")):
+        metres = _parse_float(_norm(value).removesuffix("米").removesuffix("m")) if value else None
+        if value and (metres is None or metres < 0):
+            rows.reject(i, "bad_reach", value=value)
+            metres = None
+        reach.append(metres)
+    out["reach_m"] = reach
+
+
+def _check_need_fields(
+    col: Callable[[str], list[str]],
+    rows: _Rows,
+    out: dict[str, list[Any]],
+    cat: pd.DataFrame,
+    household_ids: Iterable[str] | None,
+    need_aliases: Mapping[str, str] | None,
+) -> None:
+    from data.needs import catalogue_items
+
+    households = set(map(str, household_ids)) if household_ids is not None else None
+    hids = [_norm(v) for v in col("household_id")]
+    for i, hid in enumerate(hids):
+        if not hid:
+            rows.reject(i, "missing_household")
+        elif households is not None and hid not in households:
+            rows.reject(i, "unknown_household", value=hid)
+    out["household_id"] = [h or None for h in hids]
+    items = catalogue_items(cat)
+    item_ids: list[Any] = []
+    wording: list[Any] = []
+    for i, value in enumerate(col("item_id")):
+        m = match_need_wording(value, aliases=need_aliases, catalogue=items) if value else None
+        if m is None or m.item_id is None:
+            rows.warn(i, "need_unmapped", value=value or "（空）")
+        elif m.how == HOW_SIMILAR:
+            rows.warn(i, "need_similar", value=value, item=m.item_id)
+        item_ids.append(m.item_id if m is not None else None)
+        wording.append(value or None)
+    out["item_id"] = item_ids
+    out["wording"] = wording
+    urgency: list[Any] = []
+    for i, value in enumerate(col("urgency")):
+        level = _parse_int(value, "级") if value else None
+        if level is None or not NEED_URGENCY_MIN <= level <= NEED_URGENCY_MAX:
+            rows.reject(i, "bad_need_urgency", value=value or "空")
+        urgency.append(level)
+    out["urgency"] = urgency
+    since: list[Any] = []
+    for i, value in enumerate(col("since")):
+        day = pd.to_datetime(_norm(value).replace("/", "-").replace(".", "-"), errors="coerce") if value else pd.NaT
+        if value and pd.isna(day):
+            rows.reject(i, "bad_since", value=value)
+        since.append(None if pd.isna(day) else pd.Timestamp(day).strftime("%Y-%m-%d"))
+    out["since"] = since

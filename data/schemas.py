@@ -8,8 +8,19 @@ coordinates are WGS-84 (EPSG:4326). Imports map Chinese or English headers onto 
 
 from __future__ import annotations
 
+import pandas as pd
+
 from core.i18n import PROVIDER_KIND_ZH
-from core.vocab import CATEGORIES, PROVIDER_KINDS, SERVICE_CATALOGUE
+from core.vocab import (
+    CATEGORIES,
+    DEFAULT_CATALOGUE,
+    DELIVERIES,
+    LIST_SEP,
+    NEED_TYPES,
+    PROVIDER_KINDS,
+    SERVICE_CATALOGUE,
+    ServiceItem,
+)
 
 # -- spreadsheet wording -> codes -------------------------------------------------------
 #: what people write in spreadsheets -> category code
@@ -54,6 +65,11 @@ BENEFICIARY_COLUMNS = (
     "synthetic",
 )  # fmt: skip
 AREA_COLUMNS = ("area_id", "level", "name", "parent_id", "derived", "geometry")
+#: matching (#12): the service catalogue (服务清单), offers (provider x item) and needs (one item each)
+CATALOGUE_COLUMNS = ("item_id", "name", "need_type", "delivery", "group", "aliases")
+OFFER_COLUMNS = ("provider_id", "item_id", "capacity_per_month", "delivery", "reach_m", "synthetic")
+#: ``item_id`` is None for a need whose wording matched no item (kept, with its ``wording``)
+NEED_COLUMNS = ("need_id", "household_id", "item_id", "urgency", "since", "wording", "synthetic")
 TABLE_COLUMNS = {"hubs": HUB_COLUMNS, "providers": PROVIDER_COLUMNS, "beneficiaries": BENEFICIARY_COLUMNS}
 KINDS = tuple(TABLE_COLUMNS)
 
@@ -88,6 +104,35 @@ ALIASES: dict[str, dict[str, str]] = {
         "服务项目": "services", "月服务能力": "capacity_month", "服务能力": "capacity_month",
     },
 }  # fmt: skip
+#: headers of the matching tables (#12), per kind (canonical names are recognised too)
+MATCHING_ALIASES: dict[str, dict[str, str]] = {
+    "catalogue": {
+        "项目编号": "item_id", "服务项目编号": "item_id", "编号": "item_id", "id": "item_id",
+        "项目名称": "name", "服务项目": "name", "名称": "name", "需求类型": "need_type", "类型": "need_type",
+        "服务方式": "delivery", "提供方式": "delivery", "项目分组": "group", "分组": "group",
+        "别名": "aliases", "其他叫法": "aliases",
+    },
+    "offers": {
+        "机构编号": "provider_id", "服务主体编号": "provider_id", "项目编号": "item_id", "服务项目": "item_id",
+        "月服务能力": "capacity_per_month", "每月名额": "capacity_per_month", "服务能力": "capacity_per_month",
+        "服务方式": "delivery", "上门半径": "reach_m", "服务半径": "reach_m", "上门服务半径": "reach_m",
+    },
+    "needs": {
+        "需求编号": "need_id", "编号": "need_id", "户编号": "household_id", "对象编号": "household_id",
+        "家庭编号": "household_id", "服务项目": "item_id", "需求": "item_id", "项目编号": "item_id",
+        "紧急程度": "urgency", "紧急度": "urgency", "登记日期": "since", "提出日期": "since",
+    },
+}  # fmt: skip
+MATCHING_KINDS = tuple(MATCHING_ALIASES)
+#: wording of need types and deliveries in a spreadsheet -> code
+NEED_TYPE_ALIASES = {
+    "生存型": "survival", "生存": "survival", "关爱型": "care", "关爱": "care",
+    "发展型": "development", "发展": "development", **{t: t for t in NEED_TYPES},
+}  # fmt: skip
+DELIVERY_ALIASES = {
+    "到站": "onsite", "到店": "onsite", "现场": "onsite", "上门": "home", "入户": "home",
+    "远程": "remote", "线上": "remote", "电话": "remote", **{d: d for d in DELIVERIES},
+}  # fmt: skip
 TIER_ALIASES = {
     "区级": "district", "区级助联体": "district", "district": "district",
     "镇街": "town", "镇街服务站": "town", "街道": "town", "town": "town",
@@ -98,3 +143,22 @@ PROVIDER_KIND_ALIASES = {
     "政府": "government", "企业": "enterprise", "事业单位": "enterprise", "社工站": "social_org",
     "慈善基地": "social_org", "志愿者": "volunteer", **{k: k for k in PROVIDER_KINDS},
 }  # fmt: skip
+
+
+def catalogue_frame(items: tuple[ServiceItem, ...] = DEFAULT_CATALOGUE) -> pd.DataFrame:
+    """A catalogue as a table (``CATALOGUE_COLUMNS``; ``aliases`` joined with ``;``).
+
+    The default is :data:`core.vocab.DEFAULT_CATALOGUE`, an example for Xihu that the
+    bureau edits and replaces by importing its own list.
+    """
+    return pd.DataFrame(
+        {
+            "item_id": [s.code for s in items],
+            "name": [s.name_zh for s in items],
+            "need_type": [s.need_type for s in items],
+            "delivery": [s.delivery for s in items],
+            "group": [s.group for s in items],
+            "aliases": [LIST_SEP.join(s.aliases) for s in items],
+        },
+        columns=list(CATALOGUE_COLUMNS),
+    )

@@ -15,6 +15,10 @@ Tables
     One row per import: :data:`IMPORT_COLUMNS`.
 ``scenarios``
     Planner scenarios: :data:`SCENARIO_COLUMNS`, the payload as JSON.
+``need_aliases``
+    Need wording mapped to a catalogue item once on the Data page and remembered for the
+    next import (:meth:`Store.need_aliases`, :func:`data.needs.match_need_wording`):
+    ``wording`` (normalised, primary key), ``item_id``, ``created_at``, ``author``.
 
 A later security issue adds ``users`` and ``audit`` tables to the same :data:`METADATA`;
 ``imports.user_name`` and ``scenarios.author`` are plain text until then.
@@ -188,6 +192,16 @@ SCENARIOS = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("author", sa.Text(), nullable=False),
     sa.Column("payload", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+)
+
+
+NEED_ALIASES = sa.Table(
+    "need_aliases",
+    METADATA,
+    sa.Column("wording", sa.Text(), primary_key=True),
+    sa.Column("item_id", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
 )
 
 
@@ -583,6 +597,41 @@ class Store:
         frame = pd.DataFrame.from_records(rows, columns=columns)
         frame["created_at"] = pd.to_datetime([_utc(t) for t in frame["created_at"]], utc=True).as_unit("us")
         return frame.astype({"scenario_id": "int64", "name": "str", "author": "str"})
+
+    # -- need wording
+    def save_need_alias(self, wording: str, item_id: str, *, author: str) -> None:
+        """Remember that ``wording`` in a 需求 cell means catalogue item ``item_id`` (replaces any earlier one).
+
+        The wording is stored normalised (:func:`data.needs.normalize_wording`); the next
+        import matches it before anything else. Whether ``item_id`` is in the catalogue in
+        use is the caller's check (the Data page offers only catalogue items).
+        """
+        from data.needs import normalize_wording
+
+        key = normalize_wording(wording)
+        _check_name(key, "need wording")
+        _check_name(item_id, "item_id")
+        _check_name(author, "author")
+        row = {"wording": key, "item_id": item_id, "created_at": datetime.now(UTC), "author": author}
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(NEED_ALIASES).where(NEED_ALIASES.c.wording == key))
+            conn.execute(NEED_ALIASES.insert(), row)
+
+    def need_aliases(self) -> dict[str, str]:
+        """Every remembered need wording -> item_id (for :func:`data.importer.import_table`)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(NEED_ALIASES.c.wording, NEED_ALIASES.c.item_id)).all()
+        return {str(w): str(i) for w, i in rows}
+
+    def delete_need_alias(self, wording: str) -> bool:
+        """Forget a remembered wording; True when there was one."""
+        from data.needs import normalize_wording
+
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                sa.delete(NEED_ALIASES).where(NEED_ALIASES.c.wording == normalize_wording(wording))
+            ).rowcount
+        return bool(n)
 
     def delete_scenario(self, scenario_id: int) -> None:
         """Delete a scenario.

@@ -5,6 +5,8 @@
     python -m geo site --network PATH --hubs HUBS.csv --points POINTS.csv \
         --candidates CANDS.csv --add P [--minutes 10] [--speed-kmh 4.5] \
         [--weight-column COL] [--metric-crs EPSG:326zz] --out OUT.csv
+    python -m geo match --network PATH --needs NEEDS.csv --offers OFFERS.csv \
+        --catalogue CAT.csv [--households HH.csv] [--minutes 10] [--speed-kmh 4.5] --out OUT.csv
 
 Distances are taken in ``--metric-crs`` when given, else in the UTM zone of the network's
 centre (:mod:`geo.metric`).
@@ -24,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputColumnsError, XihuError
+from core.i18n import labels
 from core.settings import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, Settings
+from core.vocab import DELIVERIES, NEED_TYPES, NEED_URGENCY_MAX, NEED_URGENCY_MIN
 from data.network import load_network
 from data.tables import read_table
 from geo import highs
@@ -32,6 +36,7 @@ from geo.analysis import coverage_run
 from geo.candidates import candidates_from_frame
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.graph import WalkNetwork
+from geo.matching import RESULT_COLUMNS, matching_problem
 from geo.metric import checked_metric_crs
 from geo.siting import DEFAULT_TIME_LIMIT_S, problem_from_run, recommend_sites
 from geo.snap import Snapper
@@ -185,6 +190,136 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codes(frame: pd.DataFrame, col: str, what: str, codes: tuple[str, ...], kind: str) -> pd.Series:
+    """Codes of a column written as codes or Chinese labels (生存型 / survival); one error names the line."""
+    words = {**{v: k for k, v in labels(kind, "zh").items()}, **{c: c for c in codes}}
+    raw = frame[col].astype(str).str.strip()
+    out = pd.Series([words.get(v, words.get(v.lower())) for v in raw], index=frame.index, dtype=object)
+    bad = out.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        allowed = ", ".join(f"{labels(kind, 'zh')[c]}/{c}" for c in codes)
+        msg = f"{what}: line {i + 2}: {col} {frame[col].iloc[i]!r} is not one of {allowed}"
+        raise InputColumnsError(msg)
+    return out
+
+
+def _whole(frame: pd.DataFrame, col: str, what: str, lo: int, hi: int | None) -> pd.Series:
+    num = pd.to_numeric(frame[col], errors="coerce")
+    ok = num.notna() & (num == np.floor(num)) & (num >= lo) & ((num <= hi) if hi is not None else True)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.to_numpy())[0])
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        msg = f"{what}: line {i + 2}: {col} {frame[col].iloc[i]!r} is not a whole number in {rng}"
+        raise InputColumnsError(msg)
+    return num.astype(np.int64)
+
+
+def _columns(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        msg = f"{what}: missing column(s) {', '.join(missing)} (have: {', '.join(map(str, frame.columns))})"
+        raise InputColumnsError(msg)
+
+
+def _known(frame: pd.DataFrame, col: str, what: str, known: set[str], where: str) -> None:
+    bad = ~frame[col].astype(str).isin(known)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        msg = f"{what}: line {i + 2}: {col} {frame[col].iloc[i]!r} is not in {where}"
+        raise InputColumnsError(msg)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    """Match needs to offers (lexicographic: survival, care, development urgency, then distance)."""
+    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    cat_what = f"catalogue file {Path(args.catalogue).name}"
+    needs_what = f"needs file {Path(args.needs).name}"
+    offers_what = f"offers file {Path(args.offers).name}"
+    cat = read_table(args.catalogue)
+    _columns(cat, ("item_id", "need_type", "delivery"), cat_what)
+    cat["need_type"] = _codes(cat, "need_type", cat_what, NEED_TYPES, "need_type")
+    cat["delivery"] = _codes(cat, "delivery", cat_what, DELIVERIES, "delivery")
+    dup = cat["item_id"][cat["item_id"].duplicated()]
+    if len(dup):
+        msg = f"{cat_what}: duplicate item_id {dup.iloc[0]!r}"
+        raise InputColumnsError(msg)
+    items = set(cat["item_id"].astype(str))
+    needs = read_table(args.needs)
+    _columns(needs, ("need_id", "item_id", "urgency"), needs_what)
+    needs["urgency"] = _whole(needs, "urgency", needs_what, NEED_URGENCY_MIN, NEED_URGENCY_MAX)
+    _known(needs, "item_id", needs_what, items, cat_what)
+    dup = needs["need_id"][needs["need_id"].duplicated()]
+    if len(dup):
+        msg = f"{needs_what}: duplicate need_id {dup.iloc[0]!r}"
+        raise InputColumnsError(msg)
+    if args.households is not None:
+        hh_what = f"households file {Path(args.households).name}"
+        hh = read_table(args.households)
+        _checked_located(hh, hh_what, "household_id", "household")
+        _columns(needs, ("household_id",), needs_what)
+        _known(needs, "household_id", needs_what, set(hh["household_id"].astype(str)), hh_what)
+        loc = hh[["household_id", "lon", "lat"]].set_index("household_id")
+        needs = needs.drop(columns=[c for c in ("lon", "lat") if c in needs.columns])
+        needs = needs.join(loc, on="household_id")
+    elif "lon" in needs.columns and "lat" in needs.columns:
+        _numeric_lonlat(needs, needs_what, "need_id")
+    else:
+        msg = f"{needs_what}: give household_id with --households, or lon and lat columns"
+        raise InputColumnsError(msg)
+    offers = read_table(args.offers)
+    _columns(offers, ("provider_id", "item_id", "capacity_per_month"), offers_what)
+    _numeric_lonlat(offers, offers_what, "provider_id")
+    offers["capacity_per_month"] = _whole(offers, "capacity_per_month", offers_what, 0, None)
+    _known(offers, "item_id", offers_what, items, cat_what)
+    if "delivery" in offers.columns:
+        given = offers["delivery"].notna() & (offers["delivery"].astype(str).str.strip() != "")
+        offers.loc[given, "delivery"] = _codes(offers[given], "delivery", offers_what, DELIVERIES, "delivery")
+        offers.loc[~given, "delivery"] = None
+    if "reach_m" in offers.columns:
+        raw = offers["reach_m"]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = (num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")) | (num < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            msg = f"{offers_what}: line {i + 2}: reach_m {raw.iloc[i]!r} is not a distance in metres"
+            raise InputColumnsError(msg)
+        offers["reach_m"] = num
+    pair = offers["provider_id"].astype(str) + " / " + offers["item_id"].astype(str)
+    if pair.duplicated().any():
+        i = int(np.flatnonzero(pair.duplicated().to_numpy())[0])
+        msg = f"{offers_what}: line {i + 2}: {pair.iloc[i]} is offered twice"
+        raise InputColumnsError(msg)
+    net = _load_network(args)
+    settings = settings.with_(metric_crs=net.metric_crs)
+    problem = matching_problem(needs, offers, cat, snapper=Snapper(net), settings=settings)
+    result = problem.solve()
+    front = ["need_id", "item_id", "need_type", "urgency", "provider_id", "walk_m", "matched", "reason"]
+    res = result.needs
+    rest = [c for c in RESULT_COLUMNS if c not in front]
+    extra = needs.drop(columns=[c for c in needs.columns if c in res.columns])
+    out = pd.concat([res[front + rest], extra.reset_index(drop=True)], axis=1)
+    out["walk_m"] = out["walk_m"].round(2)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False, encoding="utf-8-sig")
+    n = len(out)
+    nm = int(out["matched"].sum())
+    print(
+        f"{n} needs, {len(offers)} offers; {settings.minutes:g} min at {settings.speed_kmh:g} km/h "
+        f"({settings.cutoff_m:.0f} m) for onsite offers"
+    )
+    print(f"matched {nm} of {n} ({(100.0 * nm / n) if n else 0:.1f}%)")
+    for t in NEED_TYPES:
+        sel = out["need_type"] == t
+        got = int(out.loc[sel, "matched"].sum())
+        print(f"  {t}: {got} of {int(sel.sum())} needs, urgency sum {getattr(result.objective, t)}")
+    reasons = out["reason"].value_counts()
+    if len(reasons):
+        print("unmatched: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geo", description="Walking coverage on a real street network.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -215,6 +350,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     s.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     s.set_defaults(func=cmd_site)
+    m = sub.add_parser("match", help="match needs to providers' offers within walking reach and capacity")
+    m.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
+    m.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    m.add_argument(
+        "--needs", required=True, help="CSV/XLSX with need_id,item_id,urgency (1-3) and household_id or lon,lat"
+    )
+    m.add_argument("--offers", required=True, help="CSV/XLSX with provider_id,item_id,capacity_per_month,lon,lat")
+    m.add_argument("--catalogue", required=True, help="CSV/XLSX with item_id,need_type,delivery")
+    m.add_argument("--households", default=None, help="CSV/XLSX with household_id,lon,lat (WGS-84)")
+    m.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    m.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    m.add_argument("--out", required=True)
+    m.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    m.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
+    m.set_defaults(func=cmd_match)
     return ap
 
 

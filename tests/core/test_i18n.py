@@ -7,7 +7,16 @@ import string
 import pytest
 
 from core.i18n import LABELS, TEXT, label, labels, t
-from core.vocab import CATEGORIES, NEED_TYPES, PROVIDER_KINDS, SERVICE_CATALOGUE, TIERS
+from core.vocab import (
+    CATEGORIES,
+    DEFAULT_CATALOGUE,
+    DELIVERIES,
+    MATCH_REASONS,
+    NEED_TYPES,
+    PROVIDER_KINDS,
+    SERVICE_CATALOGUE,
+    TIERS,
+)
 
 
 def test_every_string_has_both_languages_with_the_same_fields() -> None:
@@ -21,7 +30,14 @@ def test_every_string_has_both_languages_with_the_same_fields() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "codes"),
-    [("category", CATEGORIES), ("need_type", NEED_TYPES), ("tier", TIERS), ("provider_kind", PROVIDER_KINDS)],
+    [
+        ("category", CATEGORIES),
+        ("need_type", NEED_TYPES),
+        ("tier", TIERS),
+        ("provider_kind", PROVIDER_KINDS),
+        ("delivery", DELIVERIES),
+        ("match_reason", MATCH_REASONS),
+    ],
 )
 def test_every_code_has_a_chinese_and_an_english_label(kind: str, codes: tuple[str, ...]) -> None:
     assert set(codes) == set(LABELS[kind])
@@ -38,4 +54,8 @@ def test_missing_codes_read_not_recorded_and_services_use_the_catalogue() -> Non
     item = SERVICE_CATALOGUE[0]
     assert label("service", item.code) == item.name_zh
     assert labels("service", "en")[item.code] == item.name_en
+    extra = DEFAULT_CATALOGUE[-1]
+    assert extra.code not in {s.code for s in SERVICE_CATALOGUE}
+    assert label("service", extra.code) == extra.name_zh
+    assert set(labels("service")) == {s.code for s in DEFAULT_CATALOGUE}
     assert t("cutoff", "en", m=10, s=4.5, d=750).startswith("Cutoff")

