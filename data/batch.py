@@ -22,6 +22,7 @@ cluster's storage allows), so a real cluster runs it unchanged:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -113,8 +114,13 @@ def network_to_npz_bytes(network: WalkNetwork) -> bytes:
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=1)
 def network_from_url(url: str, metric_crs: str) -> WalkNetwork:
-    """The network arrays written by the driver (:func:`network_to_npz_bytes`)."""
+    """The network arrays written by the driver (:func:`network_to_npz_bytes`).
+
+    Kept for the next task of the same worker process: the file name holds the arrays'
+    SHA-256, so a cached network is never stale; callers never modify it.
+    """
     with np.load(io.BytesIO(_read_bytes(url))) as z:
         arrays = dict(z)
     return WalkNetwork.from_arrays(arrays, metric_crs=metric_crs, meta={"source": url})

@@ -217,17 +217,30 @@ def _with_no_coords(
     return parts, part
 
 
+def distance_to_core(core: shapely.Geometry, x: FloatArray, y: FloatArray, within_m: float) -> FloatArray:
+    """Straight distance (metric CRS) of points to ``core``; ``inf`` where surely beyond ``within_m``.
+
+    Points outside the core's bounding box grown by ``within_m`` are not measured; a
+    rectangular core (a tile) is measured by arithmetic, any other polygon by shapely.
+    """
+    x0, y0, x1, y1 = shapely.bounds(core)
+    d = np.full(x.shape[0], np.inf)
+    cand = np.flatnonzero((x >= x0 - within_m) & (x <= x1 + within_m) & (y >= y0 - within_m) & (y <= y1 + within_m))
+    if not cand.size:
+        return d
+    if shapely.equals(core, shapely.box(x0, y0, x1, y1)):
+        dx = np.maximum(np.maximum(x0 - x[cand], x[cand] - x1), 0.0)
+        dy = np.maximum(np.maximum(y0 - y[cand], y[cand] - y1), 0.0)
+        d[cand] = np.hypot(dx, dy)
+    else:
+        shapely.prepare(core)
+        d[cand] = shapely.distance(core, shapely.points(x[cand], y[cand]))
+    return d
+
+
 def nodes_near(network: WalkNetwork, core: shapely.Geometry, radius_m: float) -> npt.NDArray[np.bool_]:
     """Mask of the nodes whose straight distance (metric CRS) to ``core`` is at most ``radius_m``."""
-    x0, y0, x1, y1 = shapely.bounds(core)
-    x, y = network.node_x, network.node_y
-    cand = np.flatnonzero((x >= x0 - radius_m) & (x <= x1 + radius_m) & (y >= y0 - radius_m) & (y <= y1 + radius_m))
-    mask = np.zeros(network.n_nodes, dtype=bool)
-    if cand.size:
-        shapely.prepare(core)
-        d = shapely.distance(core, shapely.points(x[cand], y[cand]))
-        mask[cand[d <= radius_m]] = True
-    return mask
+    return np.asarray(distance_to_core(core, network.node_x, network.node_y, radius_m) <= radius_m)
 
 
 def extract_network(network: WalkNetwork, keep: npt.NDArray[np.bool_]) -> tuple[WalkNetwork, IntArray]:
@@ -287,10 +300,11 @@ def hubs_for_core(snapper: Snapper, hubs: pd.DataFrame, core: shapely.Geometry, 
     """
     lon, lat = _numeric(hubs["lon"]), _numeric(hubs["lat"])
     ids = hubs["hub_id"].astype(str).to_numpy(dtype=object)
-    x, y = lonlat_to_metric(lon, lat, snapper.network.metric_crs)
-    shapely.prepare(core)
-    d = shapely.distance(core, shapely.points(x, y))
-    cand = np.flatnonzero(np.isfinite(d) & (d <= radius_m))
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    x, y = np.full(lon.shape[0], np.nan), np.full(lon.shape[0], np.nan)
+    x[ok], y[ok] = lonlat_to_metric(lon[ok], lat[ok], snapper.network.metric_crs)
+    d = distance_to_core(core, x, y, radius_m)
+    cand = np.flatnonzero(d <= radius_m)
     if cand.size == 0:
         empty = HubSet(np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
         return empty, 0

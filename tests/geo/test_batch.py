@@ -302,3 +302,42 @@ def test_hangzhou_batch_on_two_workers_equals_one_machine_survives_a_killed_work
     assert marker.is_file() and int(marker.read_text()) != os.getpid()  # a worker did die
     assert len(res.computed) == len(parts) and not res.skipped
     _same_as_single_machine(read_batch(str(tmp_path / "killed")), ref)
+
+
+@pytest.mark.xihu
+def test_xihu_by_town_polygons_equals_one_machine(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path: Path) -> None:
+    """Partitions from a boundary file (the 12 approximate town cells), one local worker."""
+    from data.batch import read_batch, run_batch
+
+    net = xihu_net
+    settings = Settings().with_(metric_crs=net.metric_crs)
+    rng = np.random.default_rng(3)
+    p = rng.choice(net.n_nodes, 3000)
+    h = rng.choice(net.n_nodes, 120, replace=False)
+    deg = 0.002
+    points = pd.DataFrame(
+        {
+            "point_id": [f"p{i}" for i in range(p.size)],
+            "lon": (net.node_lon[p] + rng.normal(0, deg, p.size)).astype(str),
+            "lat": (net.node_lat[p] + rng.normal(0, deg, p.size)).astype(str),
+        }
+    )
+    hubs = pd.DataFrame(
+        {
+            "hub_id": [f"h{i}" for i in range(h.size)],
+            "lon": (net.node_lon[h] + rng.normal(0, deg / 4, h.size)).astype(str),
+            "lat": (net.node_lat[h] + rng.normal(0, deg / 4, h.size)).astype(str),
+        }
+    )
+    ref = _single_machine(net, hubs, points, settings)
+    towns = xihu_dir / "towns_approx_voronoi_NOT_OFFICIAL.geojson"
+    res = run_batch(net, hubs, points, settings, str(tmp_path / "out"), partition=str(towns), workers=1)
+    got = read_batch(str(tmp_path / "out")).set_index("point_id").loc[points["point_id"]].reset_index()
+    assert "蒋村街道" in set(got["partition"]) and OUTSIDE_PARTITION in set(got["partition"])  # the 1.5 km margin
+    pd.testing.assert_frame_equal(
+        got[COMPARED].assign(hub_id=got["hub_id"].fillna("").astype(object)),  # parquet gives pandas' str dtype
+        ref[COMPARED].assign(hub_id=ref["hub_id"].fillna("").astype(object)),
+        check_exact=True,
+    )
+    total = res.summary.set_index("partition").loc["_total"]
+    assert total["n_points"] == len(points) and total["n_covered"] == ref["covered"].sum()
