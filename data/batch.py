@@ -357,11 +357,12 @@ def run_batch(
     if todo:
         cluster = None
         if scheduler == "local":
+            # dashboard on a free port: several runs (or engineers) on one machine never collide
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)

@@ -209,8 +209,12 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Coverage of every point of a city or province on dask.distributed (:mod:`data.batch`)."""
+    import distributed.deploy  # noqa: F401  (importing distributed sets its loggers' levels: set ours after)
+
     from data.batch import run_batch
 
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
+        logging.getLogger(name).setLevel(logging.WARNING)  # the progress bar, not the cluster's chatter
     settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
     if args.workers < 1:
         msg = f"--workers must be at least 1, got {args.workers}"
