@@ -306,7 +306,7 @@ def test_hangzhou_batch_on_two_workers_equals_one_machine_survives_a_killed_work
 
 @pytest.mark.xihu
 def test_xihu_by_town_polygons_equals_one_machine(xihu_dir: Path, xihu_net: WalkNetwork, tmp_path: Path) -> None:
-    """Partitions from a boundary file (the 12 approximate town cells), one local worker."""
+    """Partitions from a boundary file (the 12 approximate town cells) on a running cluster, output by URL."""
     from data.batch import read_batch, run_batch
 
     net = xihu_net
@@ -331,7 +331,12 @@ def test_xihu_by_town_polygons_equals_one_machine(xihu_dir: Path, xihu_net: Walk
     )
     ref = _single_machine(net, hubs, points, settings)
     towns = xihu_dir / "towns_approx_voronoi_NOT_OFFICIAL.geojson"
-    res = run_batch(net, hubs, points, settings, str(tmp_path / "out"), partition=str(towns), workers=1)
+    # a cluster started elsewhere, reached by its address (as tcp://HOST:8786 on a real one)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        out = (tmp_path / "out").as_uri()  # an fsspec URL, as shared storage would be given
+        res = run_batch(net, hubs, points, settings, out, partition=str(towns), scheduler=cluster.scheduler_address)
     got = read_batch(str(tmp_path / "out")).set_index("point_id").loc[points["point_id"]].reset_index()
     assert "蒋村街道" in set(got["partition"]) and OUTSIDE_PARTITION in set(got["partition"])  # the 1.5 km margin
     pd.testing.assert_frame_equal(
