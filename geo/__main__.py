@@ -225,6 +225,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
     net = _load_network(args)
     settings = settings.with_(metric_crs=net.metric_crs)
+    hubset = hubs_from_frame(hubs, Snapper(net))  # the same warnings as geo coverage
+    far = hubset.access_m > settings.max_access_m
+    for hid, d in zip(hubset.hub_id[far], hubset.access_m[far], strict=True):
+        log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
     res = run_batch(
         net,
         hubs,
