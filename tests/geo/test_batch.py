@@ -25,6 +25,7 @@ from geo.batch import (
     Partition,
     buffer_radius_m,
     extract_network,
+    hubs_for_core,
     nodes_near,
     partition_coverage,
     polygon_partitions,
@@ -143,20 +144,29 @@ def test_tiles_on_a_lattice_give_the_single_machine_answer_near_every_border() -
     assert "h1" not in set(got["hub_id"].dropna())  # ties went to h0 in every tile
 
 
-def test_a_too_small_extract_would_change_answers_so_the_test_above_can_fail() -> None:
-    """Control: cutting the extract at the cutoff alone (no hub legs) changes some answers."""
+def test_an_extract_cut_at_the_cutoff_would_shorten_walks_so_the_tests_above_can_fail() -> None:
+    """Control: a hub beyond a short extract snaps onto its edge and walks get shorter there.
+
+    That is why hubs are kept only when their snap is certified (``hubs_for_core``) and why
+    the buffer is ``2c``, not ``c``.
+    """
     net = lattice(41)
     settings = Settings().with_(metric_crs=net.metric_crs)
-    core = shapely.box(net.node_x.min(), net.node_y.min(), net.node_x.min() + 1000, net.node_y.min() + 1000)
-    keep = nodes_near(net, core, settings.cutoff_m)
-    sub, _ = extract_network(net, keep)
-    # a hub beyond the short extract, 10 m off the network: snapped onto the extract's edge it looks closer
-    hx, hy = net.node_x.min() + 1000 + settings.cutoff_m + 60, net.node_y.min() + 500 + 10
-    hlon, hlat = _metric_to_lonlat(net, np.array([hx]), np.array([hy]))
+    x0, y0 = net.node_x.min(), net.node_y.min()
+    core = shapely.box(x0, y0, x0 + 1000, y0 + 1000)
+    sub, gid = extract_network(net, nodes_near(net, core, settings.cutoff_m))
+    # 10 m beside the first lattice node beyond the short extract, on the core's centre line
+    edge = sub.node_x.max()
+    hx, hy = np.array([edge + 100.0]), np.array([y0 + 500.0 + 10.0])
+    hlon, hlat = _metric_to_lonlat(net, hx, hy)
     hubs = pd.DataFrame({"hub_id": ["far"], "lon": hlon.astype(str), "lat": hlat.astype(str)})
-    full = hubs_from_frame(hubs, Snapper(net))
-    short = hubs_from_frame(hubs, Snapper(sub))
-    assert short.access_m[0] > full.access_m[0] + 50  # an uncertified snap: the keep test drops it
+    full_snap, short_snap = Snapper(net), Snapper(sub)
+    full = engine_for_hubs(full_snap, hubs_from_frame(hubs, full_snap), settings)
+    short = engine_for_hubs(short_snap, hubs_from_frame(hubs, short_snap), settings)
+    reached = short.dist_cm >= 0
+    assert (short.dist_cm[reached] < full.dist_cm[gid[reached]]).any()  # shorter than the truth
+    certified, _ = hubs_for_core(short_snap, hubs, core, settings.cutoff_m)
+    assert certified.hub_id.size == 0  # the keep test refuses that hub
 
 
 # -- the real command on the whole Hangzhou network, 2 Dask workers ------------------------
