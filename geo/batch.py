@@ -41,7 +41,10 @@ is farther than ``R`` from every road (counted as ``n_far`` in the summary). Why
 The ``+2%`` and ``+25 m`` absorb the difference between straight lines in the UTM zone and
 edge lengths measured as great-circle lengths on a sphere (< 0.4% across a zone) and the
 rounding of each edge to a whole centimetre. ``+A`` makes ``access_m`` exact also for
-off-network points up to ``2c + A`` from a road.
+off-network points up to ``2c + A`` from a road. One assumption is not geometry: a location
+exactly (to the last bit) equidistant from two nodes may be snapped to either by KD-trees
+over different node sets; vertices are distinct to 1e-7 degree, and no such tie occurred in
+the tests' 11,000 points.
 """
 
 from __future__ import annotations
