@@ -88,6 +88,10 @@ class ProviderSearchError(GeoError):
     """A provider search cannot run as asked (no point, bad minutes, unknown item, missing columns)."""
 
 
+class PartitionError(GeoError):
+    """A batch cannot be partitioned as asked (tile size, boundary polygons, duplicate ids)."""
+
+
 # -- data: the outside world -----------------------------------------------------------
 class DataError(XihuError):
     """An expected problem with a file, a table or the database; the message says what to fix."""
@@ -138,6 +142,10 @@ class ScenarioNotFoundError(StorageError):
 
 class UploadRejectedError(DataError):
     """An uploaded file has the wrong type, size or content; the message says what to do."""
+
+
+class BatchStorageError(DataError):
+    """A batch's boundary file or output folder cannot be used (unreadable, another run's output)."""
 
 
 # -- accounts: sign-in, access, audit --------------------------------------------------

@@ -7,6 +7,9 @@
         [--weight-column COL] [--metric-crs EPSG:326zz] --out OUT.csv
     python -m geo match --network PATH --needs NEEDS.csv --offers OFFERS.csv \
         --catalogue CAT.csv [--households HH.csv] [--minutes 10] [--speed-kmh 4.5] --out OUT.csv
+    python -m geo batch --network BIG --hubs HUBS.csv --points POINTS.csv \
+        [--partition tiles | BOUNDARIES.geojson] [--tile-km 10] [--minutes 10] [--speed-kmh 4.5] \
+        [--scheduler local | tcp://HOST:8786] [--workers N] --out DIR
 
 Distances are taken in ``--metric-crs`` when given, else in the UTM zone of the network's
 centre (:mod:`geo.metric`).
@@ -320,6 +323,51 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Coverage of every point of a city or province on dask.distributed (:mod:`data.batch`)."""
+    import distributed.deploy  # noqa: F401  (importing distributed sets its loggers' levels: set ours after)
+
+    from data.batch import run_batch
+
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
+        logging.getLogger(name).setLevel(logging.WARNING)  # the progress bar, not the cluster's chatter
+    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    if args.workers < 1:
+        msg = f"--workers must be at least 1, got {args.workers}"
+        raise InputColumnsError(msg)
+    hubs = read_table(args.hubs)
+    points = read_table(args.points)
+    _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
+    _numeric_lonlat(points, f"points file {Path(args.points).name}", "point_id")
+    net = _load_network(args)
+    settings = settings.with_(metric_crs=net.metric_crs)
+    hubset = hubs_from_frame(hubs, Snapper(net))  # the same warnings as geo coverage
+    far = hubset.access_m > settings.max_access_m
+    for hid, d in zip(hubset.hub_id[far], hubset.access_m[far], strict=True):
+        log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
+    res = run_batch(
+        net,
+        hubs,
+        points,
+        settings,
+        args.out,
+        partition=args.partition,
+        tile_m=args.tile_km * 1000.0,
+        id_column=args.id_column,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=True,
+    )
+    total = res.summary.iloc[-1]
+    print(
+        f"\n{int(total['n_points'])} points in {len(res.summary) - 1} partitions "
+        f"({len(res.computed)} computed, {len(res.skipped)} already done), {int(total['n_covered'])} covered "
+        f"({total['covered_pct']:.1f}%) within {settings.minutes:g} min at {settings.speed_kmh:g} km/h "
+        f"({settings.cutoff_m:.0f} m); wrote {args.out}/coverage/*.parquet and {args.out}/summary.csv"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geo", description="Walking coverage on a real street network.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -365,6 +413,22 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
     m.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     m.set_defaults(func=cmd_match)
+    b = sub.add_parser("batch", help="coverage of a whole city or province, partition by partition, on Dask")
+    b.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
+    b.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    b.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat (WGS-84)")
+    b.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84)")
+    b.add_argument("--partition", default="tiles", help="'tiles' (default) or a polygon file (GeoJSON) with id/name")
+    b.add_argument("--id-column", default=None, help="id column of the polygon file (default: id, name, adcode, code)")
+    b.add_argument("--tile-km", type=float, default=10.0, help="side of a square tile in km (default 10)")
+    b.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    b.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    b.add_argument("--scheduler", default="local", help="'local' (a LocalCluster, default) or tcp://HOST:8786")
+    b.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
+    b.add_argument("--out", required=True, help="output folder or fsspec URL that every worker can reach")
+    b.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    b.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
+    b.set_defaults(func=cmd_batch)
     return ap
 
 
