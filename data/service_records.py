@@ -48,7 +48,7 @@ import pandas as pd
 
 from core.errors import CatalogueError, ServiceRecordsError
 from core.vocab import SERVICE_CATALOGUE
-from data.idcard import ID_REASONS, check_id_card, id_hash, id_last4, normalize_id_text
+from data.idcard import ID_REASONS, check_id_card, id_hash, normalize_id_text
 
 log = logging.getLogger(__name__)
 
@@ -482,6 +482,7 @@ def import_service_records(
     if households is not None and {"beneficiary_id", "id_hash"} <= set(households.columns):
         known = households.dropna(subset=["beneficiary_id", "id_hash"])
         hh_hash = dict(zip(known["beneficiary_id"].astype(str), known["id_hash"].astype(str), strict=True))
+    #: text as typed -> (normalised number or None, reason code, keyed hash, upgraded, recovered)
     checked: dict[str, tuple[str | None, str | None, str, bool, bool]] = {}
     person_key: list[Any] = [None] * n
     person_source: list[Any] = [None] * n
@@ -492,16 +493,22 @@ def import_service_records(
                 recovered, was_recovered = recover_id_text(text)
                 check = check_id_card(recovered)
                 if check.ok and check.normalized:
-                    checked[text] = (check.normalized, None, "", check.upgraded, was_recovered)
+                    checked[text] = (
+                        check.normalized,
+                        None,
+                        id_hash(check.normalized, key),
+                        check.upgraded,
+                        was_recovered,
+                    )
                 else:
-                    checked[text] = (None, check.code, check.message_zh, False, False)
-            normalized, code, _, upgraded, was_recovered = checked[text]
+                    checked[text] = (None, check.code, "", False, False)
+            normalized, code, hashed, upgraded, was_recovered = checked[text]
             if normalized is None:
                 reject(i, code or "id_bad_length")
                 continue
-            person_key[i] = id_hash(normalized, key)
+            person_key[i] = hashed
             person_source[i] = "id_card"
-            last4[i] = id_last4(normalized)
+            last4[i] = normalized[-4:]
             if upgraded:
                 warnings.append((i, "id_upgraded_15", RECORD_WARNINGS["id_upgraded_15"]))
             if was_recovered:
@@ -551,7 +558,7 @@ def import_service_records(
             "item_id": [item_id[i] for i in idx],
             "item_group": [groups[item_id[i]] for i in idx],
             "date": dates.iloc[idx].to_numpy(),
-            "amount": np.array([amounts[amount_text.iloc[i]] for i in idx], dtype=float),
+            "amount": amount_text.iloc[idx].map(amounts).to_numpy(dtype=float),
             "source_row": source_row[idx].astype("int64"),
         },
         columns=list(RECORD_COLUMNS),
