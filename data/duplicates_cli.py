@@ -11,7 +11,11 @@ last_date``) and, next to it, ``<FLAGS>_rejected.csv`` (the unreadable rows with
 ``source_row, reason_code, reason``), ``<FLAGS>_warnings.csv`` and ``<FLAGS>_summary.json``,
 all CSVs through :mod:`data.safe_export`. ``person_key`` is a keyed hash
 (:func:`data.idcard.id_hash_key`), never the ID-card number. Without ``--catalogue`` the
-built-in catalogue is used (:func:`data.service_records.default_catalogue`).
+built-in catalogue is used (:func:`data.service_records.default_catalogue`). With
+``--dataset NAME`` the reviews stored for that dataset (database of ``DATABASE_URL``, else the
+default SQLite file) are applied: flags reviewed as legitimate with no new record are left
+out (counted in the summary), the rest carry ``status`` (``open`` / ``reopened``) and
+``new_record_keys``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import CliError, TableReadError
-from data.duplicates import DEFAULT_PERIOD, FLAG_COLUMNS, PERIODS, flag_duplicates
+from data.duplicates import DEFAULT_PERIOD, FLAG_COLUMNS, PERIODS, apply_reviews, flag_duplicates, open_flags
 from data.idcard import id_hash_key
 from data.safe_export import write_csv
 from data.service_records import catalogue_from_frame, default_catalogue, import_service_records
@@ -52,11 +56,21 @@ def run_duplicates(args: argparse.Namespace) -> int:
     households = _read(args.households, "救助对象表") if args.households else None
     result = import_service_records(raw, catalogue, key=id_hash_key(), households=households)
     flags = flag_duplicates(result.accepted, period=args.period)
+    n_closed = 0
+    if args.dataset:
+        from data.duplicate_reviews import load_reviews
+        from data.storage import Store
+
+        with Store() as store:  # DATABASE_URL, else the default SQLite file
+            flags = apply_reviews(flags, load_reviews(store, dataset=args.dataset))
+        n_closed = int((flags["status"] == "reviewed").sum())
+        flags = open_flags(flags)
     out = Path(args.out)
     stem = out.with_suffix("")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(flags[list(FLAGS_CSV_COLUMNS)], out)
+        columns = [*FLAGS_CSV_COLUMNS, *(["status", "new_record_keys"] if args.dataset else [])]
+        write_csv(flags[columns], out)
         write_csv(result.rejected, Path(f"{stem}_rejected.csv"))
         write_csv(result.warnings, Path(f"{stem}_warnings.csv"))
         summary = {
@@ -66,6 +80,8 @@ def run_duplicates(args: argparse.Namespace) -> int:
             "catalogue": Path(args.catalogue).name if args.catalogue else "built-in",
             "period": args.period,
             "flags": len(flags),
+            "reviews_dataset": args.dataset,
+            "reviewed_closed": n_closed,
             "flagged_records": int(flags["n_records"].sum()),
             "flagged_amount": float(flags["amount"].fillna(0).sum()),
         }
@@ -78,7 +94,9 @@ def run_duplicates(args: argparse.Namespace) -> int:
     print(
         f"读取 {s['read']} 条记录：接受 {s['accepted']} 条，拒绝 {s['rejected']} 条"
         + (f"（{reasons}）" if reasons else "")
-        + f"；疑似重复救助 {len(flags)} 处（周期：{args.period}）；输出 {out}"
+        + f"；疑似重复救助 {len(flags)} 处（周期：{args.period}）"
+        + (f"，另有 {n_closed} 处已复核为合理、未再列出" if n_closed else "")
+        + f"；输出 {out}"
     )
     return 0
 
@@ -100,5 +118,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--out", required=True, help="输出的 FLAGS.csv；旁边另写 _rejected.csv、_warnings.csv、_summary.json"
+    )
+    p.add_argument(
+        "--dataset",
+        help="可选：数据集名称（如 user）；给出时读取数据库中已复核的疑点，已复核且无新记录的不再列出",
     )
     p.set_defaults(func=run_duplicates)

@@ -103,3 +103,36 @@ def test_cli_missing_catalogue_file_exits_2(tmp_path: Path) -> None:
     (tmp_path / "r.csv").write_text("记录编号,户编号,服务项目,部门,日期\n1,H1,S02,民政,2026-03-01\n", encoding="utf-8")
     proc = cli(tmp_path, "--records", tmp_path / "r.csv", "--catalogue", tmp_path / "nope.csv", "--out", tmp_path / "f")
     assert proc.returncode == 2 and "服务目录" in proc.stderr
+
+
+def test_cli_leaves_out_reviewed_flags(tmp_path: Path) -> None:
+    from data.accounts.audit import AuditLog
+    from data.duplicate_reviews import mark_reviewed
+    from data.duplicates import flag_duplicates
+    from data.service_records import default_catalogue, import_service_records
+    from data.storage import Store
+
+    ben = pd.DataFrame({"beneficiary_id": [f"B{i:04d}" for i in range(200)]})
+    synth = synthetic_service_records(ben, seed=5, key=KEY_TEXT.encode())
+    synth.records.to_csv(tmp_path / "r.csv", index=False, encoding="utf-8-sig")
+    synth.households.to_csv(tmp_path / "h.csv", index=False, encoding="utf-8-sig")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    accepted = import_service_records(
+        synth.records, default_catalogue(), key=KEY_TEXT.encode(), households=synth.households
+    ).accepted
+    flags = flag_duplicates(accepted)
+    with Store(url) as store:
+        audit = AuditLog(store, b"test-audit-key-0123456789abcdef")
+        mark_reviewed(store, audit, flags.iloc[0].to_dict(), note="合规", who="w", role="planner", dataset="user")
+    out = tmp_path / "f.csv"
+    env_args = ("--records", tmp_path / "r.csv", "--households", tmp_path / "h.csv", "--out", out, "--dataset", "user")
+    proc = subprocess.run(
+        [sys.executable, "-m", "data", "duplicates", *map(str, env_args)],
+        cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=180, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "XIHU_ID_HASH_KEY": KEY_TEXT,
+             "DATABASE_URL": url},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    listed = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert len(listed) == len(flags) - 1 and flags["flag_id"].iloc[0] not in set(listed["flag_id"])
+    assert set(listed["status"]) == {"open"} and "已复核为合理" in proc.stdout
