@@ -128,7 +128,7 @@ def flag_duplicates(records: pd.DataFrame, *, period: str = DEFAULT_PERIOD) -> p
     Raises
     ------
     DuplicateFlagError
-        Unknown ``period`` or missing columns.
+        Unknown ``period``, missing columns or missing values in them.
     """
     check_period(period)
     missing = [c for c in REQUIRED if c not in records.columns]
@@ -137,6 +137,10 @@ def flag_duplicates(records: pd.DataFrame, *, period: str = DEFAULT_PERIOD) -> p
         raise DuplicateFlagError(msg)
     if len(records) == 0:
         return _empty_flags()
+    blank = records[list(REQUIRED)].isna().any(axis=1)
+    if blank.any():
+        msg = f"{int(blank.sum())} service records miss one of {', '.join(REQUIRED)} (import them first)"
+        raise DuplicateFlagError(msg)
     p_codes, _ = pd.factorize(records["person_key"], sort=False)
     g_codes, _ = pd.factorize(records["item_group"], sort=False)
     d_codes, _ = pd.factorize(records["department"], sort=False)

@@ -43,7 +43,7 @@ def flags_with_households(flags: pd.DataFrame, households: pd.DataFrame) -> pd.D
     Persons not in ``households`` keep NaN there. ``status`` is ``open`` when the flags
     were not passed through :func:`data.duplicates.apply_reviews`.
     """
-    cols = ["id_hash", *(c for c in ("beneficiary_id", "name_masked", "town_code", "community_code"))]
+    cols = ["id_hash", "beneficiary_id", "name_masked", "town_code", "community_code"]
     hh = households.reindex(columns=cols).dropna(subset=["id_hash"]).drop_duplicates("id_hash")
     out = flags.merge(hh.rename(columns={"id_hash": "person_key"}), on="person_key", how="left")
     if "status" not in out.columns:
@@ -61,9 +61,8 @@ def _scoped(
     who: str | None,
 ) -> pd.DataFrame:
     joined = flags_with_households(flags, households)
-    if area_filter.level == "district" and town_code is None and village_code is None:
-        # filter_frame keeps every row here (or none for a viewer); unknown areas included
-        return filter_frame("beneficiaries", joined, area_filter, audit=audit, who=who)
+    # like beneficiary rows: own town / community, none for a viewer; at district level a
+    # flag whose household is unknown stays in (planner, admin)
     return filter_frame(
         "beneficiaries", joined, area_filter, town_code=town_code, village_code=village_code, audit=audit, who=who
     )
