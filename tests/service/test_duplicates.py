@@ -107,3 +107,25 @@ def test_export_is_role_checked_and_audited(audit: AuditLog) -> None:
     for role in (Role.VIEWER, Role.ADMIN):
         with pytest.raises(ExportNotAllowedError):
             export_flag_list_csv(listed, AreaFilter(role), who="x", audit=audit)
+
+
+@pytest.mark.xihu
+def test_xihu_demo_planted_duplicates_per_town(xihu_dir: Path, tmp_path: Path) -> None:
+    from data.demo import load_default_bundle
+    from data.service_demo import synthetic_service_records
+    from data.service_records import default_catalogue, import_service_records
+
+    key = b"test-id-hash-key-0123456789"
+    bundle = load_default_bundle(xihu_dir.parent, cache_dir=tmp_path)
+    synth = synthetic_service_records(bundle, 13, key=key)
+    imported = import_service_records(synth.records, default_catalogue(), key=key, households=synth.households)
+    flags = flag_duplicates(imported.accepted)
+    cols = ["person_key", "item_group", "period"]
+    assert sorted(map(tuple, flags[cols].values.tolist())) == sorted(map(tuple, synth.planted[cols].values.tolist()))
+    town = str(synth.households["town_code"].iloc[0])
+    listed = flag_list(flags, synth.households, AreaFilter(Role.TOWN_MANAGER, town))
+    expected = synth.planted.merge(synth.households, on="beneficiary_id")
+    assert len(listed) == int((expected["town_code"] == town).sum()) > 0
+    assert set(listed["town_code"]) == {town}
+    m = overlap_matrix(flags, imported.accepted, synth.households, AreaFilter(Role.PLANNER))
+    assert m.n_flags == len(synth.planted) and int(m.counts.to_numpy().sum()) == 2 * len(synth.planted)
