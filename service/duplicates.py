@@ -21,11 +21,20 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from core.errors import DuplicateFlagError
 from core.i18n import label, t
-from data.accounts.access import AreaFilter, audit_details, ensure_can_export_individuals, filter_frame
+from data.accounts.access import (
+    AreaFilter,
+    audit_details,
+    can_see_individuals,
+    ensure_can_export_individuals,
+    filter_frame,
+)
 from data.accounts.audit import AuditLog, sha256_hex
+from data.duplicate_reviews import mark_reviewed
 from data.duplicates import JOIN
 from data.safe_export import frame_to_csv_bytes
+from data.storage import Store
 
 #: columns of :func:`flag_list`
 FLAG_LIST_COLUMNS: Final = (
@@ -207,3 +216,44 @@ def export_flag_list_csv(
     details = audit_details(area_filter, page="duplicates", kind="duplicate_flags", join=JOIN)
     audit.append(who, area_filter.role.value, EXPORT_ACTION, details, len(listed), sha256_hex(data))
     return data
+
+
+def review_flag(
+    flags: pd.DataFrame,
+    households: pd.DataFrame,
+    flag_id: str,
+    *,
+    note: str,
+    area_filter: AreaFilter,
+    who: str,
+    store: Store,
+    audit: AuditLog,
+    dataset: str,
+) -> None:
+    """Mark one flag of the user's own area "reviewed: legitimate" (stored and audited).
+
+    The flag must be visible to ``area_filter`` (:func:`flag_list` with reviewed ones): a
+    viewer, or a manager naming a flag of another area, is refused.
+
+    Raises
+    ------
+    DuplicateFlagError
+        The role may not review, the flag is not in the user's area (or unknown), or the note is empty.
+    """
+    if not can_see_individuals(area_filter.role):
+        raise DuplicateFlagError("该角色不能复核重复救助疑点 (this role may not review flags)")
+    scoped = _scoped(flags, households, area_filter, None, None, audit, who)
+    row = scoped.loc[scoped["flag_id"] == flag_id]
+    if len(row) == 0:
+        msg = f"疑点 {flag_id} 不存在或不在您的辖区内 (flag not found in your area)"
+        raise DuplicateFlagError(msg)
+    mark_reviewed(
+        store,
+        audit,
+        {str(k): v for k, v in row.iloc[0].to_dict().items()},
+        note=note,
+        who=who,
+        role=area_filter.role.value,
+        dataset=dataset,
+        area=area_filter.as_dict(),
+    )

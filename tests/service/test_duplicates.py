@@ -129,3 +129,27 @@ def test_xihu_demo_planted_duplicates_per_town(xihu_dir: Path, tmp_path: Path) -
     assert set(listed["town_code"]) == {town}
     m = overlap_matrix(flags, imported.accepted, synth.households, AreaFilter(Role.PLANNER))
     assert m.n_flags == len(synth.planted) and int(m.counts.to_numpy().sum()) == 2 * len(synth.planted)
+
+
+def test_review_only_within_own_area(tmp_path: Path) -> None:
+    from core.errors import DuplicateFlagError
+    from data.duplicate_reviews import load_reviews
+    from service.duplicates import review_flag
+
+    store = Store(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    audit = AuditLog(store, b"test-audit-key-0123456789abcdef")
+    town_a = AreaFilter(Role.TOWN_MANAGER, TOWN_A)
+    p1 = FLAGS.loc[FLAGS["person_key"] == "p1", "flag_id"].item()
+    p2 = FLAGS.loc[FLAGS["person_key"] == "p2", "flag_id"].item()  # town B
+    common = {"note": "合规", "who": "wang", "store": store, "audit": audit, "dataset": "user"}
+    with pytest.raises(DuplicateFlagError, match="辖区"):
+        review_flag(FLAGS, HOUSEHOLDS, p2, area_filter=town_a, **common)
+    with pytest.raises(DuplicateFlagError, match="角色"):
+        review_flag(FLAGS, HOUSEHOLDS, p1, area_filter=AreaFilter(Role.VIEWER), **common)
+    assert len(load_reviews(store, dataset="user")) == 0
+    review_flag(FLAGS, HOUSEHOLDS, p1, area_filter=town_a, **common)
+    assert load_reviews(store, dataset="user")["flag_id"].tolist() == [p1]
+    entry = audit.entries()[0]
+    assert entry.action == "duplicate_flag_reviewed" and entry.filter["area"]["town_code"] == TOWN_A
+    reviewed = apply_reviews(FLAGS, load_reviews(store, dataset="user"))
+    assert p1 not in set(flag_list(reviewed, HOUSEHOLDS, town_a)["flag_id"])
