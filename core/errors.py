@@ -9,7 +9,8 @@ else is a bug and must surface in tests. The families are siblings under
     ├── SettingsError an analysis setting out of range
     ├── GeoError      computation: networks, hubs, candidates, siting, scenarios, matching,
     │                 disclosure, accessibility, provider search
-    ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle
+    ├── DataError     files, tables, coordinate systems, storage, uploads, the demo bundle,
+    │                 service records and duplicate-provision flags
     ├── AccountError  sign-in (AuthError), area access (AccessError), the audit log (AuditError)
     ├── CliError      a command line was called wrongly
     ├── MapError      a map cannot be drawn as asked
@@ -265,3 +266,16 @@ class ReportError(XihuError):
 
 class FontMissingError(ReportError):
     """No CJK font is available to embed in the reports."""
+
+
+# -- service records and duplicate provision (重复救助) ------------------------------------
+class ServiceRecordsError(DataError):
+    """A service-records file cannot be used (a required column is missing, no data rows)."""
+
+
+class CatalogueError(DataError):
+    """A service catalogue file cannot be used (missing columns, repeated item ids, clashing aliases)."""
+
+
+class DuplicateFlagError(DataError):
+    """Duplicate-provision flags cannot be computed or reviewed as asked (bad period, unknown flag, empty note)."""

@@ -251,6 +251,31 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "choose": ("请选择", "Choose"),
     "share": ("圈内占比", "Share inside"),
     "mip_gap": ("与上界的差距", "Gap to the bound"),
+    # -- duplicate provision (重复救助) ------------------------------------------------------
+    "dup_title": ("多部门重复救助筛查", "Duplicate provision across departments"),
+    "dup_period": ("统计周期", "Period"),
+    "dup_total_amount": ("涉及金额合计（元）", "Total amount involved (yuan)"),
+    "dup_overlap": ("部门 × 项目组 重叠", "Department × item group overlap"),
+    "dup_review_note": ("复核说明", "Review note"),
+    "dup_mark_reviewed": ("标记为“已复核：合理”", "Mark as 'reviewed: legitimate'"),
+    "dup_status_open": ("待复核", "Open"),
+    "dup_status_reviewed": ("已复核：合理", "Reviewed: legitimate"),
+    "dup_status_reopened": ("已复核后有新记录", "Reopened: new records"),
+    "dup_col_flag_id": ("疑点编号", "Flag id"),
+    "dup_col_beneficiary_id": ("对象编号", "Household id"),
+    "dup_col_name_masked": ("姓名（脱敏）", "Name (masked)"),
+    "dup_col_town_code": ("镇街编码", "Town code"),
+    "dup_col_community_code": ("社区编码", "Community code"),
+    "dup_col_item_group": ("项目组", "Item group"),
+    "dup_col_period": ("周期", "Period"),
+    "dup_col_departments": ("部门", "Departments"),
+    "dup_col_record_ids": ("记录编号", "Record ids"),
+    "dup_col_n_records": ("记录数", "Records"),
+    "dup_col_amount": ("金额（元）", "Amount (yuan)"),
+    "dup_col_status": ("状态", "Status"),
+    "dup_period_month": ("月", "Month"),
+    "dup_period_quarter": ("季度", "Quarter"),
+    "dup_period_year": ("年", "Year"),
 }
 
 #: what a code means, per vocabulary: kind -> code -> (Chinese, English)
@@ -340,7 +365,8 @@ def is_missing(value: object) -> bool:
 
 def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
     """What a person reads for ``code`` of vocabulary ``kind`` (``category``, ``need_type``,
-    ``tier``, ``provider_kind``, ``role``, ``crs``, ``level``, ``community_type``, ``delivery``, ``match_reason``, ``service``).
+    ``tier``, ``provider_kind``, ``role``, ``crs``, ``level``, ``community_type``, ``delivery``,
+    ``match_reason``, ``item_group``, ``service``).
 
     A missing code reads "未填" / "not recorded"; an unknown one is shown as it is (it came
     from the user's own data).

@@ -10,6 +10,12 @@ Commands
 
         python -m data import --kind beneficiaries --input 救助对象.xlsx --out out/
 
+``duplicates``
+    Flag duplicate provision (重复救助) in departments' service records
+    (:mod:`data.duplicates_cli`)::
+
+        python -m data duplicates --records 服务记录.csv --catalogue 服务目录.csv --out flags.csv
+
 Other commands are added with a function ``add_<name>_command(subparsers)`` that
 registers a sub-parser and sets ``func`` (see :func:`add_import_command`), then one line
 in :func:`build_parser`.
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import CliError, XihuError
 from data.accounts.cli import register as add_users_commands
 from data.config import xihu_file
+from data.duplicates_cli import register as add_duplicates_command
 from data.schemas import KINDS
 
 if TYPE_CHECKING:
@@ -209,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_command(sub)
     add_download_command(sub)
     add_users_commands(sub)
+    add_duplicates_command(sub)
     return parser
 
 

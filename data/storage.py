@@ -19,6 +19,8 @@ Tables
     Need wording mapped to a catalogue item once on the Data page and remembered for the
     next import (:meth:`Store.need_aliases`, :func:`data.needs.match_need_wording`):
     ``wording`` (normalised, primary key), ``item_id``, ``created_at``, ``author``.
+``duplicate_reviews``
+    Duplicate-provision flags staff reviewed as legitimate (:mod:`data.duplicate_reviews`).
 
 A later security issue adds ``users`` and ``audit`` tables to the same :data:`METADATA`;
 ``imports.user_name`` and ``scenarios.author`` are plain text until then.
@@ -192,6 +194,22 @@ SCENARIOS = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("author", sa.Text(), nullable=False),
     sa.Column("payload", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+)
+#: reviewed duplicate-provision flags (:mod:`data.duplicate_reviews`): one row per dataset and
+#: flag, the record keys (``department/record_id``) that were reviewed, as a JSON list
+DUPLICATE_REVIEWS = sa.Table(
+    "duplicate_reviews",
+    METADATA,
+    sa.Column("dataset", sa.Text(), primary_key=True),
+    sa.Column("flag_id", sa.Text(), primary_key=True),
+    sa.Column("person_key", sa.Text(), nullable=False),
+    sa.Column("item_group", sa.Text(), nullable=False),
+    sa.Column("period", sa.Text(), nullable=False),
+    sa.Column("record_keys", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("reviewed_by", sa.Text(), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 

@@ -8,7 +8,7 @@ issue #12 alike:
   provider table (``services`` joined by ``;``, one ``capacity_month`` per provider);
 - providers: ``provider_id, name, lon, lat`` (WGS-84);
 - catalogue: ``item_id, name, need_type`` and optionally ``aliases`` (joined by ``;``);
-  :func:`catalogue_from_vocab` makes it from :data:`core.vocab.SERVICE_CATALOGUE`.
+  :func:`catalogue_from_vocab` makes it from :data:`core.vocab.DEFAULT_CATALOGUE`.
 
 A keyword matches, as a substring after Unicode NFKC normalisation and case folding (so
 English is case-insensitive and full-width letters equal half-width ones), an item's id,
@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.errors import InputColumnsError, ProviderSearchError
 from core.settings import Settings
-from core.vocab import LIST_SEP, SERVICE_CATALOGUE, ServiceItem
+from core.vocab import DEFAULT_CATALOGUE, LIST_SEP, ServiceItem
 from geo.engine import nearest_hub_cm
 from geo.snap import Snapper
 
@@ -51,7 +51,7 @@ def normalise_text(text: object) -> str:
     return unicodedata.normalize("NFKC", str(text)).casefold().strip()
 
 
-def catalogue_from_vocab(items: Sequence[ServiceItem] = SERVICE_CATALOGUE) -> pd.DataFrame:
+def catalogue_from_vocab(items: Sequence[ServiceItem] = DEFAULT_CATALOGUE) -> pd.DataFrame:
     """The service catalogue as a search table.
 
     Returns

@@ -9,7 +9,7 @@ from pyproj import Transformer
 
 from core.errors import InputColumnsError, ProviderSearchError
 from core.settings import Settings
-from core.vocab import SERVICE_CATALOGUE
+from core.vocab import DEFAULT_CATALOGUE
 from geo.graph import WalkNetwork, great_circle_m
 from geo.search import (
     RESULT_COLUMNS,
@@ -65,7 +65,7 @@ def _rows(frame: pd.DataFrame) -> list[tuple[str, str, float]]:
 def test_catalogue_from_vocab_has_every_item_with_aliases() -> None:
     cat = catalogue_from_vocab()
     assert cat.columns.tolist() == ["item_id", "name", "need_type", "aliases"]
-    assert cat["item_id"].tolist() == [s.code for s in SERVICE_CATALOGUE]
+    assert cat["item_id"].tolist() == [s.code for s in DEFAULT_CATALOGUE]
     s01 = cat.set_index("item_id").loc["S01"]
     assert s01["name"] == "低保金/兜底保障"
     assert s01["aliases"].split(";") == ["Subsistence allowance", "低保金", "兜底保障"]
