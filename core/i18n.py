@@ -179,12 +179,12 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "map_services": ("服务项目：{s}", "Services: {s}"),
     "map_capacity": ("月服务能力：{c} 人次", "Monthly capacity: {c} visits"),
     "map_area": ("{m}步行服务范围 · {a:.2f} km²", "{m} walking area · {a:.2f} km²"),
-    "map_suppressed": ("人数较少，比例区间跨档", "few people: range spans classes"),
+    "map_suppressed": ("人数较少，覆盖率不公开", "few people: share not shown"),
     "map_suppressed_count": ("不公开（保护隐私）", "not shown (privacy)"),
     "map_zero": ("0", "0"),
     "map_privacy": (
-        "隐私保护：1–9 户显示为“<10”；六边形内有任一数字小于10时，其余数字按10户一档显示（如“20–29”），覆盖率以区间显示。颜色只依据显示的数字。",
-        "Privacy: 1–9 households print as “<10”; when any figure of a hexagon is below 10, its other figures print in bands of ten (“20–29”) and coverage as a range. Colours use printed figures only.",
+        "隐私保护：1–9 户显示为“<10”；同屏显示的数字一起保护，必要时再隐藏为“≥10”或“<10”，确保无法相减反推；两个数字都公开时才显示覆盖率，否则为“—”。颜色只依据显示的数字。",
+        "Privacy: 1–9 households print as “<10”; figures shown together are protected together, and more are withheld (“≥10” or “<10”) so that none can be derived by subtraction; a share prints only when both its counts print (else “—”). Colours use printed figures only.",
     ),
     "map_hubs": ("服务站点", "Service hubs"),
     "map_providers_legend": ("服务主体", "Service providers"),
@@ -249,6 +249,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
     "not_recorded": ("未填", "not recorded"),
     "choose": ("请选择", "Choose"),
+    "col_hex": ("六边形编号", "Hexagon"),
     "share": ("圈内占比", "Share inside"),
     "mip_gap": ("与上界的差距", "Gap to the bound"),
     # -- duplicate provision (重复救助) ------------------------------------------------------

@@ -997,6 +997,21 @@ def count_text(status: int, value: int, threshold: int = DEFAULT_THRESHOLD) -> s
     return ge if status == SECONDARY else lt
 
 
+def printed_order(values: pd.Series, ge: str) -> pd.Series:
+    """A sort key on printed counts: numbers (largest first), then ``"≥10"``, then ``"<10"``.
+
+    Printed numbers may be ints or digit strings. Sorting on the true values would tell
+    the order of hidden counts.
+    """
+
+    def key(v: object) -> tuple[int, int]:
+        if isinstance(v, int | np.integer) or (isinstance(v, str) and v.isdigit()):
+            return (0, -int(v))  # type: ignore[arg-type]
+        return (1, 0) if v == ge else (2, 0)
+
+    return values.map(key)
+
+
 def count_alone(value: int, *, threshold: int = DEFAULT_THRESHOLD) -> str:
     """A count printed with no related figure on the same screen: ``"<10"`` for 1-9."""
     v = int(value)

@@ -18,7 +18,7 @@ from pages._common import (
     shown_hexes_for,
 )
 from pages._i18n import t
-from service.dashboard import grouped
+from service.dashboard import grouped, worst_gaps
 
 K_METRIC = "overview_hex_metric"
 METRICS = ("coverage_pct", "uncovered", "n")
@@ -72,10 +72,15 @@ for i, (key, col, labels) in enumerate(
 with cols[1]:
     st.subheader(t("worst_gaps"))
     hexes = shown_hexes_for(current_key(area))  # printed as on the map
-    gaps = hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
+    gaps = worst_gaps(hexes, 10)
     st.dataframe(
         gaps[["h3", "n_txt", "uncovered_txt", "pct_txt"]].rename(
-            columns={"n_txt": t("col_households"), "uncovered_txt": t("col_outside"), "pct_txt": t("col_pct")}
+            columns={
+                "h3": t("col_hex"),
+                "n_txt": t("col_households"),
+                "uncovered_txt": t("col_outside"),
+                "pct_txt": t("col_pct"),
+            }
         ),
         width="stretch",
         hide_index=True,

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.disclosure import PublishedReport
+from geo.disclosure import PublishedReport, printed_order
 from geo.graph import WalkNetwork
 from reports.content import (
     LEVEL_DISTRICT,
@@ -170,14 +170,6 @@ def scope_mask(report: Report, scope: Scope, frame: pd.DataFrame, *, town_col: s
         return np.ones(len(frame), dtype=bool)
     col = town_col if scope.level == LEVEL_TOWN else community_col
     return (frame[col].astype(object).map(lambda v: None if v is None else str(v)) == scope.area_id).to_numpy()
-
-
-def printed_order(values: pd.Series, ge: str) -> pd.Series:
-    """A sort key on printed counts: numbers (largest first), then ``"≥10"``, then ``"<10"``.
-
-    Sorting on the true values would tell the order of hidden counts.
-    """
-    return values.map(lambda v: (0, -int(v)) if isinstance(v, int | np.integer) else ((1, 0) if v == ge else (2, 0)))
 
 
 def scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -23,7 +23,7 @@ from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
 from geo.candidates import candidates_from_frame, candidates_from_run
 from geo.coverage import engine_for_hubs, hubs_from_frame
-from geo.disclosure import CoverageScreen, protect_coverage_screen, protect_hexes
+from geo.disclosure import CoverageScreen, marker, printed_order, protect_coverage_screen, protect_hexes
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
 from geo.service_area import NodeCells, service_area_polygons
@@ -157,6 +157,14 @@ def shown_hexes(summary: Summary, screen: CoverageScreen | None) -> pd.DataFrame
     if screen is not None and screen.hexes is not None:
         return hexes.join(screen.hexes)
     return hexes.join(protect_hexes(hexes, category_cols=_hex_category_cols(hexes)))
+
+
+def worst_gaps(hexes: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The ``k`` hexagons with the most households outside, ordered by what is PRINTED
+    (``uncovered_txt``: numbers, then ``≥10``, then ``<10``; then by h3), so the order
+    tells nothing about hidden counts."""
+    order = printed_order(hexes["uncovered_txt"], marker()[1])
+    return hexes.assign(_k=order).sort_values(["_k", "h3"]).drop(columns="_k").head(k)
 
 
 def grouped(text: str) -> str:
