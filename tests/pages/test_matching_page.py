@@ -1,0 +1,111 @@
+"""AppTest of the matching page (匹配): figures equal the library's, a capacity what-if, area
+scoping for town and village managers, the plan export audited before it is offered."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from core.settings import Settings
+from data.bundle import matching_frames
+from geo.matching import MatchingProblem, matching_problem
+from geo.snap import Snapper
+from tests.pages.test_app import _isolated_store, _metric, _num, direct, signed_in  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.xihu
+PAGE = "pages/matching.py"
+
+
+@pytest.fixture(scope="module")
+def problem(direct: tuple[object, Snapper]) -> MatchingProblem:  # noqa: F811
+    bundle, snapper = direct
+    needs, offers, cat = matching_frames(bundle)  # type: ignore[arg-type]
+    return matching_problem(needs, offers, cat, snapper=snapper, settings=Settings(metric_crs=bundle.metric_crs))  # type: ignore[attr-defined]
+
+
+def _on_page(username: str):  # type: ignore[no-untyped-def]
+    at = signed_in(username)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _area_needs(direct: tuple[object, Snapper], problem: MatchingProblem, col: str, code: str) -> pd.DataFrame:  # noqa: F811
+    bundle, _ = direct
+    ben = bundle.beneficiaries  # type: ignore[attr-defined]
+    own = set(ben.loc[ben[col].astype(str) == code, "beneficiary_id"])
+    res = problem.solve().needs
+    return res[res["household_id"].isin(own)]
+
+
+def test_planner_figures_equal_the_library_and_a_capacity_whatif_changes_them(problem: MatchingProblem) -> None:
+    at = _on_page("planner1")
+    base = problem.solve()
+    assert _num(_metric(at, "需求数")) == len(base.needs)
+    assert _num(_metric(at, "已匹配")) == int(base.needs["matched"].sum())
+    by_type = next(df.value for df in at.dataframe if "生存型" in df.value.index)
+    assert int(by_type["已匹配"].sum()) == int(base.needs["matched"].sum())
+    # no code, None or nan on the Chinese screen
+    for df in at.dataframe:
+        text = " ".join(map(str, df.value.to_numpy().ravel())) + " ".join(map(str, df.value.index))
+        assert "None" not in text and "nan" not in text and "survival" not in text
+    # what-if: the offer with most needs left for capacity gets 50 more places
+    short = base.needs[base.needs["reason"] == "capacity"]
+    pid, item = short.groupby(["nearest_provider_id", "item_id"]).size().idxmax()
+    cap = int(base.offers.set_index(["provider_id", "item_id"]).loc[(pid, item), "capacity_per_month"]) + 50
+    at.selectbox(key="match_offer").set_value((pid, item))
+    at.number_input(key="match_cap").set_value(cap)
+    at.button(key="match_apply").click().run()
+    assert not at.exception, at.exception
+    expected = problem.solve(capacity_overrides={(pid, item): cap})
+    assert _num(_metric(at, "已匹配")) == int(expected.needs["matched"].sum()) > int(base.needs["matched"].sum())
+
+
+@pytest.mark.parametrize(
+    ("user", "col", "code"), [("town8", "town_code", "330106008"), ("village1", "community_code", "330106002051")]
+)
+def test_managers_see_only_their_own_households_needs(
+    direct: tuple[object, Snapper],  # noqa: F811
+    problem: MatchingProblem,
+    user: str,
+    col: str,
+    code: str,
+) -> None:
+    at = _on_page(user)
+    own = _area_needs(direct, problem, col, code)
+    assert 0 < len(own) < len(problem.needs)
+    assert _num(_metric(at, "需求数")) == len(own)
+    assert _num(_metric(at, "已匹配")) == int(own["matched"].sum())
+    unmet = next(df.value for df in at.dataframe if "未匹配原因" in df.value.columns)
+    assert set(unmet["户编号"]) <= set(own["household_id"])
+    # other areas' load of a provider is never printed as 1-9
+    util = next(df.value for df in at.dataframe if "其他辖区占用" in df.value.columns)
+    assert not set(util["其他辖区占用"].astype(str)) & {str(i) for i in range(1, 10)}
+
+
+def test_viewer_has_no_matching_page() -> None:
+    at = signed_in("viewer1")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)
+
+
+def test_plan_export_is_audited_before_it_is_offered(direct: tuple[object, Snapper], problem: MatchingProblem) -> None:  # noqa: F811
+    from data.accounts.audit import AuditLog
+    from data.storage import Store
+
+    at = _on_page("town8")
+    assert not at.get("download_button")
+    log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
+    before = len(log.entries(who="town8", limit=None))
+    at.button(key="match_prepare").click().run()
+    assert not at.exception, at.exception
+    after = log.entries(who="town8", limit=None)
+    assert len(after) == before + 1 and len(at.get("download_button")) == 1
+    own = _area_needs(direct, problem, "town_code", "330106008")
+    assert after[0].action == "export_individuals" and after[0].row_count == len(own)
+    assert after[0].file_hash and len(after[0].file_hash) == 64
+    at.run()
+    assert not at.get("download_button")
+    assert len(log.entries(who="town8", limit=None)) == before + 1
