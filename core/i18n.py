@@ -315,6 +315,20 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_walk_min": ("步行分钟", "Walk (min)"),
     "col_item_name": ("服务项目", "Service item"),
     "match_new_provider": ("新增服务（情景）", "New offer (what-if)"),
+    # Data page: need wording remembered as aliases
+    "alias_title": ("未对应服务项目的需求表述", "Need wording with no service item"),
+    "alias_help": (
+        "这些住户已保留，其需求暂未对应服务项目。为每种表述选一个项目并保存，下次导入时自动对应（记入审计日志）；保存后重新导入本文件即可生效。",
+        "These households are kept; their needs have no item yet. Pick an item for each wording and save: "
+        "the next import maps it (audited). Import this file again to apply it.",
+    ),
+    "alias_wording": ("“{w}”（{n} 条）", "“{w}” ({n} needs)"),
+    "alias_none": ("暂不对应", "Leave unmapped"),
+    "alias_save": ("保存对应关系", "Save the mapping"),
+    "alias_saved": (
+        "已保存 {n} 条对应关系，下次导入时生效。",
+        "{n} mapping(s) saved; they apply from the next import.",
+    ),
 }
 
 #: what a code means, per vocabulary: kind -> code -> (Chinese, English)

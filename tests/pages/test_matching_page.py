@@ -109,3 +109,37 @@ def test_plan_export_is_audited_before_it_is_offered(direct: tuple[object, Snapp
     at.run()
     assert not at.get("download_button")
     assert len(log.entries(who="town8", limit=None)) == before + 1
+
+
+def test_data_page_maps_unknown_need_wording_once_remembered_and_audited() -> None:
+    from data.accounts.audit import AuditLog
+    from data.storage import Store
+
+    csv = (
+        "编号,姓名,身份证号,救助类别,家庭人口,经度,纬度,需求,紧急程度\n"
+        "B1,张三明,11010519491231002X,低保,2,120.1305,30.2720,生活帮扶补贴,4\n"
+    ).encode("gb18030")
+    at = signed_in("planner1")
+    at.switch_page("pages/data_import.py").run()
+    at.get("file_uploader")[0].upload("b.csv", csv, "text/csv")
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.metric][:3] == ["1", "1", "0"]  # the household is kept
+    box = at.selectbox(key="need_alias_生活帮扶补贴")
+    assert box.value is None and "暂不对应" in box.format_func(None)  # type: ignore[attr-defined]
+    store = Store(os.environ["DATABASE_URL"])
+    log = AuditLog(store, os.environ["XIHU_AUDIT_KEY"].encode())
+    before = len(log.entries(who="planner1", limit=None))
+    box.set_value("S01").run()
+    at.button(key="alias_save").click().run()
+    assert not at.exception, at.exception
+    from data.needs import normalize_wording
+
+    assert store.need_aliases()[normalize_wording("生活帮扶补贴")] == "S01"
+    entries = log.entries(who="planner1", limit=None)
+    assert len(entries) == before + 1 and entries[0].action == "save_need_alias"
+    # the next import maps the wording: nothing left to map
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("need_alias_")]
