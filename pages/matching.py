@@ -54,7 +54,8 @@ else:
 
 st.subheader(t("match_util"))
 util = svc.providers_view(am, lang=lang())
-st.bar_chart(util.head(25).set_index(t("col_provider"))[[t("col_area_load")]], horizontal=True, height=420)
+bars, col = svc.utilisation_chart(am, lang=lang())
+st.bar_chart(bars, x=t("col_provider"), y=col, horizontal=True, sort=f"-{col}", height=460)
 st.dataframe(util, width="stretch", hide_index=True, height=260)
 if not am.district:
     st.caption(t("match_util_note"))

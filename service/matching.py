@@ -242,6 +242,19 @@ def providers_view(am: AreaMatching, *, lang: str) -> pd.DataFrame:
     return out
 
 
+def utilisation_chart(am: AreaMatching, *, lang: str, top: int = 20) -> tuple[pd.DataFrame, str]:
+    """The bars of the utilisation chart: utilisation % (district roles) or the area's load (area
+    roles, whose utilisation may be withheld), the ``top`` highest; returns the frame and its value column."""
+    p = am.providers
+    names = p.set_index("provider_id")["name"]
+    col = t("col_util_pct" if am.district else "col_area_load", lang)
+    value = p["utilisation_pct"] if am.district else p["area_load"]
+    frame = pd.DataFrame(
+        {t("col_provider", lang): [provider_name(x, names, lang) for x in p["provider_id"]], col: value.to_numpy()}
+    )
+    return frame.dropna().nlargest(top, col), col
+
+
 def household_plan(am: AreaMatching, providers: pd.DataFrame, settings: Settings, *, lang: str) -> pd.DataFrame:
     """一户一策: one row per need of each household of the area, masked names, walking minutes."""
     names = _names(providers)
@@ -371,7 +384,9 @@ def matching_map(
         basemap=basemap,  # type: ignore[arg-type]
         hubs=hubs,
         minutes=settings.minutes,
-        bounds=town_bounds(bundle, focus_town) if focus_town else None,
+        center=(point[1], point[0]) if point is not None else None,
+        zoom=15 if point is not None else None,
+        bounds=town_bounds(bundle, focus_town) if focus_town and point is None else None,
         lang=lang,
         attribution=bundle.attribution,
     )
@@ -385,6 +400,11 @@ def matching_map(
             search, providers, point_lon=point[0], point_lat=point[1], minutes=settings.minutes, lang=lang
         )
         layer.add_to(m)
+    # folium's layer control lists every layer at render time: keep it after the layers added here,
+    # or its script runs before their variables exist
+    for name, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.move_to_end(name)
     return m
 
 
