@@ -143,3 +143,23 @@ def test_data_page_maps_unknown_need_wording_once_remembered_and_audited() -> No
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert not [s for s in at.selectbox if s.key and s.key.startswith("need_alias_")]
+
+
+def test_adding_an_offer_at_a_hub_equals_the_library(direct: tuple[object, Snapper], problem: MatchingProblem) -> None:  # noqa: F811
+    bundle, _ = direct
+    at = _on_page("planner1")
+    base = int(problem.solve().needs["matched"].sum())
+    hub_id = at.selectbox(key="match_hub").value
+    hub = bundle.hubs.set_index("hub_id").loc[hub_id]  # type: ignore[attr-defined]
+    at.selectbox(key="match_item").set_value("C02")
+    at.number_input(key="match_cap").set_value(40)
+    at.button(key="match_add").click().run()
+    assert not at.exception, at.exception
+    new = pd.DataFrame(
+        {"provider_id": ["WHATIF-NEW-1"], "item_id": ["C02"], "capacity_per_month": [40],
+         "lon": [float(hub["lon"])], "lat": [float(hub["lat"])]}
+    )  # fmt: skip
+    expected = int(problem.with_offers(new).solve().needs["matched"].sum())
+    assert _num(_metric(at, "已匹配")) == expected >= base
+    plan_provider = next(df.value for df in at.dataframe if "利用率" in df.value.columns)["服务主体"]
+    assert "WHATIF" not in " ".join(plan_provider.astype(str))  # the new offer reads in Chinese
