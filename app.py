@@ -26,6 +26,7 @@ if user is None:
 pages = [st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True)]
 if user.role is not Role.VIEWER:
     pages.append(st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"))
+    pages.append(st.Page("pages/matching.py", title=t("nav_matching"), url_path="matching"))
 if user.role in (Role.ADMIN, Role.PLANNER):
     pages.append(st.Page("pages/planner.py", title=t("nav_planner"), url_path="planner"))
     pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))

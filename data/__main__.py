@@ -3,7 +3,9 @@
 Commands
 --------
 ``import``
-    Validate a beneficiaries / hubs / providers spreadsheet (CSV or XLSX) and write
+    Validate a beneficiaries / hubs / providers spreadsheet, or a service catalogue /
+    offers / needs table (``--kind catalogue|offers|needs``, optional ``--catalogue``,
+    ``--providers``, ``--households`` to check ids against), (CSV or XLSX) and write
     ``accepted.csv`` (canonical columns, WGS-84, UTF-8 with BOM so Excel opens it),
     ``rejected.csv`` (original columns + ``source_row``, ``reason_code``, ``reason``),
     ``warnings.csv`` and ``summary.json`` into ``--out``::
@@ -38,7 +40,7 @@ from core.errors import CliError, XihuError
 from data.accounts.cli import register as add_users_commands
 from data.config import xihu_file
 from data.duplicates_cli import register as add_duplicates_command
-from data.schemas import KINDS
+from data.schemas import KINDS, MATCHING_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +98,82 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     write_csv(frame, path)  # text cells guarded against formula injection
 
 
+def _write_outputs(result: Any, out: Path, extra: dict[str, Any]) -> None:
+    """``accepted.csv``, ``rejected.csv``, ``warnings.csv`` and ``summary.json`` (summary + ``extra``) in ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_csv(result.accepted, out / "accepted.csv")
+        _write_csv(result.rejected, out / "rejected.csv")
+        _write_csv(result.warnings, out / "warnings.csv")
+        summary: dict[str, Any] = {**result.summary, **extra}
+        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    except OSError as exc:
+        msg = f"无法写入输出目录 {out}：{exc} (cannot write output)"
+        raise CliError(msg) from exc
+
+
+def _ids_of(path: Path | None, column: str, what: str) -> list[str] | None:
+    """The ids in ``column`` of a CSV/XLSX file (an accepted.csv of an earlier import), or None."""
+    from core.errors import TableReadError
+    from data.tables import read_table
+
+    if path is None:
+        return None
+    try:
+        table = read_table(path)
+    except TableReadError as exc:
+        msg = f"无法读取{what}文件：{exc}"
+        raise CliError(msg) from exc
+    if column not in table.columns:
+        msg = f"{path.name} 缺少列 {column}（应为此前导入的 accepted.csv）(missing column)"
+        raise CliError(msg)
+    return table[column].dropna().astype(str).tolist()
+
+
+def _run_matching_import(args: argparse.Namespace, raw: pd.DataFrame, src: Path) -> int:
+    """``import --kind catalogue|offers|needs``: the same four outputs, one summary line."""
+    from data.importer import import_matching_table
+    from data.tables import read_table
+
+    cat_path = _choose(args.catalogue, None)
+    catalogue = None
+    if cat_path is not None:
+        cat = import_matching_table(read_table(cat_path), "catalogue")
+        if cat.summary["rejected"]:
+            msg = (
+                f"{cat_path.name}：服务清单有 {cat.summary['rejected']} 行无效，请先单独导入并修正 (invalid catalogue)"
+            )
+            raise CliError(msg)
+        catalogue = cat.accepted
+    result = import_matching_table(
+        raw,
+        args.kind,
+        catalogue=catalogue,
+        provider_ids=_ids_of(_choose(args.providers, None), "provider_id", "服务主体"),
+        household_ids=_ids_of(_choose(args.households, None), "beneficiary_id", "救助对象"),
+    )
+    out = Path(args.out)
+    _write_outputs(
+        result,
+        out,
+        {
+            "input": src.name,
+            "input_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+            "catalogue": cat_path.name if cat_path else None,
+        },
+    )
+    s = result.summary
+    reasons = "，".join(f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1]))
+    unmapped = sum(s.get("unmapped_needs", {}).values())
+    print(
+        f"读取 {s['read']} 行：接受 {s['accepted']} 行，拒绝 {s['rejected']} 行"
+        + (f"（{reasons}）" if reasons else "")
+        + (f"；{unmapped} 条需求的表述未对应服务项目（已保留，见 summary.json 的 unmapped_needs）" if unmapped else "")
+        + f"；输出 {out}"
+    )
+    return EXIT_OK
+
+
 def run_import(args: argparse.Namespace) -> int:
     """Run ``import``: read, validate, write the four output files, print one summary line."""
     from core.errors import TableReadError, UnknownCRSError
@@ -121,6 +199,8 @@ def run_import(args: argparse.Namespace) -> int:
     if len(raw) == 0:
         msg = f"{src.name} 只有表头，没有数据行 (no data rows)"
         raise CliError(msg)
+    if args.kind in MATCHING_KINDS:
+        return _run_matching_import(args, raw, src)
     network_path = _choose(args.network, _default_path(settings, "network"))
     area_path = _choose(args.area, _default_path(settings, "district"))
     communities_path = _choose(args.communities, _default_path(settings, "centroids"))
@@ -141,23 +221,17 @@ def run_import(args: argparse.Namespace) -> int:
         mapping=_parse_mapping(args.map),
     )
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_csv(result.accepted, out / "accepted.csv")
-        _write_csv(result.rejected, out / "rejected.csv")
-        _write_csv(result.warnings, out / "warnings.csv")
-        summary: dict[str, Any] = {
-            **result.summary,
+    _write_outputs(
+        result,
+        out,
+        {
             "input": src.name,
             "input_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
             "network": network_path.name if network_path else None,
             "area": area_path.name if area_path else None,
             "communities": communities_path.name if communities_path else None,
-        }
-        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    except OSError as exc:
-        msg = f"无法写入输出目录 {out}：{exc} (cannot write output)"
-        raise CliError(msg) from exc
+        },
+    )
     s = result.summary
     reasons = "，".join(f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1]))
     print(
@@ -172,10 +246,10 @@ def add_import_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Register ``import`` on the sub-parsers of :func:`build_parser`."""
     p = sub.add_parser(
         "import",
-        help="导入并校验救助对象 / 服务站点 / 服务主体表格 (validate a spreadsheet)",
+        help="导入并校验救助对象 / 服务站点 / 服务主体 / 服务清单 / 服务供给 / 需求表格 (validate a spreadsheet)",
         description="校验表格的每一行，输出 accepted.csv、rejected.csv、warnings.csv 和 summary.json。",
     )
-    p.add_argument("--kind", required=True, choices=KINDS)
+    p.add_argument("--kind", required=True, choices=(*KINDS, *MATCHING_KINDS))
     p.add_argument("--input", required=True, help="CSV（UTF-8 / GB18030）或 XLSX 文件")
     p.add_argument("--crs", default="auto", help="auto（按路网自动识别）、wgs84、gcj02 或 bd09；默认 auto")
     p.add_argument("--network", help="路网文件（默认：当前数据包的西湖区路网；none 表示不用路网）")
@@ -184,6 +258,9 @@ def add_import_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--buffer-m", type=float, default=1000.0, help="区域外扩的容差，米（默认 1000）")
     p.add_argument("--communities", help="社区中心点文件（默认：当前数据包的社区中心点；none 表示不用）")
     p.add_argument("--map", action="append", default=[], metavar="原列名=目标列", help="手工指定列映射，可重复")
+    p.add_argument("--catalogue", help="offers / needs：服务清单文件（默认：内置示例清单）")
+    p.add_argument("--providers", help="offers：服务主体 accepted.csv，用于核对机构编号（可选）")
+    p.add_argument("--households", help="needs：救助对象 accepted.csv，用于核对户编号（可选）")
     p.add_argument("--out", required=True, help="输出目录")
     p.set_defaults(func=run_import)
 

@@ -106,9 +106,30 @@ def write_cell(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     return cell
 
 
+def frame_to_xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "Sheet1") -> bytes:
+    """XLSX bytes of ``frame`` (one sheet, header row, no index), every cell written by :func:`write_cell`."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet[:31]
+    for j, col in enumerate(frame.columns, start=1):
+        write_cell(ws, 1, j, str(col))
+    for i, row in enumerate(frame.itertuples(index=False), start=2):
+        for j, value in enumerate(row, start=1):
+            write_cell(ws, i, j, None if pd.isna(value) else value.item() if hasattr(value, "item") else value)
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 __all__ = [
     "FORMULA_CHARS",
     "frame_to_csv_bytes",
+    "frame_to_xlsx_bytes",
     "needs_guard",
     "neutralise_cell",
     "neutralise_frame",

@@ -24,6 +24,7 @@ from geo.analysis import CoverageRun
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
 from geo.graph import WalkNetwork
+from geo.matching import MatchingProblem, MatchingResult
 from geo.service_area import NodeCells
 from geo.siting import SitingResult
 from geo.snap import Snapper
@@ -31,6 +32,7 @@ from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
 from reports.model import Report
 from service import dashboard as svc
+from service import matching as svc_match
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 
 # session-state keys (widget keys)
@@ -270,4 +272,68 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
     page filters the scopes it writes by the user's area."""
     return svc.dashboard_report(
         get_bundle(), dataset_tables(dataset, version), settings, bundle_network(), get_store(), scenario_id
+    )
+
+
+# -- matching (精准匹配): the district's problem shared read-only, results cut to the area ------
+@st.cache_resource(max_entries=4, show_spinner="计算供需匹配… / matching…")
+def matching_problem_for(
+    dataset: str, version: int, settings: Settings, added: tuple[svc_match.AddedOffer, ...] = ()
+) -> MatchingProblem:
+    """The district's matching problem (holds every need: never shown; see :mod:`service.matching`)."""
+    if added:
+        return svc_match.with_added_offers(matching_problem_for(dataset, version, settings), added)
+    return svc_match.district_problem(bundle_snapper(), get_bundle(), dataset_tables(dataset, version), settings)
+
+
+@st.cache_resource(max_entries=16, show_spinner="计算供需匹配… / matching…")
+def matching_result_for(
+    dataset: str,
+    version: int,
+    settings: Settings,
+    changes: tuple[svc_match.CapacityChange, ...] = (),
+    added: tuple[svc_match.AddedOffer, ...] = (),
+) -> MatchingResult:
+    """The district's matching (only ``solve`` reruns for a capacity what-if)."""
+    problem = matching_problem_for(dataset, version, settings, added)
+    return problem.solve(capacity_overrides={(p, i): c for p, i, c in changes})
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def matching_for(
+    key: RunKey, changes: tuple[svc_match.CapacityChange, ...] = (), added: tuple[svc_match.AddedOffer, ...] = ()
+) -> svc_match.AreaMatching:
+    """The matching cut to ``key.area`` (role and area in the key; filtered before caching)."""
+    result = matching_result_for(key.dataset, key.version, key.settings, changes, added)
+    tables = dataset_tables(key.dataset, key.version)
+    return svc_match.area_matching(result, key, tables["beneficiaries"], tables["providers"])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def search_for(
+    key: RunKey,
+    changes: tuple[svc_match.CapacityChange, ...],
+    added: tuple[svc_match.AddedOffer, ...],
+    point: tuple[float, float],
+    minutes: float,
+    item_id: str,
+    keyword: str,
+    with_capacity: bool,
+) -> pd.DataFrame:
+    """Provider search with remaining capacity after the (what-if) matching, as ``key.area`` may see it."""
+    result = matching_result_for(key.dataset, key.version, key.settings, changes, added)
+    b = get_bundle()
+    catalogue = b.catalogue
+    return svc_match.provider_search(
+        bundle_snapper(), result, dataset_tables(key.dataset, key.version)["providers"], catalogue, key.settings,
+        matching_for(key, changes, added), lon=point[0], lat=point[1], minutes=minutes, item_id=item_id or None,
+        keyword=keyword or None, with_capacity=with_capacity,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=8, show_spinner="计算服务可及性… / computing accessibility…")
+def accessibility_for(key: RunKey) -> pd.DataFrame:
+    """E2SFCA per hex and need type over the area's hexes (roles that see households only)."""
+    return svc_match.accessibility_by_need_type(
+        bundle_snapper(), get_bundle(), dataset_tables(key.dataset, key.version), key.settings, key
     )

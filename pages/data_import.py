@@ -18,6 +18,7 @@ from data.safe_export import frame_to_csv_bytes
 from data.schemas import KINDS
 from data.storage import ImportMeta
 from data.tables import read_table
+from pages._aliases import need_alias_section
 from pages._auth import get_audit, require_user
 from pages._common import bundle_snapper, get_bundle, get_store
 from pages._i18n import t
@@ -113,6 +114,7 @@ if st.button(t("run_import"), type="primary"):
             communities=bundle.communities,
             id_key=id_hash_key(),
             mapping=mapping or None,
+            need_aliases=get_store().need_aliases(),
         )
     except DataError as exc:
         st.error(str(exc))
@@ -143,6 +145,7 @@ if len(res.rejected):
         file_name=f"{Path(upload.name).stem}_rejected.csv",
         mime="text/csv",
     )
+need_alias_section(summary.get("unmapped_needs") or {}, user)
 if len(res.accepted):
     preview = res.accepted.drop(columns=[c for c in ("id_hash",) if c in res.accepted.columns])
     st.dataframe(preview.head(200), width="stretch", hide_index=True)

@@ -26,11 +26,12 @@ import pandas as pd
 
 from core.errors import ReportError
 from core.settings import Settings
-from data.bundle import Bundle
+from data.bundle import Bundle, matching_frames
 from data.network import load_network
 from geo.analysis import coverage_run
 from geo.disclosure import publish
 from geo.graph import WalkNetwork
+from geo.matching import matching_problem
 from geo.service_area import NodeCells, service_area_polygons
 from geo.snap import Snapper
 from reports.content import (
@@ -41,6 +42,7 @@ from reports.content import (
 from reports.fonts import find_cjk_font
 from reports.gis import write_geojson, write_gpkg
 from reports.maps import map_data
+from reports.matching import MatchingTables, matching_tables
 from reports.model import Report, Scope
 from reports.pdf import write_pdf
 from reports.xlsx import write_xlsx
@@ -152,6 +154,10 @@ def prepare_report(
         font=font_path,
         attribution=tables.info.attribution,
     )
+    t0 = time.perf_counter()
+    say(0.48, "供需匹配与小数隐藏…")
+    matching = _matching_section(bundle, net, s, bundle.towns["town_code"].astype(str).tolist())
+    timings["matching"] = time.perf_counter() - t0
     say(0.5, "准备完成")
     return Report(
         published=pub,
@@ -162,7 +168,18 @@ def prepare_report(
         district=bundle.district,
         font=font_path,
         timings=timings,
+        matching=matching,
     )
+
+
+def _matching_section(bundle: Bundle, net: WalkNetwork, settings: Settings, towns: list[str]) -> MatchingTables | None:
+    """The matching section's protected tables (None when the bundle has no needs or offers)."""
+    needs, offers, catalogue = matching_frames(bundle)
+    if not len(needs) or not len(offers):
+        return None
+    result = matching_problem(needs, offers, catalogue, snapper=Snapper(net), settings=settings).solve()
+    town = bundle.beneficiaries[["beneficiary_id", "town_code"]].rename(columns={"beneficiary_id": "household_id"})
+    return matching_tables(result.needs.merge(town, on="household_id", how="left"), towns)
 
 
 def write_reports(

@@ -85,6 +85,8 @@ class Report:
     _maps: dict[tuple[str, str], bytes] = field(default_factory=dict)
     #: per-scope tables and layers computed by the writers (shared between formats)
     memo: dict[Any, Any] = field(default_factory=dict)
+    #: the matching section's protected tables (:mod:`reports.matching`); None without needs
+    matching: Any = None
 
     @property
     def tables(self) -> Any:

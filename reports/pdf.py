@@ -47,6 +47,7 @@ from reports.labels import (
     methods_lines,
     privacy_lines,
 )
+from reports.matching import by_type_headers, scope_key, unmet_headers
 from reports.model import Report, Scope
 from reports.xlsx import scope_frames
 
@@ -393,6 +394,34 @@ def _footer(report: Report, scope: Scope, font: str) -> Any:
     return draw
 
 
+def _matching(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
+    """The matching section of a district or town report (protected tables of :mod:`reports.matching`)."""
+    key = scope_key(scope.level, scope.area_id)
+    if report.matching is None or key is None or key not in report.matching.by_type:
+        return []
+    by_type = report.matching.by_type[key]
+    heads = by_type_headers()
+    rows = [list(heads.values()), *by_type[list(heads)].to_numpy().tolist()]
+    unmet = report.matching.unmet[key]
+    uheads = unmet_headers(unmet)
+    urows = [[_p(h, st.small) for h in uheads.values()], *unmet[list(uheads)].to_numpy().tolist()]
+    n = len(uheads) - 1
+    return [
+        CondPageBreak(60 * mm),
+        Paragraph("供需匹配", st.h1),
+        _p(
+            "每项需求至多匹配一个提供该服务项目的主体，在步行可达与月服务能力内，按生存型、关爱型、发展型及紧急程度优先；"
+            "小于10的数显示为“<10”，可由合计推算的数一并隐藏。",
+            st.small,
+        ),
+        Paragraph("按需求类型的匹配率", st.h2),
+        _table(rows, [30 * mm, 22 * mm, 22 * mm, 22 * mm, 22 * mm], st.font),
+        Spacer(1, 3 * mm),
+        Paragraph("未匹配需求：按服务项目与原因", st.h2),
+        _table(urows, [34 * mm, *([(140 / n) * mm] * n)], st.font),
+    ]
+
+
 def build_story(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
     """The flowables of a scope's report."""
     pub = report.published
@@ -436,6 +465,7 @@ def build_story(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
         story.append(_p(hub, st.body))
         story += _area_section(report, scope, row, frames, st, map_mm=92)
         story += [Spacer(1, 4 * mm), _box(methods_lines(pub), st, "方法")]
+    story += _matching(report, scope, st)
     story += [CondPageBreak(70 * mm), Spacer(1, 4 * mm), KeepTogether([_box(privacy_lines(pub), st, "隐私保护")])]
     story += [Spacer(1, 3 * mm), KeepTogether([_box(data_lines(pub), st, "数据与署名")])]
     return story

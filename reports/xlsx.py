@@ -37,6 +37,7 @@ from reports.labels import (
     methods_lines,
     privacy_lines,
 )
+from reports.matching import SHEET_BY_TYPE, SHEET_UNMET, by_type_headers, scope_key, unmet_headers
 from reports.model import Report, Scope, scope_hexes, scope_mask
 
 SHEET_LEVEL = {LEVEL_DISTRICT: "区级汇总", LEVEL_TOWN: "镇街", LEVEL_VILLAGE: "村社服务点"}
@@ -217,6 +218,17 @@ def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _matching_sheets(wb: Workbook, report: Report, scope: Scope, cutoff: tuple[float, float]) -> None:
+    """The matching section (district and town scopes): two protected sheets, see :mod:`reports.matching`."""
+    key = scope_key(scope.level, scope.area_id)
+    if report.matching is None or key is None or key not in report.matching.by_type:
+        return
+    by_type = report.matching.by_type[key]
+    write_sheet(wb.create_sheet(SHEET_BY_TYPE), by_type, by_type_headers(), cutoff=cutoff, freeze="B2")
+    unmet = report.matching.unmet[key]
+    write_sheet(wb.create_sheet(SHEET_UNMET), unmet, unmet_headers(unmet), cutoff=cutoff, freeze="B2")
+
+
 def write_xlsx(report: Report, scope: Scope, path: Path) -> Path:
     """Write the workbook of one scope; returns its path."""
     pub = report.published
@@ -241,6 +253,7 @@ def write_xlsx(report: Report, scope: Scope, path: Path) -> Path:
     write_sheet(wb.create_sheet("服务项目供给"), frames["服务项目供给"], ITEM_HEADERS, cutoff=cutoff, freeze="A2")
     site_headers = {k: v for k, v in SITE_HEADERS.items() if k != "new_covered" or "new_covered" in t.sites.columns}
     write_sheet(wb.create_sheet("推荐站点"), frames["推荐站点"], site_headers, cutoff=cutoff, freeze="A2")
+    _matching_sheets(wb, report, scope, cutoff)
     _notes(wb.create_sheet("说明"), report, scope)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.xihu
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LEVEL_SHEETS = ["区级汇总", "镇街", "村社服务点"]
 OTHER_SHEETS = ["缺口六边形", "服务主体", "服务项目供给", "推荐站点", "说明"]
+#: the matching section (district and town workbooks only), before 说明
+MATCHING_SHEETS = ["匹配-需求类型", "匹配-未匹配原因"]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def check_count(printed: Any, true: int) -> None:
 
 def test_sheets_headers_frozen_and_widths(books: dict[str, Workbook]) -> None:
     wb = books["district"]
-    assert wb.sheetnames == LEVEL_SHEETS + OTHER_SHEETS
+    assert wb.sheetnames == LEVEL_SHEETS + OTHER_SHEETS[:-1] + MATCHING_SHEETS + OTHER_SHEETS[-1:]
     for ws in wb:
         header = [c.value for c in ws[1]]
         assert header and all(isinstance(h, str) and CJK.search(h) for h in header), ws.title
@@ -151,7 +153,7 @@ def test_gap_hexes_and_suppressed_percentages(books: dict[str, Workbook], report
 
 def test_scope_workbooks_hold_their_area_only(books: dict[str, Workbook], report: Report) -> None:
     t = books["town"]
-    assert t.sheetnames == LEVEL_SHEETS[1:] + OTHER_SHEETS
+    assert t.sheetnames == LEVEL_SHEETS[1:] + OTHER_SHEETS[:-1] + MATCHING_SHEETS + OTHER_SHEETS[-1:]
     assert [r["名称"] for r in rows(t["镇街"])] == ["文新街道"]
     vill = rows(t["村社服务点"])
     assert vill and {v["所属镇街"] for v in vill} == {"文新街道"}
