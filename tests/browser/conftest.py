@@ -1,9 +1,9 @@
 """Fixtures of the browser tests: one real Streamlit server per session, Debian's Chromium, recorded pages.
 
-The server runs ``streamlit run app.py`` on a free port of 127.0.0.1 against a fresh SQLite
-database in a temporary folder, with its own audit and ID-hash keys; the accounts are made
-in-process, as an administrator would. ``HOME`` is left alone (the network cache under
-``~/.cache`` is reused).
+The server runs ``streamlit run serve.py`` (app.py plus its cookie routes) on a free port of
+127.0.0.1 against a fresh SQLite database in a temporary folder, with its own audit and
+ID-hash keys; the accounts are made in-process, as an administrator would. ``HOME`` is left
+alone (the network cache under ``~/.cache`` is reused).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     exe = ROOT / ".venv" / "bin" / "streamlit"
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "streamlit"]
     cmd += [
-        "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+        "run", "serve.py", "--server.port", str(port), "--server.headless", "true",
         "--server.address", "127.0.0.1",
         # pages may be edited while the suite runs: never let a file change rerun a session
         "--server.fileWatcherType", "none",
