@@ -32,7 +32,8 @@ from pages._common import (
     map_for,
     recommend_for,
 )
-from pages._i18n import label, t
+from pages._i18n import label, lang, t
+from service.display import comparison_table
 
 K_P = "planner_p"
 K_W = "planner_w_"
@@ -199,7 +200,8 @@ results = [s.result() for s in scenarios.values()]
 results[SCENARIO_NAMES.index(active)] = cur.result()
 baseline = Scenario.from_payload({"edits": []}, run, snapper, name=t("baseline")).result()
 compared = compare_scenarios(results, baseline=baseline)
-st.dataframe(compared.round(1), width="stretch", hide_index=True)
+town_names = dict(zip(bundle.towns["town_code"].astype(str), bundle.towns["name"].astype(str), strict=True))
+st.dataframe(comparison_table(compared, town_names, lang()), width="stretch", hide_index=True)
 st.caption(t("whatif_note"))
 
 # -- save / load ---------------------------------------------------------------------------
