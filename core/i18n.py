@@ -159,6 +159,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "map_hexes_n": ("六边形：救助对象户数", "Hexagons: households"),
     "map_hexes_uncovered": ("六边形：圈外救助对象户数", "Hexagons: households outside the circle"),
     "map_legend_coverage_pct": ("{m}步行覆盖率", "{m} walking coverage"),
+    "map_legend_title": ("图例", "Legend"),
     "map_legend_n": ("救助对象（户）", "Beneficiary households"),
     "map_legend_uncovered": ("圈外救助对象（户）", "Households outside the circle"),
     "map_gaps": ("服务缺口（覆盖率低于 {p:g}%）", "Gaps (coverage below {p:g}%)"),
