@@ -230,6 +230,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_provider": ("服务主体", "Provider"),
     "col_capacity": ("月服务能力", "Monthly capacity"),
     "col_rank": ("排名", "Rank"),
+    "col_hex": ("六边形编号（H3）", "Hexagon (H3)"),
     "col_site": ("站点", "Site"),
     "col_road": ("最近道路", "Nearest road"),
     "col_new_weighted": ("新增覆盖（加权）", "Newly covered (weighted)"),
@@ -238,6 +239,9 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "col_lat": ("纬度", "Lat"),
     "not_recorded": ("未填", "not recorded"),
     "choose": ("请选择", "Choose"),
+    "username_placeholder": ("请输入用户名", "Your user name"),
+    "password_placeholder": ("请输入密码", "Your password"),
+    "scenario_name_placeholder": ("请输入方案名称", "A name for the scenario"),
     "share": ("圈内占比", "Share inside"),
     "mip_gap": ("与上界的差距", "Gap to the bound"),
     # -- the Data page's tables and the planner's comparison (issue #14) ---------------------

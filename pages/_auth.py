@@ -159,8 +159,16 @@ def signin_form() -> None:
     if msg:
         st.warning(msg)
     with st.form("signin_form"):
-        username = st.text_input(t("username"), key="signin_username", max_chars=MAX_USERNAME_CHARS)
-        password = st.text_input(t("password"), type="password", key="signin_password", max_chars=MAX_PASSWORD_CHARS)
+        username = st.text_input(
+            t("username"), key="signin_username", max_chars=MAX_USERNAME_CHARS, placeholder=t("username_placeholder")
+        )
+        password = st.text_input(
+            t("password"),
+            type="password",
+            key="signin_password",
+            max_chars=MAX_PASSWORD_CHARS,
+            placeholder=t("password_placeholder"),
+        )
         submitted = st.form_submit_button(t("signin"), type="primary")
     if submitted:
         error = sign_in(username, password)

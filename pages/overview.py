@@ -74,7 +74,12 @@ with cols[1]:
     gaps = hexes.sort_values(["uncovered", "h3"], ascending=[False, True]).head(10)
     st.dataframe(
         gaps[["h3", "n_txt", "uncovered_txt", "pct_txt"]].rename(
-            columns={"n_txt": t("col_households"), "uncovered_txt": t("col_outside"), "pct_txt": t("col_pct")}
+            columns={
+                "h3": t("col_hex"),
+                "n_txt": t("col_households"),
+                "uncovered_txt": t("col_outside"),
+                "pct_txt": t("col_pct"),
+            }
         ),
         width="stretch",
         hide_index=True,

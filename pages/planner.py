@@ -206,7 +206,12 @@ st.caption(t("whatif_note"))
 
 # -- save / load ---------------------------------------------------------------------------
 s1, s2 = st.columns(2)
-name = s1.text_input(t("scenario_name"), value=f"{active} {pd.Timestamp.now():%Y-%m-%d}", key=K_SAVE_NAME)
+name = s1.text_input(
+    t("scenario_name"),
+    value=f"{active} {pd.Timestamp.now():%Y-%m-%d}",
+    placeholder=t("scenario_name_placeholder"),
+    key=K_SAVE_NAME,
+)
 if s1.button(t("save"), key="planner_save"):
     sid = get_store().save_scenario(name, cur.to_payload(), author=user.username)
     st.success(t("saved_scenario", id=sid))
