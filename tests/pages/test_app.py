@@ -328,8 +328,8 @@ def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> N
     hubs.loc[hubs["hub_id"] == "T330106008", ["lon", "lat"]] = [120.1000, 30.2700]
     full = coverage_run(snapper, hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
     table = at.dataframe[-1].value
-    row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
-    assert int(row["方案A"]) == full.n_covered
+    row = table[(table["分组"] == "总体") & (table["项目"] == "圈内户数")].iloc[0]
+    assert _num(row["方案A"]) == full.n_covered
 
 
 def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -> None:
