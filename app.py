@@ -10,7 +10,7 @@ import logging
 import streamlit as st
 
 from data.accounts.auth import Role
-from pages._auth import current_user, sign_out, signin_form
+from pages._auth import current_user, sign_out, signin_form, sync_cookie
 from pages._common import sidebar_settings
 from pages._i18n import t
 
@@ -33,6 +33,7 @@ if user.role in (Role.ADMIN, Role.PLANNER):
 pages.append(st.Page("pages/reports.py", title=t("nav_reports"), url_path="reports"))
 nav = st.navigation(pages)
 with st.sidebar:
+    sync_cookie()
     st.caption(t("signed_in_as", name=user.display_name or user.username, role=user.role.label_zh))
     if st.button(t("signout"), key="signout"):
         sign_out()

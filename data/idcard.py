@@ -301,6 +301,18 @@ def id_last4(value: object) -> str:
     return text[-4:]
 
 
+def mask_id_number(value: object) -> str:
+    """Mask an ID-card number for a screen: every character but the last four becomes ``*``.
+
+    ``"330106199001011234"`` -> ``"**************1234"``; four characters or fewer are
+    masked whole; empty stays empty. (Downloads for fixing keep the number.)
+    """
+    text = "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * (len(text) - 4) + text[-4:]
+
+
 def mask_name(name: object) -> str:
     """Mask a personal name, keeping its first and last characters.
 

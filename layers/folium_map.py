@@ -612,7 +612,12 @@ def legend_html(
 
 
 class Legend(folium.MacroElement):
-    """A Leaflet control holding :func:`legend_html`, plus the map's CSS (inline, no file)."""
+    """A Leaflet control holding :func:`legend_html`, plus the map's CSS (inline, no file).
+
+    The legend is a ``<details>`` element: a click on its title opens or closes it; it
+    starts closed on a map narrower than :attr:`MIN_OPEN_WIDTH_PX` or lower than
+    :attr:`MIN_OPEN_HEIGHT_PX`.
+    """
 
     _template = Template(
         """
@@ -622,14 +627,21 @@ class Legend(folium.MacroElement):
         {% macro script(this, kwargs) %}
             (function () {
                 var legend = L.control({position: {{ this.position_js }}});
+                var map = {{ this._parent.get_name() }};
                 legend.onAdd = function () {
                     var div = L.DomUtil.create("div", "xihu-legend-box leaflet-bar");
-                    div.innerHTML = {{ this.html_js }};
+                    var details = L.DomUtil.create("details", "xihu-legend-details", div);
+                    var summary = L.DomUtil.create("summary", "xl-s", details);
+                    summary.textContent = {{ this.title_js }};
+                    details.insertAdjacentHTML("beforeend", {{ this.html_js }});
+                    // open on a roomy map, closed (a small "legend" button) on a narrow frame
+                    var size = map.getSize();
+                    details.open = size.x >= {{ this.min_open_width }} && size.y >= {{ this.min_open_height }};
                     L.DomEvent.disableClickPropagation(div);
                     L.DomEvent.disableScrollPropagation(div);
                     return div;
                 };
-                legend.addTo({{ this._parent.get_name() }});
+                legend.addTo(map);
             })();
         {% endmacro %}
         """
@@ -640,6 +652,7 @@ class Legend(folium.MacroElement):
         ".xihu-legend-box{background:rgba(255,255,255,.93);padding:6px 9px;font:12px/1.45 "
         "'WenQuanYi Zen Hei','Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#222;"
         "max-width:260px;max-height:55vh;overflow:auto}"
+        ".xihu-legend-details>summary{cursor:pointer;font-weight:bold;user-select:none}"
         ".xihu-legend .xl-h{font-weight:bold;margin:4px 0 2px}"
         ".xihu-legend .xl-i{display:inline-block;width:18px;text-align:center;margin-right:4px;vertical-align:middle}"
         ".xihu-legend .xl-i svg{vertical-align:middle}"
@@ -648,11 +661,18 @@ class Legend(folium.MacroElement):
         ".leaflet-tooltip{font:12px/1.5 'WenQuanYi Zen Hei','Noto Sans CJK SC','Microsoft YaHei',sans-serif}"
     )
 
-    def __init__(self, html: str, *, position: str = "bottomleft") -> None:
+    #: below this map width or height (px) the legend starts closed (it would cover a third of the map)
+    MIN_OPEN_WIDTH_PX = 700
+    MIN_OPEN_HEIGHT_PX = 450
+
+    def __init__(self, html: str, *, title: str, position: str = "bottomleft") -> None:
         super().__init__()
         self._name = "Legend"
         self.html_js = js_json(html)
+        self.title_js = js_json(title)
         self.position_js = js_json(position)
+        self.min_open_width = int(self.MIN_OPEN_WIDTH_PX)
+        self.min_open_height = int(self.MIN_OPEN_HEIGHT_PX)
         self.css = self.CSS
 
 
@@ -844,7 +864,7 @@ def build_map(
         minutes=minutes,
         lang=lang,
     )
-    Legend(html).add_to(m)
+    Legend(html, title=_t(lang, "legend_title")).add_to(m)
     folium.LayerControl(collapsed=collapsed_control, position="topright").add_to(m)
     if center is None and fit is not None:
         m.fit_bounds([list(fit[0]), list(fit[1])])

@@ -62,7 +62,7 @@ def current_dataset() -> str:
 def sidebar_settings() -> None:
     """The shared sidebar: language, dataset, walking minutes and speed, H3 resolution."""
     with st.sidebar:
-        st.selectbox(t("language"), list(LANGS), format_func=LANGS.__getitem__, key=K_LANG)
+        st.selectbox(t("language"), list(LANGS), format_func=LANGS.__getitem__, placeholder=t("choose"), key=K_LANG)
         st.header(t("settings"))
         st.radio(
             t("dataset"),

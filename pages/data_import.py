@@ -21,7 +21,8 @@ from data.tables import read_table
 from pages._aliases import need_alias_section
 from pages._auth import get_audit, require_user
 from pages._common import bundle_snapper, get_bundle, get_store
-from pages._i18n import t
+from pages._i18n import lang, t
+from service.display import preview_table, reason_table, rejected_table, warnings_table
 
 K_KIND = "import_kind"
 K_CRS = "import_crs"
@@ -134,11 +135,14 @@ st.info(summary.get("crs_message_zh") or "")
 for note in summary.get("notes", []):
     st.caption(note)
 if summary["reasons"]:
-    st.write({code: n for code, n in summary["reasons"].items()})
+    st.subheader(t("import_reasons"))
+    st.dataframe(reason_table(summary["reasons"], lang()), hide_index=True)
 if len(res.warnings):
-    st.dataframe(res.warnings, width="stretch", hide_index=True)
+    st.subheader(t("import_warnings"))
+    st.dataframe(warnings_table(res.warnings, lang()), width="stretch", hide_index=True)
 if len(res.rejected):
-    st.dataframe(res.rejected, width="stretch", hide_index=True)
+    st.subheader(t("import_rejected"))
+    st.dataframe(rejected_table(res.rejected, summary.get("mapping", {}), lang()), width="stretch", hide_index=True)
     st.download_button(
         t("download_rejected"),
         frame_to_csv_bytes(res.rejected),
@@ -147,8 +151,8 @@ if len(res.rejected):
     )
 need_alias_section(summary.get("unmapped_needs") or {}, user)
 if len(res.accepted):
-    preview = res.accepted.drop(columns=[c for c in ("id_hash",) if c in res.accepted.columns])
-    st.dataframe(preview.head(200), width="stretch", hide_index=True)
+    st.subheader(t("import_preview"))
+    st.dataframe(preview_table(res.accepted.head(200), lang()), width="stretch", hide_index=True)
     if st.button(t("save_db")):
         meta = ImportMeta(
             file_name=upload.name,

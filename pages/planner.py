@@ -32,7 +32,8 @@ from pages._common import (
     map_for,
     recommend_for,
 )
-from pages._i18n import label, t
+from pages._i18n import label, lang, t
+from service.display import comparison_table
 
 K_P = "planner_p"
 K_W = "planner_w_"
@@ -199,12 +200,18 @@ results = [s.result() for s in scenarios.values()]
 results[SCENARIO_NAMES.index(active)] = cur.result()
 baseline = Scenario.from_payload({"edits": []}, run, snapper, name=t("baseline")).result()
 compared = compare_scenarios(results, baseline=baseline)
-st.dataframe(compared.round(1), width="stretch", hide_index=True)
+town_names = dict(zip(bundle.towns["town_code"].astype(str), bundle.towns["name"].astype(str), strict=True))
+st.dataframe(comparison_table(compared, town_names, lang()), width="stretch", hide_index=True)
 st.caption(t("whatif_note"))
 
 # -- save / load ---------------------------------------------------------------------------
 s1, s2 = st.columns(2)
-name = s1.text_input(t("scenario_name"), value=f"{active} {pd.Timestamp.now():%Y-%m-%d}", key=K_SAVE_NAME)
+name = s1.text_input(
+    t("scenario_name"),
+    value=f"{active} {pd.Timestamp.now():%Y-%m-%d}",
+    placeholder=t("scenario_name_placeholder"),
+    key=K_SAVE_NAME,
+)
 if s1.button(t("save"), key="planner_save"):
     sid = get_store().save_scenario(name, cur.to_payload(), author=user.username)
     st.success(t("saved_scenario", id=sid))

@@ -13,4 +13,4 @@ if [ ! -s .demo_credentials ]; then
   fi
 fi
 [ -s .demo_credentials ] && echo "demo sign-in (user password): $(cat .demo_credentials)"
-exec .venv/bin/streamlit run app.py "$@"
+exec .venv/bin/streamlit run serve.py "$@"

@@ -1,9 +1,9 @@
 """Fixtures of the browser tests: one real Streamlit server per session, Debian's Chromium, recorded pages.
 
-The server runs ``streamlit run app.py`` on a free port of 127.0.0.1 against a fresh SQLite
-database in a temporary folder, with its own audit and ID-hash keys; the accounts are made
-in-process, as an administrator would. ``HOME`` is left alone (the network cache under
-``~/.cache`` is reused).
+The server runs ``streamlit run serve.py`` (app.py plus its cookie routes) on a free port of
+127.0.0.1 against a fresh SQLite database in a temporary folder, with its own audit and
+ID-hash keys; the accounts are made in-process, as an administrator would. ``HOME`` is left
+alone (the network cache under ``~/.cache`` is reused).
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ SCREENS = ROOT / "artifacts" / "screens"
 PASSWORD = "correct-horse-battery-staple"
 PLANNER, VIEWER, GUEST = "planner_b", "viewer_b", "guest_b"
 ACCOUNTS = {PLANNER: "planner", VIEWER: "viewer", GUEST: "viewer"}
+ADMIN, TOWN_MANAGER, VILLAGE_MANAGER = "admin_b", "town_b", "village_b"
+#: accounts with an area: name -> (role, town code, village code)
+AREA_ACCOUNTS = {
+    ADMIN: ("admin", None, None),
+    TOWN_MANAGER: ("town_manager", "330106008", None),
+    VILLAGE_MANAGER: ("village_manager", None, "330106002051"),
+}
 HEALTH_TIMEOUT_S = 90.0
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -98,7 +105,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The app on a free port with a fresh database and three accounts (planner, viewer, guest)."""
+    """The app on a free port with a fresh database and an account of every role (and a second viewer)."""
     reason = missing_prerequisite()
     if reason:
         pytest.skip(reason)
@@ -117,6 +124,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     auth = AuthStore(Store(db_url), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     for name, role in ACCOUNTS.items():
         auth.add_user(name, PASSWORD, Role(role))
+    for name, (role, town, village) in AREA_ACCOUNTS.items():
+        auth.add_user(name, PASSWORD, Role(role), town_code=town, village_code=village)
 
     port = _free_port()
     env = {
@@ -129,7 +138,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     exe = ROOT / ".venv" / "bin" / "streamlit"
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "streamlit"]
     cmd += [
-        "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+        "run", "serve.py", "--server.port", str(port), "--server.headless", "true",
         "--server.address", "127.0.0.1",
         # pages may be edited while the suite runs: never let a file change rerun a session
         "--server.fileWatcherType", "none",

@@ -1,7 +1,7 @@
 """The app in a real browser (Playwright on Debian's Chromium): what AppTest cannot see.
 
 Every test signs in through the real form, moves between pages by the sidebar links only
-(a page load starts a new Streamlit session, which signs out by design), and checks:
+(a page load starts a new Streamlit session; reload-proof sessions are tested in test_sessions.py), and checks:
 the Leaflet map inside the st_folium frame with its hexagon paths counted, a screenshot
 under ``artifacts/screens/``, that every request (page, frames, websocket) went to the
 app's own host, and that no dialog ever opened. The data page uploads hubs whose names

@@ -507,6 +507,9 @@ def test_browser_draws_the_map_offline_and_never_runs_data(served: str) -> None:
             assert page.locator("path.xihu-hub").count() == 2  # village circles
             assert page.locator(".xihu-icon").count() == 2 + 5  # district star, town square, 5 providers
             assert page.locator(".xihu-legend").count() == 1
+            legend = page.locator("details.xihu-legend-details")
+            assert legend.evaluate("d => d.open") is True, "the legend starts closed on a roomy map"
+            assert legend.locator("summary").inner_text() == "图例"
             page.add_style_tag(content=".xihu-legend-box{display:none}")  # it covers the south-west hexagon
             # hover the hexagon of 7 households: its tooltip says "<10"
             hexes = page.locator("path.xihu-hex")
@@ -564,3 +567,29 @@ def test_basemap_from_network_keeps_the_streets_with_fewer_vertices(lattice_net:
     line = basemap_from_network(street)["network"].geometry.iloc[0]
     assert len(shapely.get_coordinates(line)) == 2
     assert basemap_from_network(street, simplify_m=None)["network"].geometry.iloc[0].length > 0.0117
+
+
+@pytest.mark.browser
+def test_legend_starts_closed_on_a_narrow_frame_and_opens_on_a_click(served: str) -> None:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's Chromium is not installed (scripts/setup.sh --dev installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 640})
+            page.goto(f"{served}/map.html")
+            page.wait_for_selector("path.xihu-hex", timeout=20_000)
+            legend = page.locator("details.xihu-legend-details")
+            assert legend.evaluate("d => d.open") is False, "the legend covers a narrow map"
+            box = page.locator(".xihu-legend-box").bounding_box()
+            assert box is not None and box["width"] * box["height"] < 0.05 * 420 * 640
+            legend.locator("summary").click()
+            assert legend.evaluate("d => d.open") is True
+            assert page.locator(".xihu-legend").is_visible()
+        finally:
+            browser.close()

@@ -154,10 +154,19 @@ def test_data_page_upload_small_file() -> None:
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
-    rejected = at.dataframe[0].value
-    assert isinstance(rejected, pd.DataFrame)
-    assert list(rejected["reason_code"]) == ["id_excel_mangled"]
-    assert "张三明" not in at.dataframe[-1].value.to_string()  # accepted rows hold no clear name
+    frames = [d.value for d in at.dataframe]
+    assert all(isinstance(f, pd.DataFrame) for f in frames)
+    # the reasons as a table of Chinese names and counts, not a dict of codes
+    assert frames[0].to_dict("records") == [{"原因": "身份证号被 Excel 改写", "行数": 1}]
+    rejected = next(f for f in frames if "行号" in f.columns and "说明" in f.columns and "李*" in f.to_string())
+    assert list(rejected["原因"]) == ["身份证号被 Excel 改写"]
+    assert list(rejected["姓名"]) == ["李*"]  # masked on screen (the download keeps the row as it was)
+    preview = frames[-1]
+    assert list(preview["救助类别"]) == ["低保"] and list(preview["需求"]) == ["医疗救助"]
+    shown = "\n".join(f.to_string() for f in frames)
+    assert "张三明" not in shown  # accepted rows hold no clear name
+    for code in ("dibao", "dibian", "survival", "S02", "id_excel_mangled", "None", "nan", "reason_code"):
+        assert code not in shown, code
 
 
 def test_data_page_too_large_upload_is_refused_in_chinese() -> None:
@@ -266,9 +275,13 @@ def test_planner_recommends_and_whatif_equals_recompute(direct: tuple[object, Sn
     )
     full = coverage_run(snapper, hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
     table = at.dataframe[-1].value
-    row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
-    assert int(row["方案A"]) == full.n_covered
-    assert int(row["现状"]) == run.n_covered and int(row["方案B"]) == run.n_covered
+    row = table[(table["分组"] == "总体") & (table["项目"] == "圈内户数")].iloc[0]
+    assert _num(row["方案A"]) == full.n_covered
+    assert _num(row["现状"]) == run.n_covered and _num(row["方案B"]) == run.n_covered
+    # rows and columns in Chinese: no group/key/overall/covered/dibao/None on screen
+    shown = " ".join([*map(str, table.columns), *table.astype(str).to_numpy().ravel()])
+    for code in ("group", "key", "overall", "covered", "dibao", "survival", "None", "nan", "3301"):
+        assert code not in shown, code
     assert full.n_covered <= after
 
 
@@ -371,8 +384,8 @@ def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> N
     hubs.loc[hubs["hub_id"] == "T330106008", ["lon", "lat"]] = [120.1000, 30.2700]
     full = coverage_run(snapper, hubs, bundle.beneficiaries, Settings())  # type: ignore[attr-defined]
     table = at.dataframe[-1].value
-    row = table[(table["group"] == "overall") & (table["key"] == "covered")].iloc[0]
-    assert int(row["方案A"]) == full.n_covered
+    row = table[(table["分组"] == "总体") & (table["项目"] == "圈内户数")].iloc[0]
+    assert _num(row["方案A"]) == full.n_covered
 
 
 def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -> None:

@@ -1,0 +1,243 @@
+"""What the person feels, in Chromium: input -> figures updated, on the Xihu demo.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_ui.py [--clicks 5]
+
+Starts ``streamlit run serve.py`` on a free loopback port with a fresh SQLite database and a
+planner account, drives Debian's Chromium with Playwright and prints a table of medians:
+
+* planner: a click on the map in the add-a-station mode -> the script run it starts is over
+  (the comparison table and map redrawn), ``--clicks`` clicks after one warm-up click;
+* overview: one step of the minutes slider (arrow key) -> run over and the map drawn again;
+* hub view: another hub chosen in the list -> run over and its map drawn.
+
+A run is timed from the input to the ``data-test-script-state`` of the app going back to
+``notRunning`` after it was ``running`` (a MutationObserver records every change), then until
+the map frame holds a drawn Leaflet map. Run by hand, never in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct-horse-battery-staple"
+USER = "bench_planner"
+MAP = 'iframe[title="streamlit_folium.st_folium"]'
+
+RECORDER = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__states = [[performance.now(), app.getAttribute('data-test-script-state')]];
+    new MutationObserver(() => window.__states.push([performance.now(), app.getAttribute('data-test-script-state')]))
+        .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+# ms from t0 until the state is notRunning after having been running (or null)
+DONE_SINCE = """(t0) => {
+    let ran = false;
+    for (const [t, s] of window.__states) {
+        if (t < t0) continue;
+        if (s === 'running') ran = true;
+        else if (ran && s === 'notRunning') return t - t0;
+    }
+    return null;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    from argon2 import PasswordHasher
+
+    from data.accounts.auth import AuthStore, Role
+    from data.storage import Store
+
+    db = f"sqlite:///{tmp / 'bench.sqlite'}"
+    auth = AuthStore(Store(db), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    auth.add_user(USER, PASSWORD, Role.PLANNER)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db,
+        "XIHU_AUDIT_KEY": "bench-audit-key-0123456789",
+        "XIHU_ID_HASH_KEY": "bench-id-hash-key-0123456789",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "serve.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--server.fileWatcherType", "none"]  # fmt: skip
+    log = (tmp / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the app did not start")
+
+
+def wait_idle(page, settle_ms: int = 800, timeout_s: float = 180) -> None:  # type: ignore[no-untyped-def]
+    t0 = time.monotonic()
+    quiet = None
+    while time.monotonic() - t0 < timeout_s:
+        state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+        if state == "notRunning" and page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            quiet = quiet or time.monotonic()
+            if (time.monotonic() - quiet) * 1000 >= settle_ms:
+                return
+        else:
+            quiet = None
+        page.wait_for_timeout(50)
+    raise SystemExit("the app kept running")
+
+
+def map_drawn(page) -> None:  # type: ignore[no-untyped-def]
+    frame = page.locator(MAP).first.element_handle().content_frame()
+    frame.wait_for_selector(".leaflet-container", state="attached", timeout=120_000)
+    frame.wait_for_selector("path", state="attached", timeout=120_000)
+
+
+def timed(page, action) -> float:  # type: ignore[no-untyped-def]
+    """ms from ``action()`` to the run it starts being over and the map drawn."""
+    page.evaluate(RECORDER)
+    t0 = page.evaluate("performance.now()")
+    action()
+    deadline = time.monotonic() + 30  # no run within 30 s: the input started none (nan)
+    done = None
+    while done is None and time.monotonic() < deadline:
+        done = page.evaluate(DONE_SINCE, t0)
+        if done is None:
+            page.wait_for_timeout(5)
+    if done is None:
+        return float("nan")
+    map_drawn(page)
+    return float(page.evaluate("performance.now()") - t0)
+
+
+def sign_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/", wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill(USER)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    wait_idle(page)
+    map_drawn(page)
+
+
+def open_page(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=label).first.click()
+    wait_idle(page)
+
+
+def bench_planner(page, clicks: int) -> list[float]:  # type: ignore[no-untyped-def]
+    open_page(page, "选址规划")
+    page.get_by_text("在点击处添加站点", exact=True).click()
+    wait_idle(page)
+    iframe = page.locator(MAP).first
+    iframe.evaluate("el => el.scrollIntoView({block: 'center'})")
+    map_drawn(page)
+    box = iframe.bounding_box()
+    assert box is not None
+    out = []
+    for i in range(clicks + 1):  # the first is a warm-up
+        x = box["x"] + box["width"] * (0.35 + 0.07 * i)
+        y = box["y"] + box["height"] * (0.40 + 0.04 * (i % 3))
+        ms = timed(page, lambda x=x, y=y: page.mouse.click(x, y))
+        wait_idle(page, settle_ms=300)
+        if i:
+            out.append(ms)
+    return out
+
+
+def bench_overview(page, steps: int) -> list[float]:  # type: ignore[no-untyped-def]
+    open_page(page, "总览")
+    map_drawn(page)
+    # the minutes slider's thumb: the parent of its value label
+    thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSliderThumbValue"]').first.locator("xpath=..")
+    out = []
+    for i in range(steps + 1):
+        thumb.focus()
+        key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+        ms = timed(page, lambda key=key: page.keyboard.press(key))
+        wait_idle(page, settle_ms=300)
+        if i:
+            out.append(ms)
+    return out
+
+
+def bench_hubs(page, picks: int) -> list[float]:  # type: ignore[no-untyped-def]
+    open_page(page, "镇街 / 村社")
+    map_drawn(page)
+    out = []
+    for i in range(picks + 1):
+        select = page.locator('[data-testid="stSelectbox"]').filter(has_text="选择站点").first
+        select.click()
+        options = page.locator('[role="option"]')
+        options.first.wait_for()
+        target = options.nth((i + 1) % max(1, options.count()))
+        ms = timed(page, target.click)
+        wait_idle(page, settle_ms=300)
+        if i:
+            out.append(ms)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clicks", type=int, default=5)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_server(Path(tmp))
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+                page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+                page.set_default_timeout(120_000)
+                sign_in(page, base)
+                rows = []
+                for name, goal, fn in (
+                    ("planner: click on the map, add-a-station mode", 300, bench_planner),
+                    ("overview: one step of the minutes slider", 500, bench_overview),
+                    ("hub view: another hub chosen", 500, bench_hubs),
+                ):
+                    try:
+                        ms = fn(page, args.clicks)
+                    except Exception as exc:  # report what was measured
+                        print(f"{name}: failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+                        ms = []
+                    print(f"{name}: {[f'{m:.0f}' for m in ms]}", file=sys.stderr)
+                    rows.append((name, goal, ms))
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print("| input -> figures updated | n | median ms | min ms | max ms | goal ms |")
+    print("|---|---|---|---|---|---|")
+    for name, goal, ms in rows:
+        good = [m for m in ms if m == m]
+        med = statistics.median(good) if good else float("nan")
+        lo, hi = (min(good), max(good)) if good else (float("nan"), float("nan"))
+        print(f"| {name} | {len(good)} | {med:.0f} | {lo:.0f} | {hi:.0f} | {goal} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Server entry: the Streamlit app (``app.py``) plus the two routes that set and clear the session cookie.
+
+streamlit run serve.py      (``streamlit run app.py`` still works, without reload-proof sessions)
+
+A Streamlit script cannot answer with ``Set-Cookie``; these routes can (see
+:mod:`data.accounts.handoff`). ``/api/session`` takes a one-time code issued at sign-in and
+sets the HttpOnly session cookie; ``/api/signout`` clears it. Both accept only same-origin
+POSTs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from data.accounts.handoff import (
+    COOKIE_MAX_AGE_S,
+    HANDOFF,
+    MAX_CODE_CHARS,
+    SESSION_COOKIE,
+    SESSION_ROUTE,
+    SIGNOUT_ROUTE,
+)
+
+
+def _same_origin(request: Request) -> bool:
+    """A POST from a page of this app: its Origin (sent by browsers on every POST) names this host."""
+    origin = request.headers.get("origin")
+    return bool(origin) and urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+async def session_cookie(request: Request) -> Response:
+    """Exchange a one-time code (the body) for the HttpOnly session cookie."""
+    if not _same_origin(request):
+        return Response(status_code=403)
+    body = await request.body()
+    if len(body) > MAX_CODE_CHARS:
+        return Response(status_code=400)
+    token = HANDOFF.redeem(body.decode("ascii", "replace"))
+    if token is None:
+        return Response(status_code=400)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+async def clear_cookie(request: Request) -> Response:
+    """Clear the session cookie (the session itself is deleted by the script's sign-out)."""
+    if not _same_origin(request):
+        return Response(status_code=403)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
+    return response
+
+
+app = st.App(
+    Path(__file__).with_name("app.py"),
+    routes=[
+        Route(SESSION_ROUTE, session_cookie, methods=["POST"]),
+        Route(SIGNOUT_ROUTE, clear_cookie, methods=["POST"]),
+    ],
+)
