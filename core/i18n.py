@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+import pandas as pd
+
 from core.vocab import ITEM_BY_CODE
 
 LANGS: Final = {"zh": "简体中文", "en": "English"}
@@ -550,8 +552,8 @@ def is_missing(value: object) -> bool:
     if isinstance(value, str):
         return value.strip() == "" or value in ("nan", "None", "<NA>")
     try:
-        return bool(value != value)  # pd.NA, NaT
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))  # type: ignore[call-overload]  # pd.NA, NaT, numpy NaN
+    except (TypeError, ValueError):  # not a scalar
         return False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pandas as pd
 import pytest
 
 from core.i18n import LABELS, TEXT, label, labels, t
@@ -48,7 +49,7 @@ def test_every_code_has_a_chinese_and_an_english_label(kind: str, codes: tuple[s
 
 
 def test_missing_codes_read_not_recorded_and_services_use_the_catalogue() -> None:
-    for missing in (None, float("nan"), "", "None", "nan"):
+    for missing in (None, float("nan"), "", "None", "nan", pd.NA, pd.NaT):
         assert label("category", missing) == "未填"
     assert label("need_type", None, "en") == "not recorded"
     item = SERVICE_CATALOGUE[0]
