@@ -14,10 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
+from data.accounts.audit import sha256_hex
 from data.basemap import basemap_frames_from_shared, named_roads
-from data.bundle import Bundle
+from data.bundle import Bundle, with_tables
 from data.config import xihu_file
 from data.demo import load_default_bundle
+from data.duplicates import flag_duplicates
+from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun
@@ -31,7 +34,9 @@ from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
 from reports.model import Report
 from service import dashboard as svc
+from service.capacity import CapacityView, capacity_view, match_bundle
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
+from service.records import DatasetRecords, demo_records
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -271,3 +276,34 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
     return svc.dashboard_report(
         get_bundle(), dataset_tables(dataset, version), settings, bundle_network(), get_store(), scenario_id
     )
+
+
+# -- service records, duplicate flags, provider capacity (#13) ------------------------------
+@st.cache_resource(max_entries=2, show_spinner="读取服务记录… / reading service records…")
+def _records_for(dataset: str, key_sha: str) -> DatasetRecords | None:
+    if dataset != DATASET_DEMO:
+        return None  # user datasets: no stored service records yet
+    return demo_records(get_bundle(), id_hash_key())
+
+
+def service_records(dataset: str) -> DatasetRecords | None:
+    """The dataset's service records (demo: synthetic), keyed by the keyed hash's key; read-only."""
+    return _records_for(dataset, sha256_hex(id_hash_key()))
+
+
+@st.cache_data(max_entries=4, show_spinner="筛查重复救助… / flagging duplicates…")
+def duplicate_flags(dataset: str, period: str) -> pd.DataFrame:
+    """Every flag of the dataset (no review status; :func:`data.duplicates.apply_reviews` per rerun)."""
+    recs = service_records(dataset)
+    return flag_duplicates(recs.records if recs is not None else pd.DataFrame(), period=period)
+
+
+@st.cache_data(max_entries=4, show_spinner="匹配供需… / matching needs and offers…")
+def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView:
+    """Provider capacity and sustainability of the whole district (scope with :func:`service.capacity.scope_table`)."""
+    tables = dataset_tables(dataset, version)
+    bundle = with_tables(get_bundle(), tables)
+    match = match_bundle(bundle, bundle_snapper(), settings)
+    recs = service_records(dataset)
+    records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
+    return capacity_view(match, bundle.providers, bundle.towns, records)
