@@ -19,7 +19,8 @@ from data.basemap import basemap_frames_from_shared, named_roads
 from data.bundle import Bundle, with_tables
 from data.config import xihu_file
 from data.demo import load_default_bundle
-from data.duplicates import flag_duplicates
+from data.duplicate_reviews import load_reviews
+from data.duplicates import DEFAULT_PERIOD, apply_reviews, flag_duplicates
 from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import Store
@@ -32,11 +33,12 @@ from geo.siting import SitingResult
 from geo.snap import Snapper
 from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
-from reports.model import Report
+from reports.model import Report, ReportSection
 from service import dashboard as svc
 from service.capacity import CapacityView, capacity_view, match_bundle
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.records import DatasetRecords, demo_records
+from service.report_sections import capacity_section, duplicates_section
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -274,7 +276,13 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
     """The prepared report (protected aggregates only), shared read-only by every role; each
     page filters the scopes it writes by the user's area."""
     return svc.dashboard_report(
-        get_bundle(), dataset_tables(dataset, version), settings, bundle_network(), get_store(), scenario_id
+        get_bundle(),
+        dataset_tables(dataset, version),
+        settings,
+        bundle_network(),
+        get_store(),
+        scenario_id,
+        sections=report_sections(dataset, version, settings),
     )
 
 
@@ -307,3 +315,15 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
     recs = service_records(dataset)
     records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
     return capacity_view(match, bundle.providers, bundle.towns, records)
+
+
+def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:
+    """The #13 sheets of the XLSX report: 服务能力 always, 重复救助 when the dataset has service records."""
+    towns = get_bundle().towns
+    names = dict(zip(towns["town_code"].astype(str), towns["name"].astype(str), strict=True))
+    sections = [capacity_section(capacity_for(dataset, version, settings), names)]
+    recs = service_records(dataset)
+    if recs is not None:
+        flags = apply_reviews(duplicate_flags(dataset, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset))
+        sections.append(duplicates_section(flags, recs.records, recs.households))
+    return tuple(sections)

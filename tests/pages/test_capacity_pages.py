@@ -76,3 +76,29 @@ def test_duplicates_review_closes_a_flag_and_is_audited() -> None:
     new = _log().entries(who="town8", limit=None)
     assert len(new) == before + 1 and any(e.action == "export_duplicate_flags_csv" for e in new)
     assert len(at.get("download_button")) == 1
+
+
+def test_town_manager_report_has_capacity_and_duplicate_sheets_of_own_town() -> None:
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    at = signed_in("town8")
+    at.switch_page("pages/reports.py").run()
+    at.multiselect(key="report_formats").set_value(["xlsx"]).run()
+    at.button(key="report_build").click().run(timeout=300)
+    assert not at.exception, at.exception
+    with zipfile.ZipFile(io.BytesIO(at.session_state["report_zip"])) as zf:
+        assert zf.namelist() == ["towns/town_330106008.xlsx"]
+        wb = load_workbook(io.BytesIO(zf.read("towns/town_330106008.xlsx")), read_only=True)
+    assert "服务能力" in wb.sheetnames and "重复救助" in wb.sheetnames
+    cap = list(wb["服务能力"].values)
+    assert cap[0][0] == "镇街 / 服务主体" and len(cap) > 1
+    small = {str(i) for i in range(1, 10)}
+    for row in cap[1:]:  # household counts: matched needs (col 5), unmet demand in reach (col 7)
+        assert str(row[4]) not in small and str(row[6]) not in small
+    dup = list(wb["重复救助"].values)
+    assert dup[0] == ("部门", "项目组", "疑点数", "记录数", "金额（元）") and dup[-1][0] == "合计"
+    for row in dup[1:]:
+        assert str(row[2]) not in small and str(row[3]) not in small
