@@ -64,12 +64,15 @@ view = listed.reindex(columns=list(FLAG_LIST_COLUMNS)).copy()
 view["status"] = view["status"].map(lambda s: t(f"dup_status_{s}"))
 towns = dict(zip(get_bundle().towns["town_code"].astype(str), get_bundle().towns["name"].astype(str), strict=True))
 view["town_code"] = view["town_code"].map(lambda c: t("not_recorded") if pd.isna(c) else towns.get(str(c), str(c)))
+view["amount"] = [f"{a:,.2f}" if pd.notna(a) else "—" for a in view["amount"]]
 view = view.astype(object).map(lambda v: ";".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
-view = view.where(view.notna(), "—").rename(columns={c: t(f"dup_col_{c}") for c in FLAG_LIST_COLUMNS})
+headers = {c: t("cap_col_town") if c == "town_code" else t(f"dup_col_{c}") for c in FLAG_LIST_COLUMNS}
+view = view.where(view.notna(), "—").astype(str).rename(columns=headers)
 st.dataframe(view, hide_index=True, width="stretch")
 
 with st.form("dup_review", clear_on_submit=True):
-    flag_id = st.selectbox(t("dup_pick_flag"), listed["flag_id"].tolist(), key=K_FLAG)
+    about = {f: f"{n} · {g} · {p}" for f, n, g, p in listed[["flag_id", "name_masked", "item_group", "period"]].values}
+    flag_id = st.selectbox(t("dup_pick_flag"), list(about), format_func=about.__getitem__, key=K_FLAG)
     note = st.text_area(t("dup_review_note"), key=K_NOTE, max_chars=500)
     if st.form_submit_button(t("dup_mark_reviewed")):
         if not note.strip():

@@ -56,7 +56,7 @@ def test_duplicates_review_closes_a_flag_and_is_audited() -> None:
     at.switch_page("pages/duplicates.py").run()
     assert not at.exception, at.exception
     listed = at.dataframe[-1].value
-    assert len(listed) > 0 and set(listed["镇街编码"]) == {TOWN8_NAME}
+    assert len(listed) > 0 and set(listed["镇街"]) == {TOWN8_NAME}
     assert listed["姓名（脱敏）"].str.contains("*", regex=False).all()
     n_open = int(at.metric[0].value.replace(",", ""))
     assert n_open == len(listed)
