@@ -301,6 +301,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "cap_col_capacity_per_month": ("月供给能力", "Capacity / month"),
     "cap_col_assigned": ("已匹配需求", "Matched needs"),
     "cap_col_utilisation": ("利用率", "Utilisation"),
+    "cap_util_pct": ("利用率（%）", "Utilisation (%)"),
     "cap_col_unmet_in_reach": ("可承接的未满足需求", "Unmet demand it could take"),
     "cap_col_n_items": ("项目数", "Items"),
     "cap_col_sole_items": ("独家项目数", "Sole items"),

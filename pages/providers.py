@@ -55,10 +55,8 @@ def _shown(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 st.subheader(t("cap_town"))
-util = pd.DataFrame(
-    {t("cap_col_town"): towns["town_code"].map(_town), t("cap_col_utilisation"): 100 * towns["utilisation"]}
-)
-st.bar_chart(util, x=t("cap_col_town"), y=t("cap_col_utilisation"), horizontal=True)
+util = pd.DataFrame({t("cap_col_town"): towns["town_code"].map(_town), t("cap_util_pct"): 100 * towns["utilisation"]})
+st.bar_chart(util, x=t("cap_col_town"), y=t("cap_util_pct"), horizontal=True)
 town_cols = ["town_code", "n_providers", "capacity_per_month", "assigned", "utilisation", "unmet_in_reach",
              "sole_items", "sustainability"]  # fmt: skip
 st.dataframe(_shown(towns, town_cols), hide_index=True, width="stretch")
@@ -67,8 +65,8 @@ st.subheader(t("cap_provider"))
 st.caption(t("cap_util_chart"))
 top = providers.sort_values("utilisation", ascending=False).head(20)
 st.bar_chart(
-    pd.DataFrame({t("cap_col_name"): top["name"], t("cap_col_utilisation"): 100 * top["utilisation"].fillna(0)}),
-    x=t("cap_col_name"), y=t("cap_col_utilisation"), horizontal=True, sort=False,
+    pd.DataFrame({t("cap_col_name"): top["name"], t("cap_util_pct"): 100 * top["utilisation"].fillna(0)}),
+    x=t("cap_col_name"), y=t("cap_util_pct"), horizontal=True, sort=False,
 )  # fmt: skip
 prov_cols = ["name", "department", "town_code", "capacity_per_month", "assigned", "utilisation", "unmet_in_reach",
              "n_items", "sole_items", "activity_known", "months_active", "slope_rel", "H", "A", "T", "D",

@@ -50,7 +50,11 @@ def test_planner_opens_capacity_page(recorded: Recorded, screens_dir: Path) -> N
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "可持续性指数 S = 100" in body
     _visible_text_ok(body)
-    page.screenshot(path=str(screens_dir / "planner_capacity.png"), full_page=True)
+    page.screenshot(path=str(screens_dir / "planner_capacity.png"))
+    for i, name in ((1, "planner_capacity_providers.png"), (2, "planner_capacity_trend.png")):
+        page.locator('[data-testid="stVegaLiteChart"]').nth(i).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(screens_dir / name))
     assert_clean(recorded)
 
 
@@ -60,6 +64,7 @@ def test_planner_opens_duplicates_page(recorded: Recorded, screens_dir: Path) ->
     _forget_overview_errors(recorded)
     open_page(page, "重复救助", "多部门重复救助筛查")
     wait_idle(page, settle_s=2.0)
+    page.screenshot(path=str(screens_dir / "planner_duplicates_top.png"))
     assert page.locator('[data-testid="stDataFrame"]').count() == 3  # counts, amounts, the list
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "涉及金额合计（元）" in body
@@ -67,7 +72,7 @@ def test_planner_opens_duplicates_page(recorded: Recorded, screens_dir: Path) ->
     assert "医疗救助" in " ".join(cells[2]) and any("*" in c for c in cells[2])  # groups, masked names
     assert not any(c in FORBIDDEN for table in cells for c in table)
     _visible_text_ok(body)
-    page.screenshot(path=str(screens_dir / "planner_duplicates.png"), full_page=True)
+    page.screenshot(path=str(screens_dir / "planner_duplicates.png"))
     assert_clean(recorded)
 
 
