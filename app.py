@@ -27,6 +27,8 @@ pages = [st.Page("pages/overview.py", title=t("nav_overview"), url_path="overvie
 if user.role is not Role.VIEWER:
     pages.append(st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"))
     pages.append(st.Page("pages/matching.py", title=t("nav_matching"), url_path="matching"))
+    pages.append(st.Page("pages/providers.py", title=t("nav_providers"), url_path="providers"))
+    pages.append(st.Page("pages/duplicates.py", title=t("nav_duplicates"), url_path="duplicates"))
 if user.role in (Role.ADMIN, Role.PLANNER):
     pages.append(st.Page("pages/planner.py", title=t("nav_planner"), url_path="planner"))
     pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))

@@ -279,3 +279,7 @@ class CatalogueError(DataError):
 
 class DuplicateFlagError(DataError):
     """Duplicate-provision flags cannot be computed or reviewed as asked (bad period, unknown flag, empty note)."""
+
+
+class CapacityInputError(DataError):
+    """Provider capacity cannot be assessed from the tables given (missing columns of records or offers)."""

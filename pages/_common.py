@@ -14,10 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
+from data.accounts.audit import sha256_hex
 from data.basemap import basemap_frames_from_shared, named_roads
-from data.bundle import Bundle
+from data.bundle import Bundle, with_tables
 from data.config import xihu_file
 from data.demo import load_default_bundle
+from data.duplicate_reviews import load_reviews
+from data.duplicates import DEFAULT_PERIOD, apply_reviews, flag_duplicates
+from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import Store
 from geo.analysis import CoverageRun
@@ -30,10 +34,13 @@ from geo.siting import SitingResult
 from geo.snap import Snapper
 from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
-from reports.model import Report
+from reports.model import Report, ReportSection
 from service import dashboard as svc
 from service import matching as svc_match
+from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
+from service.records import DatasetRecords, demo_records
+from service.report_sections import capacity_section, duplicates_section
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -271,7 +278,13 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
     """The prepared report (protected aggregates only), shared read-only by every role; each
     page filters the scopes it writes by the user's area."""
     return svc.dashboard_report(
-        get_bundle(), dataset_tables(dataset, version), settings, bundle_network(), get_store(), scenario_id
+        get_bundle(),
+        dataset_tables(dataset, version),
+        settings,
+        bundle_network(),
+        get_store(),
+        scenario_id,
+        sections=report_sections(dataset, version, settings),
     )
 
 
@@ -337,3 +350,46 @@ def accessibility_for(key: RunKey) -> pd.DataFrame:
     return svc_match.accessibility_by_need_type(
         bundle_snapper(), get_bundle(), dataset_tables(key.dataset, key.version), key.settings, key
     )
+
+
+# -- service records, duplicate flags, provider capacity (#13) ------------------------------
+@st.cache_resource(max_entries=2, show_spinner="读取服务记录… / reading service records…")
+def _records_for(dataset: str, key_sha: str) -> DatasetRecords | None:
+    if dataset != DATASET_DEMO:
+        return None  # user datasets: no stored service records yet
+    return demo_records(get_bundle(), id_hash_key())
+
+
+def service_records(dataset: str) -> DatasetRecords | None:
+    """The dataset's service records (demo: synthetic), keyed by the keyed hash's key; read-only."""
+    return _records_for(dataset, sha256_hex(id_hash_key()))
+
+
+@st.cache_data(max_entries=4, show_spinner="筛查重复救助… / flagging duplicates…")
+def duplicate_flags(dataset: str, period: str) -> pd.DataFrame:
+    """Every flag of the dataset (no review status; :func:`data.duplicates.apply_reviews` per rerun)."""
+    recs = service_records(dataset)
+    return flag_duplicates(recs.records if recs is not None else pd.DataFrame(), period=period)
+
+
+@st.cache_data(max_entries=4, show_spinner="匹配供需… / matching needs and offers…")
+def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView:
+    """Provider capacity and sustainability of the whole district (scope with :func:`service.capacity.scope_table`)."""
+    tables = dataset_tables(dataset, version)
+    bundle = with_tables(get_bundle(), tables)
+    match = matching_result_for(dataset, version, settings)  # the one district matching, shared
+    recs = service_records(dataset)
+    records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
+    return capacity_view(match, bundle.providers, bundle.towns, records)
+
+
+def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:
+    """The #13 sheets of the XLSX report: 服务能力 always, 重复救助 when the dataset has service records."""
+    towns = get_bundle().towns
+    names = dict(zip(towns["town_code"].astype(str), towns["name"].astype(str), strict=True))
+    sections = [capacity_section(capacity_for(dataset, version, settings), names)]
+    recs = service_records(dataset)
+    if recs is not None:
+        flags = apply_reviews(duplicate_flags(dataset, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset))
+        sections.append(duplicates_section(flags, recs.records, recs.households))
+    return tuple(sections)

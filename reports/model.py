@@ -7,6 +7,7 @@ The writers (:mod:`reports.xlsx`, :mod:`reports.pdf`, :mod:`reports.gis`) read a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,24 @@ class Scope:
         return {LEVEL_DISTRICT: "district", LEVEL_TOWN: "towns", LEVEL_VILLAGE: "villages"}[self.level]
 
 
+@dataclass(frozen=True)
+class ReportSection:
+    """An extra sheet of the XLSX report (capacity, duplicates ...): protected rows per scope.
+
+    Attributes
+    ----------
+    sheet : the sheet's (Chinese) name.
+    headers : column -> header, in order.
+    rows_for : the printed rows of a scope (already protected; text cells as printed).
+    note : one line printed above nothing else but kept in the notes sheet (e.g. a formula).
+    """
+
+    sheet: str
+    headers: dict[str, str]
+    rows_for: Callable[[Scope], pd.DataFrame]
+    note: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class Report:
     """Everything the writers need; built once by :func:`prepare_report`.
@@ -87,6 +106,8 @@ class Report:
     memo: dict[Any, Any] = field(default_factory=dict)
     #: the matching section's protected tables (:mod:`reports.matching`); None without needs
     matching: Any = None
+    #: extra XLSX sheets (:class:`ReportSection`), written after the coverage sheets
+    sections: tuple[ReportSection, ...] = ()
 
     @property
     def tables(self) -> Any:

@@ -254,7 +254,15 @@ def write_xlsx(report: Report, scope: Scope, path: Path) -> Path:
     site_headers = {k: v for k, v in SITE_HEADERS.items() if k != "new_covered" or "new_covered" in t.sites.columns}
     write_sheet(wb.create_sheet("推荐站点"), frames["推荐站点"], site_headers, cutoff=cutoff, freeze="A2")
     _matching_sheets(wb, report, scope, cutoff)
+    for section in report.sections:
+        write_sheet(wb.create_sheet(section.sheet), section.rows_for(scope), section.headers, cutoff=cutoff)
     _notes(wb.create_sheet("说明"), report, scope)
+    notes = wb["说明"]
+    for section in report.sections:
+        if section.note:
+            row = notes.max_row + 1
+            write_cell(notes, row, 1, section.sheet).alignment = Alignment(vertical="top")
+            write_cell(notes, row, 2, section.note).alignment = Alignment(wrap_text=True, vertical="top")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -8,6 +8,7 @@ these functions in ``st.cache_data`` / ``st.cache_resource`` keyed by the run ke
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import folium
@@ -32,7 +33,7 @@ from geo.snap import Snapper
 from layers.folium_map import build_map
 from reports.build import prepare_report
 from reports.content import scenario_sites_from_payload
-from reports.model import Report, Scope
+from reports.model import Report, ReportSection, Scope
 
 DATASET_DEMO = "demo"
 DATASET_USER = "user"
@@ -285,15 +286,18 @@ def dashboard_report(
     network: WalkNetwork,
     store: Store | None,
     scenario_id: str,
+    sections: tuple[ReportSection, ...] = (),
 ) -> Report:
-    """The prepared report (protected aggregates; no household rows) of a dataset and settings."""
+    """The prepared report (protected aggregates; no household rows) of a dataset and settings,
+    with extra XLSX ``sections`` (:mod:`service.report_sections`)."""
     sites, name = None, ""
     if scenario_id and store is not None:
         stored = store.load_scenario(int(scenario_id))
         sites, name = scenario_sites_from_payload(stored.payload), stored.name
-    return prepare_report(
+    report = prepare_report(
         with_tables(bundle, tables), settings=settings, network=network, scenario_sites=sites, scenario_name=name
     )
+    return dataclasses.replace(report, sections=sections) if sections else report
 
 
 def scope_in_area(scope: Scope, af: AreaFilter, town_of_community: dict[str, str]) -> bool:

@@ -1,0 +1,58 @@
+"""The 服务能力 and 重复救助 report sheets: rows per scope, small counts protected, amounts beside them hidden."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports.model import Scope
+from service.capacity import (
+    CapacityView,
+    item_share_table,
+    monthly_activity,
+    provider_table,
+    sole_items,
+    town_table,
+)
+from service.report_sections import capacity_rows, duplicate_rows
+from tests.service.test_capacity import MATCH, OFFERS, PROVIDERS, TOWN_A, _records
+from tests.service.test_duplicates import FLAGS, HOUSEHOLDS, RECORDS
+from tests.service.test_duplicates import TOWN_A as DUP_TOWN_A
+
+DISTRICT = Scope("district", "330106", "西湖区")
+
+
+def _view() -> CapacityView:
+    table = provider_table(MATCH, PROVIDERS, monthly_activity(_records(), OFFERS, PROVIDERS))
+    return CapacityView(table, town_table(table), item_share_table(MATCH), sole_items(OFFERS), pd.DataFrame())
+
+
+def test_capacity_rows_per_scope_protected() -> None:
+    view = _view()
+    names = {TOWN_A: "甲街道"}
+    district = capacity_rows(view, DISTRICT, names)
+    assert len(district) == 2 and "甲街道" in set(district["area"])
+    assert set(district["assigned"]) <= {"<10", "0"} and "1" not in set(district["unmet_in_reach"])
+    town = capacity_rows(view, Scope("town", TOWN_A, "甲街道"), names)
+    assert town["area"].tolist() == ["甲站"] and town["utilisation"].tolist() == ["100.0%"]
+    assert town["unmet_in_reach"].tolist() == ["<10"] and town["sustainability"].tolist() == ["60.0"]
+    village = capacity_rows(view, Scope("village", TOWN_A + "001", "一村"), names)
+    assert village["area"].tolist() == ["甲站"]  # a village point reads its town's providers
+
+
+def test_duplicate_rows_per_scope_protected() -> None:
+    district = duplicate_rows(FLAGS, RECORDS, HOUSEHOLDS, DISTRICT)
+    body, total = district.iloc[:-1], district.iloc[-1]
+    assert total["department"] == "合计" and total["n_flags"] == "<10" and total["amount"] == "—"
+    assert set(body["n_flags"]) == {"<10"} and set(body["amount"]) == {"—"}  # every cell is small here
+    town = duplicate_rows(FLAGS, RECORDS, HOUSEHOLDS, Scope("town", DUP_TOWN_A, "甲"))
+    assert set(town.iloc[:-1]["department"]) == {"医保", "慈善总会", "人社", "残联"}  # p1 and p4 only
+    village = duplicate_rows(FLAGS, RECORDS, HOUSEHOLDS, Scope("village", DUP_TOWN_A + "001", "一村"))
+    assert set(village.iloc[:-1]["department"]) == {"医保", "慈善总会"}  # p1 only
+
+
+def test_duplicate_rows_print_large_counts_and_their_amounts() -> None:
+    many = pd.concat([FLAGS.loc[FLAGS["person_key"] == "p1"]] * 12, ignore_index=True)
+    many["flag_id"] = [f"F{i}" for i in range(len(many))]
+    rows = duplicate_rows(many, RECORDS, HOUSEHOLDS, DISTRICT).set_index("department")
+    assert rows.loc["医保", "n_flags"] == "12" and rows.loc["医保", "amount"] == 800.0 * 12
+    assert rows.loc["合计", "amount"] == (800.0 + 500.0) * 12
