@@ -279,3 +279,11 @@ class CatalogueError(DataError):
 
 class DuplicateFlagError(DataError):
     """Duplicate-provision flags cannot be computed or reviewed as asked (bad period, unknown flag, empty note)."""
+
+
+class FeedbackError(DataError):
+    """Satisfaction feedback cannot be recorded as given (score, channel, provider or hub, date)."""
+
+
+class MonthlyListError(DataError):
+    """A monthly list version cannot be stored or compared (kind, month, rows)."""
