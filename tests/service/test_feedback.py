@@ -37,7 +37,14 @@ ITEMS = ["S01", "C01"]
 
 def _rows(provider: str, scores: list[int], month: str = "2026-03") -> list[dict[str, str]]:
     return [
-        {"机构编号": provider, "服务项目": "S01", "评分": str(s), "渠道": "短信", "日期": f"{month}-1{i % 9}", "意见": ""}
+        {
+            "机构编号": provider,
+            "服务项目": "S01",
+            "评分": str(s),
+            "渠道": "短信",
+            "日期": f"{month}-1{i % 9}",
+            "意见": "",
+        }
         for i, s in enumerate(scores)
     ]
 
