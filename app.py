@@ -26,6 +26,7 @@ if user is None:
 pages = [st.Page("pages/overview.py", title=t("nav_overview"), url_path="overview", default=True)]
 if user.role is not Role.VIEWER:
     pages.append(st.Page("pages/hubs.py", title=t("nav_hubs"), url_path="hubs"))
+    pages += [st.Page(f"pages/{p}.py", title=t(f"nav_{p}"), url_path=p) for p in ("feedback", "monthly")]
 if user.role in (Role.ADMIN, Role.PLANNER):
     pages.append(st.Page("pages/planner.py", title=t("nav_planner"), url_path="planner"))
     pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))

@@ -337,6 +337,10 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "fb_export_date": ("日期", "Date"),
     "fb_export_comment": ("意见", "Comment"),
     "fb_export_download": ("下载 CSV", "Download the CSV"),
+    "fb_no_access": (
+        "只读访客不能查看满意度反馈与月度清单明细",
+        "Viewers may not see feedback or monthly list details",
+    ),
     "fb_none": ("本辖区暂无反馈", "No feedback in your area yet"),
     # -- monthly lists (动态调整) -------------------------------------------------------------
     "nav_monthly": ("月度清单", "Monthly lists"),
