@@ -18,6 +18,7 @@ from pages._i18n import label, lang, t
 from pages._lists import read_upload
 from service import feedback as fb
 
+K_FLASH = "fb_flash"
 user = require_user()
 af = area_of(user)
 if user.role is Role.VIEWER:
@@ -26,6 +27,8 @@ if user.role is Role.VIEWER:
 ds, bundle, store = current_dataset(), get_bundle(), get_store()
 st.title(t("fb_title"))
 st.caption(t("fb_note"))
+if K_FLASH in st.session_state:  # what the last save said, shown after the rerun that includes it
+    st.success(st.session_state.pop(K_FLASH))
 names = {**dict(zip(bundle.providers["provider_id"], bundle.providers["name"], strict=True)),
          **dict(zip(bundle.hubs["hub_id"], bundle.hubs["name"], strict=True)),
          **dict(zip(bundle.towns["town_code"], bundle.towns["name"], strict=True))}  # fmt: skip
@@ -91,7 +94,8 @@ with tab_form, st.form("fb_form", clear_on_submit=True):
                                 providers=bundle.providers, hubs=hubs)  # fmt: skip
             n = save_feedback(store, audit, row, dataset=ds, who=user.username, role=user.role.value, source="form",
                               area=af.as_dict())  # fmt: skip
-            st.success(t("fb_saved", n=n))
+            st.session_state[K_FLASH] = t("fb_saved", n=n)
+            st.rerun()
         except XihuError as exc:
             st.error(str(exc))
 
@@ -112,4 +116,5 @@ with tab_import:
         if len(result.accepted) and st.button(t("fb_save"), key="fb_import_save"):
             n = save_feedback(store, audit, result.accepted, dataset=ds, who=user.username, role=user.role.value,
                               source="import", area=af.as_dict())  # fmt: skip
-            st.success(t("fb_saved", n=n))
+            st.session_state[K_FLASH] = t("fb_saved", n=n)
+            st.rerun()
