@@ -391,7 +391,8 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "mo_demo_load": ("载入演示月度清单（合成数据）", "Load the demo monthly lists (synthetic)"),
     "mo_summary": ("{a} → {b}：", "{a} → {b}:"),
     "mo_none": ("无", "None"),
-    "mo_describes": ("本表描述 {month} 的清单（第 {v} 版）", "This table describes the list of {month} (version {v})"),
+    "mo_describes": ("{month}（第 {v} 版）", "{month} (version {v})"),
+    "mo_compared": ("比较的清单：", "Lists compared: "),
 }
 
 #: what a code means, per vocabulary: kind -> code -> (Chinese, English)

@@ -30,7 +30,7 @@ versions = list_versions(store, dataset=ds)
 if can_write and ds == DATASET_DEMO and len(versions) == 0 and st.button(t("mo_demo_load"), key="mo_demo_load"):
     mo.store_demo_months(store, audit, bundle.needs, bundle.offers, demo_records()[0], dataset=ds,
                          who=user.username, role=user.role.value)  # fmt: skip
-    versions = list_versions(store, dataset=ds)
+    st.rerun()
 
 with st.expander(t("mo_versions"), expanded=False):
     headers = {"kind": "kind", "month": "month", "version": "version", "n_rows": "rows", "file_name": "file",
@@ -48,7 +48,8 @@ else:
     diff = mo.compare_months(store, a, b, dataset=ds, households=households_for_lists(), area_filter=af)
     names = dict(zip(bundle.providers["provider_id"], bundle.providers["name"], strict=True))
     st.caption(
-        "；".join(
+        t("mo_compared")
+        + "；".join(
             t("mo_describes", month=f"{t(f'mo_kind_{k}')} {m}", v=v) for (k, m), v in sorted(diff.versions.items())
         )
     )
