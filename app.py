@@ -29,6 +29,7 @@ if user.role is not Role.VIEWER:
     pages.append(st.Page("pages/matching.py", title=t("nav_matching"), url_path="matching"))
     pages.append(st.Page("pages/providers.py", title=t("nav_providers"), url_path="providers"))
     pages.append(st.Page("pages/duplicates.py", title=t("nav_duplicates"), url_path="duplicates"))
+    pages += [st.Page(f"pages/{p}.py", title=t(f"nav_{p}"), url_path=p) for p in ("feedback", "monthly")]
 if user.role in (Role.ADMIN, Role.PLANNER):
     pages.append(st.Page("pages/planner.py", title=t("nav_planner"), url_path="planner"))
     pages.append(st.Page("pages/data_import.py", title=t("nav_data"), url_path="data"))

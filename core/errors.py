@@ -283,3 +283,11 @@ class DuplicateFlagError(DataError):
 
 class CapacityInputError(DataError):
     """Provider capacity cannot be assessed from the tables given (missing columns of records or offers)."""
+
+
+class FeedbackError(DataError):
+    """Satisfaction feedback cannot be recorded as given (score, channel, provider or hub, date)."""
+
+
+class MonthlyListError(DataError):
+    """A monthly list version cannot be stored or compared (kind, month, rows)."""

@@ -94,3 +94,39 @@ class Settings:
 
 
 DEFAULT_SETTINGS = Settings()
+
+
+#: satisfaction feedback (满意度): providers whose mean score is below this are alerted ...
+DEFAULT_FEEDBACK_THRESHOLD = 3.0
+#: ... when they have at least this many responses
+DEFAULT_FEEDBACK_MIN_RESPONSES = 5
+#: a mean of fewer responses than this is never shown (like small counts)
+FEEDBACK_MIN_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """Alert rule of the satisfaction feedback: mean score below ``threshold`` with at least ``min_responses``.
+
+    Parameters
+    ----------
+    threshold : float
+        Score 1-5 below which a provider is alerted (default 3.0).
+    min_responses : int
+        Responses a provider needs before it can be alerted (default 5, never below
+        :data:`FEEDBACK_MIN_SHOWN`: a mean of fewer responses is not shown at all).
+    """
+
+    threshold: float = DEFAULT_FEEDBACK_THRESHOLD
+    min_responses: int = DEFAULT_FEEDBACK_MIN_RESPONSES
+
+    def __post_init__(self) -> None:
+        if not (1.0 <= self.threshold <= 5.0):
+            msg = f"feedback threshold must be in [1, 5], got {self.threshold}"
+            raise SettingsError(msg)
+        if self.min_responses < FEEDBACK_MIN_SHOWN:
+            msg = f"feedback min_responses must be at least {FEEDBACK_MIN_SHOWN}, got {self.min_responses}"
+            raise SettingsError(msg)
+
+
+DEFAULT_FEEDBACK_SETTINGS = FeedbackSettings()

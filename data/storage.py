@@ -21,6 +21,11 @@ Tables
     ``wording`` (normalised, primary key), ``item_id``, ``created_at``, ``author``.
 ``duplicate_reviews``
     Duplicate-provision flags staff reviewed as legitimate (:mod:`data.duplicate_reviews`).
+``feedback``
+    Satisfaction feedback (满意度), one row per response (:mod:`data.feedback`).
+``list_versions``
+    Monthly versions of the needs, offers and service-record lists (:mod:`data.monthly`):
+    keyed by dataset, kind, month (``YYYY-MM``) and version; never overwritten.
 
 A later security issue adds ``users`` and ``audit`` tables to the same :data:`METADATA`;
 ``imports.user_name`` and ``scenarios.author`` are plain text until then.
@@ -210,6 +215,42 @@ DUPLICATE_REVIEWS = sa.Table(
     sa.Column("note", sa.Text(), nullable=False),
     sa.Column("reviewed_by", sa.Text(), nullable=False),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+#: satisfaction feedback (:mod:`data.feedback`): one row per response, appended only
+FEEDBACK = sa.Table(
+    "feedback",
+    METADATA,
+    sa.Column("feedback_id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.Text(), nullable=False),
+    sa.Column("provider_id", sa.Text()),
+    sa.Column("hub_id", sa.Text()),
+    sa.Column("town_code", sa.Text()),
+    sa.Column("community_code", sa.Text()),
+    sa.Column("item_id", sa.Text(), nullable=False),
+    sa.Column("score", sa.Integer(), nullable=False),
+    sa.Column("channel", sa.Text(), nullable=False),
+    sa.Column("date", sa.Text(), nullable=False),
+    sa.Column("comment", sa.Text()),
+    sa.Column("synthetic", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
+)
+#: monthly versions of the needs / offers / service-record lists (:mod:`data.monthly`): the rows
+#: of one import as JSON records; a new import of a month adds a version, nothing is replaced
+LIST_VERSIONS = sa.Table(
+    "list_versions",
+    METADATA,
+    sa.Column("dataset", sa.Text(), primary_key=True),
+    sa.Column("kind", sa.Text(), primary_key=True),
+    sa.Column("month", sa.Text(), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("n_rows", sa.Integer(), nullable=False),
+    sa.Column("file_name", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
+    sa.Column("rows", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
 )
 
 

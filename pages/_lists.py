@@ -1,0 +1,47 @@
+"""Plumbing of the 满意度 and 月度清单 pages: reading an upload, demo tables (cached, read-only)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import XihuError
+from data.accounts.access import check_upload
+from data.idcard import id_hash_key
+from data.service_demo import synthetic_service_records
+from data.service_records import default_catalogue, import_service_records
+from data.tables import read_table
+from pages._common import get_bundle
+
+
+def read_upload(upload: object) -> pd.DataFrame:
+    """The uploaded CSV/XLSX as text cells (checked first); raises an expected error with a Chinese message."""
+    payload = upload.getvalue()  # type: ignore[attr-defined]
+    name = str(upload.name)  # type: ignore[attr-defined]
+    check_upload(name, payload)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+        path.write_bytes(payload)
+        return read_table(path)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def demo_records() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(accepted synthetic service records, their households) of the demo bundle; shared read-only."""
+    key = id_hash_key()
+    synth = synthetic_service_records(get_bundle(), key=key)
+    imported = import_service_records(synth.records, default_catalogue(), key=key, households=synth.households)
+    return imported.accepted, synth.households
+
+
+def households_for_lists() -> pd.DataFrame:
+    """Households with their area: ``beneficiary_id, id_hash, town_code, community_code`` (bundle and demo records)."""
+    b = get_bundle().beneficiaries
+    cols = ["beneficiary_id", "id_hash", "town_code", "community_code"]
+    return pd.concat([demo_records()[1].reindex(columns=cols), b.reindex(columns=cols)], ignore_index=True)
+
+
+__all__ = ["XihuError", "demo_records", "households_for_lists", "read_upload"]

@@ -1,0 +1,91 @@
+"""月度清单 Monthly lists: every import kept as a version of its month; two months compared."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import XihuError
+from data.accounts.auth import Role
+from data.idcard import id_hash_key
+from data.importer import import_matching_table
+from data.monthly import LIST_KINDS, check_month, list_versions, save_version
+from data.service_records import default_catalogue, import_service_records
+from pages._auth import area_of, get_audit, require_user
+from pages._common import DATASET_DEMO, current_dataset, get_bundle, get_store
+from pages._i18n import lang, t
+from pages._lists import demo_records, households_for_lists, read_upload
+from service import monthly as mo
+
+user = require_user()
+af = area_of(user)
+if user.role is Role.VIEWER:
+    st.error(t("fb_no_access"))
+    st.stop()
+ds, bundle, store, audit = current_dataset(), get_bundle(), get_store(), get_audit()
+st.title(t("mo_title"))
+st.caption(t("mo_note"))
+can_write = user.role in (Role.ADMIN, Role.PLANNER)
+versions = list_versions(store, dataset=ds)
+
+if can_write and ds == DATASET_DEMO and len(versions) == 0 and st.button(t("mo_demo_load"), key="mo_demo_load"):
+    mo.store_demo_months(store, audit, bundle.needs, bundle.offers, demo_records()[0], dataset=ds,
+                         who=user.username, role=user.role.value)  # fmt: skip
+    st.rerun()
+
+with st.expander(t("mo_versions"), expanded=False):
+    headers = {"kind": "kind", "month": "month", "version": "version", "n_rows": "rows", "file_name": "file",
+               "author": "author"}  # fmt: skip
+    shown = versions.assign(kind=[t(f"mo_kind_{k}") for k in versions["kind"]]).drop(columns=["created_at"])
+    st.dataframe(shown.rename(columns={c: t(f"mo_col_{k}") for c, k in headers.items()}), hide_index=True)
+
+all_months = sorted(set(versions["month"]))
+if len(all_months) < 2:
+    st.info(t("mo_need_two"))
+else:
+    c1, c2 = st.columns(2)
+    a = c1.selectbox(t("mo_month_a"), all_months, index=len(all_months) - 2, key="mo_a")
+    b = c2.selectbox(t("mo_month_b"), all_months, index=len(all_months) - 1, key="mo_b")
+    diff = mo.compare_months(store, a, b, dataset=ds, households=households_for_lists(), area_filter=af)
+    names = dict(zip(bundle.providers["provider_id"], bundle.providers["name"], strict=True))
+    st.caption(
+        t("mo_compared")
+        + "；".join(
+            t("mo_describes", month=f"{t(f'mo_kind_{k}')} {m}", v=v) for (k, m), v in sorted(diff.versions.items())
+        )
+    )
+    sections = [
+        ("mo_new_needs", mo.needs_table(diff.new_needs, lang())),
+        ("mo_resolved_needs", mo.needs_table(diff.resolved_needs, lang())),
+        ("mo_capacity_added", mo.capacity_table(diff.capacity_added, names, lang())),
+        ("mo_capacity_withdrawn", mo.capacity_table(diff.capacity_withdrawn, names, lang())),
+        ("mo_dup_found", mo.flags_table(diff.dup_found, lang())),
+        ("mo_dup_cleared", mo.flags_table(diff.dup_cleared, lang())),
+    ]
+    cols = st.columns(6)
+    for col, (key, table) in zip(cols, sections, strict=True):
+        col.metric(t(key), f"{len(table):,}")
+    for key, table in sections:
+        with st.expander(f"{t(key)}（{len(table):,}）", expanded=False):
+            if len(table):
+                st.dataframe(table, hide_index=True)
+            else:
+                st.write(t("mo_none"))
+
+if can_write:
+    st.subheader(t("mo_import"))
+    c1, c2 = st.columns(2)
+    kind = c1.selectbox(t("mo_kind"), list(LIST_KINDS), format_func=lambda k: t(f"mo_kind_{k}"), key="mo_kind")
+    month = c2.text_input(t("mo_month"), value=b if len(all_months) >= 2 else "", placeholder="2026-06", key="mo_month")
+    upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key="mo_upload")
+    if upload is not None and st.button(t("mo_save"), key="mo_save"):
+        try:
+            raw = read_upload(upload)
+            if kind == "records":
+                rows = import_service_records(raw, default_catalogue(), key=id_hash_key())
+            else:
+                rows = import_matching_table(raw, kind, catalogue=bundle.catalogue if len(bundle.catalogue) else None)
+            v = save_version(store, audit, kind, check_month(month), rows.accepted, dataset=ds, who=user.username,
+                             role=user.role.value, file_name=upload.name, area=af.as_dict())  # fmt: skip
+            st.success(t("mo_saved", kind=t(f"mo_kind_{kind}"), month=month, v=v, n=len(rows.accepted)))
+        except XihuError as exc:
+            st.error(str(exc))

@@ -1,0 +1,90 @@
+"""AppTest of the 满意度 and 月度清单 pages: smoke, one interaction each, escaping, role and area scoping."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.pages.test_app import _isolated_store, signed_in  # noqa: F401  (module fixture: private DB and keys)
+
+pytestmark = pytest.mark.xihu
+
+
+def _all_text(at: object) -> str:
+    parts = [str(e.value) for e in at.markdown] + [str(e.value) for e in at.caption]  # type: ignore[attr-defined]
+    for df in at.dataframe:  # type: ignore[attr-defined]
+        parts.append(df.value.to_string())
+    return "\n".join(parts)
+
+
+def test_feedback_page_alerts_and_protected_means() -> None:
+    at = signed_in("planner1")
+    at.switch_page("pages/feedback.py").run()
+    assert not at.exception, at.exception
+    alerts = at.dataframe[0].value
+    assert list(alerts.columns) == ["服务机构", "反馈数", "平均分"]
+    assert len(alerts) >= 2 and all(float(m) < 3.0 for m in alerts["平均分"])
+    assert (alerts["反馈数"] >= 5).all()
+    means = at.dataframe[1].value
+    small = means.loc[means["反馈数"] < 5, "平均分"]
+    assert len(small) > 0 and set(small) == {"样本不足"}
+    text = _all_text(at)
+    assert "SYN-P" not in text and "None" not in text and "nan" not in text
+    # one interaction: group by item, names not codes
+    at.radio(key="fb_level").set_value("item").run()
+    assert not at.exception, at.exception
+    items = at.dataframe[1].value
+    assert items.columns[0] == "服务项目" and not items["服务项目"].str.fullmatch(r"[A-Z]\d\d").any()
+
+
+def test_feedback_form_script_comment_is_only_text() -> None:
+    at = signed_in("town8")
+    at.switch_page("pages/feedback.py").run()
+    assert not at.exception, at.exception
+    evil = "<script>window.__x=1</script>"
+    at.radio(key="fb_form_kind").set_value("hub").run()
+    at.text_area(key="fb_form_comment").input(evil)
+    [submit] = [b for b in at.button if b.label == "保存反馈"]
+    submit.click().run()
+    assert not at.exception, at.exception
+    assert any("已保存 1 条反馈" in s.value for s in at.success)
+    at.run()
+    [comments] = [df.value for df in at.dataframe if "意见" in df.value.columns]
+    assert evil in set(comments["意见"])
+    # never in any markdown/HTML element; only the data frame holds it, as text
+    assert all("<script" not in str(m.value) for m in at.markdown)
+    # a town manager sees its own town only
+    towns = at.radio(key="fb_level").set_value("hub").run().dataframe[1].value
+    assert len(towns) == 1 and not towns["镇街"].str.contains("330106").any()
+
+
+def test_viewer_gets_neither_page() -> None:
+    at = signed_in("viewer1")
+    for page in ("pages/feedback.py", "pages/monthly.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+
+
+def test_monthly_page_loads_demo_months_and_compares() -> None:
+    at = signed_in("planner1")
+    at.switch_page("pages/monthly.py").run()
+    assert not at.exception, at.exception
+    at.button(key="mo_demo_load").click().run(timeout=300)
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["新增需求", "已解决（不再出现）的需求", "新增供给能力", "撤回供给能力",
+                      "新发现的重复救助疑点", "已消除的重复救助疑点"]  # fmt: skip
+    values = [int(m.value.replace(",", "")) for m in at.metric]
+    assert all(v > 0 for v in values), values
+    assert any("2026-05" in c.value for c in at.caption)
+    text = _all_text(at)
+    assert "None" not in text and "nan" not in text
+    # a town manager compares its own town only, and cannot import
+    town = signed_in("town8")
+    town.switch_page("pages/monthly.py").run()
+    assert not town.exception, town.exception
+    assert not [b for b in town.button if b.key == "mo_save"]
+    town_values = [int(m.value.replace(",", "")) for m in town.metric]
+    assert town_values[0] < values[0] and town_values[2:4] == values[2:4]  # offers are public
+    new_needs = pd.concat([df.value for df in town.dataframe if "需求编号" in df.value.columns])
+    assert len(new_needs) > 0
