@@ -624,6 +624,19 @@ LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     },
     # reasons a row of an import was rejected (keys of data.importer.REASONS)
     "import_reason": {
+        "bad_delivery": ("服务方式无法识别", "Unknown delivery"),
+        "bad_need_type": ("需求类型无法识别", "Unknown need type"),
+        "bad_need_urgency": ("紧急程度无效", "Invalid urgency"),
+        "bad_reach": ("上门服务半径无效", "Invalid home-visit reach"),
+        "bad_since": ("登记日期无法识别", "Unreadable date"),
+        "duplicate_offer": ("同一机构重复提供该项目", "Item offered twice by one provider"),
+        "missing_capacity": ("缺少月服务能力", "Missing monthly capacity"),
+        "missing_delivery": ("缺少服务方式", "Missing delivery"),
+        "missing_household": ("缺少户编号", "Missing household ID"),
+        "missing_need_type": ("缺少需求类型", "Missing need type"),
+        "unknown_household": ("户编号不在救助对象表中", "Unknown household"),
+        "unknown_item": ("服务项目不在服务清单中", "Item not in the catalogue"),
+        "unknown_provider": ("机构编号不在服务主体表中", "Unknown provider"),
         "missing_id": ("缺少编号", "Missing ID"),
         "duplicate_id": ("编号重复", "Duplicate ID"),
         "missing_name": ("缺少名称", "Missing name"),
@@ -658,6 +671,8 @@ LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     },
     # notes on accepted rows (keys of data.importer.WARNINGS)
     "import_warning": {
+        "need_similar": ("需求表述按相近项目匹配", "Need wording matched to a similar item"),
+        "need_unmapped": ("需求表述未对应服务项目", "Need wording matched no item"),
         "coords_swapped_fixed": ("经纬度填反，已自动更正", "Coordinates swapped, fixed"),
         "coord_approx_community": ("位置取所属社区中心（近似）", "Placed at the community centre (approximate)"),
         "id_upgraded_15": ("15 位身份证号已升级为 18 位", "15-digit ID number upgraded to 18 digits"),

@@ -848,22 +848,14 @@ def import_table(
 
 
 def _check_ids(kind: str, ids: list[str], rows: _Rows, out: dict[str, list[Any]], existing: set[str]) -> None:
-    seen: dict[str, int] = {}
-    values: list[Any] = []
-    for i, raw_id in enumerate(ids):
+    clean = []
+    for raw_id in ids:
         rid = _norm(raw_id)
         if re.fullmatch(r"\d+\.0+", rid):  # an integer id that went through a numeric cell
             rid = rid.split(".")[0]
-        values.append(rid or None)
-        if not rid:
-            rows.reject(i, "missing_id")
-        elif rid in existing:
-            rows.reject(i, "duplicate_id", value=rid, where="已存在于现有数据中")
-        elif rid in seen:
-            rows.reject(i, "duplicate_id", value=rid, where=f"与第 {rows.source_row[seen[rid]]} 行相同")
-        else:
-            seen[rid] = i
-    out[ID_COLUMN[kind]] = values
+        clean.append(rid)
+    _unique_ids(clean, rows, existing)
+    out[ID_COLUMN[kind]] = [rid or None for rid in clean]
 
 
 def _text_or_none(values: list[str]) -> list[Any]:
