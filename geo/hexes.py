@@ -183,6 +183,12 @@ def _group_counts(
     return cols
 
 
+def category_columns(hexes: pd.DataFrame) -> list[str]:
+    """The per-category count columns (``n_cat_<code>``) of an :func:`aggregate_points` table,
+    without any printed-form column (``n_cat_<code>_txt``) added to it later."""
+    return [c for c in hexes.columns if c.startswith("n_cat_") and not c.endswith("_txt")]
+
+
 def aggregate_points(
     frame: pd.DataFrame,
     *,

@@ -47,7 +47,7 @@ from folium.template import Template
 from core.errors import MapInputError
 from core.i18n import LANGS, label, t
 from geo.disclosure import DEFAULT_THRESHOLD, HEX_DISPLAY_COLUMNS, count_alone, protect_hexes
-from geo.hexes import cells_to_polygons
+from geo.hexes import category_columns, cells_to_polygons
 from geo.metric import metric_crs_for_frame
 from layers.assets import DEFAULT_STATIC_BASE, localize_assets
 from layers.basemap import BACKGROUND, basemap_layers
@@ -252,10 +252,6 @@ def hex_classes(shown: pd.DataFrame, metric: str, *, lang: str = "zh") -> tuple[
 # ---------------------------------------------------------------------------- tooltips
 
 
-def _category_cols(hexes: pd.DataFrame) -> list[str]:
-    return [c for c in hexes.columns if c.startswith("n_cat_") and not c.endswith("_txt")]
-
-
 def hex_tooltips(hexes: pd.DataFrame, shown: pd.DataFrame, *, lang: str = "zh") -> list[str]:
     """Tooltip HTML of every hexagon, from its printed figures only (escaped).
 
@@ -265,7 +261,7 @@ def hex_tooltips(hexes: pd.DataFrame, shown: pd.DataFrame, *, lang: str = "zh") 
     shown : :func:`geo.disclosure.protect_hexes` of it, same row order.
     lang : "zh" or "en".
     """
-    cats = _category_cols(hexes)
+    cats = category_columns(hexes)
     sep = _t(lang, "list_sep")
     tips: list[str] = []
     for row in shown.to_dict("records"):
@@ -379,7 +375,7 @@ def hex_layers(
     (hex layer, gap layer or None when there is no gap, legend entries of the classes)
     """
     gdf = _hex_frame(hexes)
-    cats = _category_cols(gdf)
+    cats = category_columns(gdf)
     display = [*HEX_DISPLAY_COLUMNS, *[f"{c}_txt" for c in cats]]
     if all(c in gdf.columns for c in display):  # protected with the rest of the page
         shown = pd.DataFrame(gdf[display])

@@ -27,6 +27,7 @@ from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.disclosure import CoverageScreen, marker, printed_order, protect_coverage_screen, protect_hexes
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
+from geo.hexes import category_columns
 from geo.service_area import NodeCells, service_area_polygons
 from geo.siting import DemandWeights, SitingResult, problem_from_run, recommend_sites
 from geo.snap import Snapper
@@ -133,10 +134,6 @@ def district_summary(snapper: Snapper, tables: dict[str, pd.DataFrame], settings
     return summary_of(coverage_run(snapper, tables["hubs"], tables["beneficiaries"], settings), suppressed=True)
 
 
-def _hex_category_cols(hexes: pd.DataFrame) -> list[str]:
-    return [c for c in hexes.columns if c.startswith("n_cat_") and not c.endswith("_txt")]
-
-
 def protect_screen(summary: Summary) -> CoverageScreen:
     """Every count the overview shows (metrics, the three tables, hexes, hubs served),
     protected together by :func:`geo.disclosure.protect_coverage_screen`."""
@@ -146,7 +143,7 @@ def protect_screen(summary: Summary) -> CoverageScreen:
         off_network=summary.n_off_network,
         groups=summary.by,
         hexes=summary.hexes,
-        category_cols=_hex_category_cols(summary.hexes),
+        category_cols=category_columns(summary.hexes),
         served=summary.hubs["served"].to_numpy() if "served" in summary.hubs.columns else None,
     )
 
@@ -157,7 +154,7 @@ def shown_hexes(summary: Summary, screen: CoverageScreen | None) -> pd.DataFrame
     hexes = summary.hexes
     if screen is not None and screen.hexes is not None:
         return hexes.join(screen.hexes)
-    return hexes.join(protect_hexes(hexes, category_cols=_hex_category_cols(hexes)))
+    return hexes.join(protect_hexes(hexes, category_cols=category_columns(hexes)))
 
 
 def worst_gaps(hexes: pd.DataFrame, k: int) -> pd.DataFrame:
