@@ -445,6 +445,17 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "dup_col_department": ("部门", "Department"),
     "rep_capacity": ("服务能力", "Provider capacity"),
     "rep_duplicates": ("重复救助", "Duplicate provision"),
+    "rep_imported_label": ("导入数据（数据库中的用户数据）", "Imported data (the user dataset in the database)"),
+    "rep_no_imported": (
+        "数据库中没有导入的数据：请先在“数据”页或用 python -m data import --save 导入救助对象、服务站点或服务主体，"
+        "或检查 DATABASE_URL 是否指向应用所用的数据库",
+        "the database holds no imported data: import beneficiaries, hubs or providers first (Data page or "
+        "python -m data import --save), or check that DATABASE_URL points at the app's database",
+    ),
+    "rep_month_no_lists": (
+        "{month} 没有月度清单，需求、供给与服务记录用当前清单",
+        "{month} has no monthly lists: the current needs, offers and records are used",
+    ),
     # -- satisfaction feedback (满意度) ------------------------------------------------------
     "nav_feedback": ("满意度", "Satisfaction"),
     "fb_title": ("服务满意度反馈", "Satisfaction feedback"),

@@ -40,7 +40,7 @@ from service import matching as svc_match
 from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.records import DatasetRecords, demo_records
-from service.report_sections import capacity_section, duplicates_section
+from service.report_sections import report_sections as assemble_sections
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -285,6 +285,7 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
         get_store(),
         scenario_id,
         sections=report_sections(dataset, version, settings),
+        dataset=dataset,
     )
 
 
@@ -384,12 +385,9 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
 
 
 def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:
-    """The #13 sheets of the XLSX report: 服务能力 always, 重复救助 when the dataset has service records."""
-    towns = get_bundle().towns
-    names = dict(zip(towns["town_code"].astype(str), towns["name"].astype(str), strict=True))
-    sections = [capacity_section(capacity_for(dataset, version, settings), names)]
+    """The #13 sections of the reports (:func:`service.report_sections.report_sections`, as the command line)."""
     recs = service_records(dataset)
+    flags = None
     if recs is not None:
         flags = apply_reviews(duplicate_flags(dataset, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset))
-        sections.append(duplicates_section(flags, recs.records, recs.households))
-    return tuple(sections)
+    return assemble_sections(get_bundle().towns, capacity_for(dataset, version, settings), recs, flags)

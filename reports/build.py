@@ -9,32 +9,41 @@ publication.
 
 Files written under ``out_dir``::
 
-    district/district_<code>.{xlsx,pdf,gpkg}   district/district_<code>_geojson/<layer>.geojson
-    towns/town_<code>.{xlsx,pdf,gpkg}          towns/town_<code>_geojson/<layer>.geojson
-    villages/village_<hub_id>.{xlsx,pdf,gpkg}  villages/village_<hub_id>_geojson/<layer>.geojson
+    district/district_<code>_<YYYY-MM>.{xlsx,pdf,gpkg}   district/district_<code>_<YYYY-MM>_geojson/<layer>.geojson
+    towns/town_<code>_<YYYY-MM>.{xlsx,pdf,gpkg}          towns/town_<code>_<YYYY-MM>_geojson/<layer>.geojson
+    villages/village_<hub_id>_<YYYY-MM>.{xlsx,pdf,gpkg}  villages/village_<hub_id>_<YYYY-MM>_geojson/<layer>.geojson
+
+``<YYYY-MM>`` is the month the report describes (:attr:`reports.content.ReportInfo.month`).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from core.errors import ReportError
+from core.errors import CHINA_TZ, ReportError
 from core.settings import Settings
 from data.bundle import Bundle, matching_frames
 from data.network import load_network
 from geo.analysis import coverage_run
 from geo.disclosure import publish
 from geo.graph import WalkNetwork
-from geo.matching import matching_problem
+from geo.matching import MatchingResult, matching_problem
 from geo.service_area import NodeCells, service_area_polygons
 from geo.snap import Snapper
 from reports.content import (
+    LEVEL_DISTRICT,
+    LEVEL_TOWN,
     LEVELS,
     ReportInfo,
     build_report_tables,
@@ -57,8 +66,27 @@ def _noop(_: float, __: str) -> None:
     return None
 
 
-def report_info_from_bundle(bundle: Bundle, network: WalkNetwork) -> ReportInfo:
-    """Names, labels, provenance and attribution of a bundle's reports."""
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def current_month() -> str:
+    """This month in China time (``YYYY-MM``)."""
+    return datetime.now(CHINA_TZ).strftime("%Y-%m")
+
+
+def check_report_month(month: str) -> str:
+    """``month`` if it is ``YYYY-MM``, else :class:`core.errors.ReportError` (in Chinese and English)."""
+    if not isinstance(month, str) or not _MONTH_RE.match(month.strip()):
+        msg = f"报告月份须为 YYYY-MM（如 2026-05），收到 {month!r} (the month must be YYYY-MM)"
+        raise ReportError(msg)
+    return month.strip()
+
+
+def report_info_from_bundle(
+    bundle: Bundle, network: WalkNetwork, *, month: str = "", label_zh: str = "", note_zh: str = ""
+) -> ReportInfo:
+    """Names, labels, provenance and attribution of a bundle's reports (``label_zh`` / ``note_zh``
+    replace the bundle's, e.g. for imported data)."""
     hubs = bundle.hubs
     dist = hubs[hubs["tier"] == "district"]
     hid = str(dist["hub_id"].iloc[0]) if len(dist) else "district"
@@ -69,11 +97,12 @@ def report_info_from_bundle(bundle: Bundle, network: WalkNetwork) -> ReportInfo:
     return ReportInfo(
         district_code=code,
         district_name=name,
-        label_zh=bundle.label_zh,
-        note_zh=bundle.note_zh,
+        label_zh=label_zh or bundle.label_zh,
+        note_zh=note_zh or bundle.note_zh,
         attribution=bundle.attribution,
         network=meta,
         is_fallback=bundle.is_fallback,
+        month=month or current_month(),
     )
 
 
@@ -87,6 +116,10 @@ def prepare_report(
     font: str | Path | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    month: str | None = None,
+    label_zh: str = "",
+    note_zh: str = "",
+    matching_result: MatchingResult | None = None,
 ) -> Report:
     """Compute, protect and prepare everything the reports of a bundle print.
 
@@ -101,6 +134,10 @@ def prepare_report(
     font : CJK font file (see :func:`reports.fonts.find_cjk_font`).
     progress : called with (share done 0-1, Chinese message).
     use_cache : reuse the cached suppression of identical figures.
+    month : the month the report describes (``YYYY-MM``; default this month in China time).
+    label_zh, note_zh : the data set's label and note when not the bundle's (imported data).
+    matching_result : the district's matching of the bundle's needs and offers when already
+        solved (else solved here).
 
     Raises
     ------
@@ -108,6 +145,7 @@ def prepare_report(
         When no CJK font is found (checked first, before any computation).
     """
     say = progress or _noop
+    month = check_report_month(month) if month else current_month()
     font_path = find_cjk_font(font)
     base = settings or Settings()
     s = base.with_(metric_crs=bundle.metric_crs)
@@ -125,7 +163,7 @@ def prepare_report(
         towns=bundle.towns,
         communities=bundle.communities,
         providers=bundle.providers,
-        info=report_info_from_bundle(bundle, net),
+        info=report_info_from_bundle(bundle, net, month=month, label_zh=label_zh, note_zh=note_zh),
         scenario_sites=scenario_sites,
         scenario_name=scenario_name,
     )
@@ -156,7 +194,7 @@ def prepare_report(
     )
     t0 = time.perf_counter()
     say(0.48, "供需匹配与小数隐藏…")
-    matching = _matching_section(bundle, net, s, bundle.towns["town_code"].astype(str).tolist())
+    matching = _matching_section(bundle, net, s, bundle.towns["town_code"].astype(str).tolist(), matching_result)
     timings["matching"] = time.perf_counter() - t0
     say(0.5, "准备完成")
     return Report(
@@ -172,12 +210,17 @@ def prepare_report(
     )
 
 
-def _matching_section(bundle: Bundle, net: WalkNetwork, settings: Settings, towns: list[str]) -> MatchingTables | None:
+def _matching_section(
+    bundle: Bundle, net: WalkNetwork, settings: Settings, towns: list[str], result: MatchingResult | None = None
+) -> MatchingTables | None:
     """The matching section's protected tables (None when the bundle has no needs or offers)."""
-    needs, offers, catalogue = matching_frames(bundle)
-    if not len(needs) or not len(offers):
+    if result is None:
+        needs, offers, catalogue = matching_frames(bundle)
+        if not len(needs) or not len(offers):
+            return None
+        result = matching_problem(needs, offers, catalogue, snapper=Snapper(net), settings=settings).solve()
+    elif not len(result.needs):
         return None
-    result = matching_problem(needs, offers, catalogue, snapper=Snapper(net), settings=settings).solve()
     town = bundle.beneficiaries[["beneficiary_id", "town_code"]].rename(columns={"beneficiary_id": "household_id"})
     return matching_tables(result.needs.merge(town, on="household_id", how="left"), towns)
 
@@ -190,6 +233,7 @@ def write_reports(
     formats: Sequence[str] = FORMATS,
     progress: Progress | None = None,
     scope_filter: Callable[[Scope], bool] | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Write the reports of the given levels in the given formats.
 
@@ -202,6 +246,9 @@ def write_reports(
     progress : called with (share done 0-1, Chinese message).
     scope_filter : keeps only the scopes it accepts (e.g. a manager's own town and its
         village points); all scopes of the levels by default.
+    workers : processes writing files (0: the CPU count). More than one forks the process
+        (POSIX; the command line, never a server): first the maps are drawn, each once, then
+        the files are written, the scopes shared out; the files are the same.
 
     Returns
     -------
@@ -222,30 +269,91 @@ def write_reports(
     scopes = [sc for level in LEVELS if level in lv for sc in report.scopes(level)]
     if scope_filter is not None:
         scopes = [sc for sc in scopes if scope_filter(sc)]
-    written: list[Path] = []
-    total = max(1, len(scopes) * len(formats))
-    k = 0
-    for sc in scopes:
-        folder = root / sc.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            say(0.5 + 0.5 * k / total, f"写出 {sc.name} · {fmt.upper()}")
-            k += 1
-            t0 = time.perf_counter()
-            if fmt == "xlsx":
-                written.append(write_xlsx(report, sc, folder / f"{sc.stem}.xlsx"))
-                key = "xlsx"
-            elif fmt == "pdf":
-                m0 = report.timings.get("maps", 0.0)
-                written.append(write_pdf(report, sc, folder / f"{sc.stem}.pdf"))
-                key = "pdf"
-                t0 += report.timings.get("maps", 0.0) - m0  # map rendering is counted apart
-            elif fmt == "gpkg":
-                written.append(write_gpkg(report, sc, folder / f"{sc.stem}.gpkg"))
-                key = "gis"
-            else:
-                written.extend(write_geojson(report, sc, folder / f"{sc.stem}_geojson"))
-                key = "gis"
-            report.timings[key] = report.timings.get(key, 0.0) + time.perf_counter() - t0
+    n_workers = (os.cpu_count() or 1) if workers <= 0 else workers
+    if n_workers > 1 and len(scopes) > 1 and "fork" in mp.get_all_start_methods():
+        written = _write_parallel(report, root, scopes, list(formats), min(n_workers, len(scopes)), say)
+    else:
+        written = []
+        total = max(1, len(scopes))
+        for k, sc in enumerate(scopes):
+            say(0.5 + 0.5 * k / total, f"写出 {sc.name}")
+            written += _write_scope(report, root, sc, formats)
     say(1.0, f"完成：共 {len(written)} 个文件")
     return written
+
+
+def _write_scope(report: Report, root: Path, sc: Scope, formats: Sequence[str]) -> list[Path]:
+    """Every format of one scope; adds the seconds per writer to ``report.timings``."""
+    month = report.tables.info.month
+    folder = root / sc.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{sc.stem}_{month}" if month else sc.stem
+    written: list[Path] = []
+    for fmt in formats:
+        t0 = time.perf_counter()
+        if fmt == "xlsx":
+            written.append(write_xlsx(report, sc, folder / f"{stem}.xlsx"))
+            key = "xlsx"
+        elif fmt == "pdf":
+            m0 = report.timings.get("maps", 0.0)
+            written.append(write_pdf(report, sc, folder / f"{stem}.pdf"))
+            key = "pdf"
+            t0 += report.timings.get("maps", 0.0) - m0  # map rendering is counted apart
+        elif fmt == "gpkg":
+            written.append(write_gpkg(report, sc, folder / f"{stem}.gpkg"))
+            key = "gis"
+        else:
+            written.extend(write_geojson(report, sc, folder / f"{stem}_geojson"))
+            key = "gis"
+        report.timings[key] = report.timings.get(key, 0.0) + time.perf_counter() - t0
+    return written
+
+
+#: the report a forked worker reads (set in the parent just before the fork, never pickled)
+_FORKED: dict[str, Any] = {}
+
+
+def _map_job(sc: Scope) -> tuple[tuple[str, str], bytes, float]:
+    report: Report = _FORKED["report"]
+    t0 = report.timings.get("maps", 0.0)
+    png = report.map_png(sc)
+    return (sc.level, sc.area_id), png, report.timings.get("maps", 0.0) - t0
+
+
+def _write_job(sc: Scope) -> tuple[list[Path], dict[str, float]]:
+    report: Report = _FORKED["report"]
+    before = dict(report.timings)
+    paths = _write_scope(report, _FORKED["root"], sc, _FORKED["formats"])
+    return paths, {k: v - before.get(k, 0.0) for k, v in report.timings.items() if v != before.get(k, 0.0)}
+
+
+def _write_parallel(
+    report: Report, root: Path, scopes: list[Scope], formats: list[str], n: int, say: Progress
+) -> list[Path]:
+    """:func:`_write_scope` of every scope on ``n`` forked processes (maps drawn first, each once).
+
+    Timings are summed over the processes (CPU-seconds of each stage, not wall time).
+    """
+    _FORKED.update(report=report, root=root, formats=formats)
+    ctx = mp.get_context("fork")
+    try:
+        if "pdf" in formats:
+            need = {(sc.level, sc.area_id): sc for sc in scopes}
+            if any(sc.level == LEVEL_DISTRICT for sc in scopes):
+                need.update({(sc.level, sc.area_id): sc for sc in report.scopes(LEVEL_TOWN)})
+            todo = [sc for key, sc in need.items() if key not in report._maps]
+            say(0.5, "绘制地图…")
+            with ctx.Pool(n) as pool:
+                for key, png, sec in pool.imap_unordered(_map_job, todo):
+                    report._maps[key] = png
+                    report.timings["maps"] = report.timings.get("maps", 0.0) + sec
+        written: list[Path] = []
+        with ctx.Pool(n) as pool:
+            for k, (paths, spent) in enumerate(pool.imap(_write_job, scopes)):
+                say(0.55 + 0.45 * k / len(scopes), f"写出 {scopes[k].name}")
+                written += paths
+                for stage, sec in spent.items():
+                    report.timings[stage] = report.timings.get(stage, 0.0) + sec
+        return written
+    finally:
+        _FORKED.clear()

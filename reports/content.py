@@ -102,6 +102,7 @@ class ReportInfo:
         (the file's date), ``n_nodes``, ``n_edges``.
     is_fallback : the data is not Xihu's.
     generated : date of the report (ISO), today by default.
+    month : the month the report describes (``YYYY-MM``), printed in every file and file name.
     """
 
     district_code: str = "district"
@@ -112,6 +113,7 @@ class ReportInfo:
     network: dict[str, Any] = field(default_factory=dict)
     is_fallback: bool = False
     generated: str = field(default_factory=lambda: date.today().isoformat())
+    month: str = ""
 
 
 @dataclass(frozen=True)

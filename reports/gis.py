@@ -193,28 +193,50 @@ def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
+def describe(report: Report, scope: Scope) -> str:
+    """The text every layer carries as its description: report, month, data set."""
+    info = report.tables.info
+    return f"{scope.name} 10分钟救助服务圈覆盖报告 · 报告月份 {info.month} · {info.label_zh}"
+
+
 def write_gpkg(report: Report, scope: Scope, path: Path) -> Path:
-    """Write the scope's layers to one GeoPackage (replacing an existing file); returns its path."""
+    """Write the scope's layers to one GeoPackage (replacing an existing file); returns its path.
+
+    The month is in the dataset metadata (``report_month``) and in every layer's description
+    (``gpkg_contents.description``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
-    for name, gdf in scope_layers(report, scope).items():
-        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", geometry_type=GEOM_TYPES[name])
+    month = report.tables.info.month
+    text = describe(report, scope)
+    for k, (name, gdf) in enumerate(scope_layers(report, scope).items()):
+        pyogrio.write_dataframe(
+            gdf, path, layer=name, driver="GPKG", geometry_type=GEOM_TYPES[name],
+            layer_options={"DESCRIPTION": text},
+            dataset_metadata={"report_month": month, "DESCRIPTION": text} if k == 0 else None,
+        )  # fmt: skip
     return path
 
 
 def write_geojson(report: Report, scope: Scope, folder: Path) -> list[Path]:
-    """Write each layer as an RFC 7946 GeoJSON file in ``folder``; returns the paths."""
+    """Write each layer as an RFC 7946 GeoJSON file in ``folder``; returns the paths.
+
+    Each file names its month in the collection's ``description`` member (a foreign member
+    RFC 7946 allows; GDAL reads it as the layer's description).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     out = []
+    text = describe(report, scope)
     for name, gdf in scope_layers(report, scope).items():
         p = folder / f"{name}.geojson"
         if p.exists():
             p.unlink()
         if len(gdf):
-            pyogrio.write_dataframe(gdf, p, driver="GeoJSON", layer_options={"RFC7946": "YES"})
+            pyogrio.write_dataframe(gdf, p, driver="GeoJSON", layer_options={"RFC7946": "YES", "DESCRIPTION": text})
         else:
-            p.write_text(json.dumps({"type": "FeatureCollection", "name": name, "features": []}), encoding="utf-8")
+            doc = {"type": "FeatureCollection", "name": name, "description": text, "features": []}
+            p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         out.append(p)
     return out
 

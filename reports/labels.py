@@ -220,7 +220,7 @@ def privacy_lines(pub: PublishedReport) -> list[tuple[str, str]]:
 def data_lines(pub: PublishedReport) -> list[tuple[str, str]]:
     """Data set, provenance, attribution."""
     info = pub.tables.info
-    out = [("数据集", info.label_zh or "—")]
+    out = [("报告月份", info.month or "—"), ("数据集", info.label_zh or "—")]
     if info.note_zh:
         out.append(("数据说明", info.note_zh))
     if info.is_fallback:

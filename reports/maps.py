@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
@@ -48,6 +48,7 @@ class MapData:
     ----------
     seg_lon, seg_lat : float arrays (n_edges x 2): the streets' end points.
     hex_h3 : h3 ids, aligned with ``hex_rings`` (list of (k x 2) lon/lat arrays).
+    hex_cent : (n x 2) lon/lat of each hex's centre (which hexes a map's view holds).
     hex_visible : bool per hex, its coverage share may be shown.
     hex_pct : float per hex, the share inside the circle (used only where visible).
     service_areas : GeoDataFrame (EPSG:4326) with ``hub_id`` and polygons, or None.
@@ -61,6 +62,7 @@ class MapData:
     seg_lat: npt.NDArray[np.float64]
     hex_h3: npt.NDArray[np.object_]
     hex_rings: list[npt.NDArray[np.float64]]
+    hex_cent: npt.NDArray[np.float64]
     hex_visible: npt.NDArray[np.bool_]
     hex_pct: npt.NDArray[np.float64]
     service_areas: gpd.GeoDataFrame | None
@@ -103,6 +105,7 @@ def map_data(
         seg_lat=seg_lat,
         hex_h3=hexes["h3"].to_numpy(dtype=object),
         hex_rings=rings,
+        hex_cent=np.array([r[:-1].mean(axis=0) for r in rings]) if rings else np.zeros((0, 2)),
         hex_visible=np.asarray(hex_visible, dtype=bool),
         hex_pct=hexes["pct_inside"].to_numpy(dtype=np.float64),
         service_areas=service_areas,
@@ -172,11 +175,12 @@ def coverage_map_png(
         inside = ((md.seg_lon >= minx) & (md.seg_lon <= maxx)).any(axis=1) & (
             (md.seg_lat >= miny) & (md.seg_lat <= maxy)
         ).any(axis=1)
-        segs = np.stack([np.column_stack([md.seg_lon[inside, k], md.seg_lat[inside, k]]) for k in (0, 1)], axis=1)
-        ax.add_collection(LineCollection(list(segs), colors="#a0a0a0", linewidths=0.3, zorder=1))
+        # one polyline with NaN breaks: one artist instead of a path per street segment
+        ax.plot(*_broken(md.seg_lon[inside], md.seg_lat[inside]), color="#a0a0a0", linewidth=0.3, zorder=1,
+                scalex=False, scaley=False)  # fmt: skip
         # hexes in view
         box = shapely.box(minx, miny, maxx, maxy)
-        cent = np.array([r[:-1].mean(axis=0) for r in md.hex_rings]) if md.hex_rings else np.zeros((0, 2))
+        cent = md.hex_cent
         near = shapely.contains_xy(box.buffer(0.005), cent[:, 0], cent[:, 1]) if len(cent) else np.zeros(0, bool)
         norm = Normalize(vmin=0, vmax=100)
         cmap = plt.get_cmap(CMAP)
@@ -191,7 +195,8 @@ def coverage_map_png(
                     linewidths=0.3,
                     alpha=0.85,
                     zorder=2,
-                )
+                ),
+                autolim=False,
             )
         if vis.any():
             colours = cmap(norm(md.hex_pct[vis]))
@@ -203,22 +208,19 @@ def coverage_map_png(
                     linewidths=0.3,
                     alpha=0.85,
                     zorder=2,
-                )
+                ),
+                autolim=False,
             )
         # service areas (display only)
         if md.service_areas is not None and len(md.service_areas):
             geoms = md.service_areas.geometry.to_numpy()
             geoms = geoms[shapely.intersects(geoms, box)]
             if geoms.size:
-                ax.add_collection(
-                    LineCollection(
-                        _rings(geoms), colors=SERVICE_AREA_COLOUR, linewidths=0.6, linestyles="--", alpha=0.7, zorder=3
-                    )
-                )
+                ax.plot(*_rings_xy(geoms), color=SERVICE_AREA_COLOUR, linewidth=0.6, linestyle="--", alpha=0.7,
+                        zorder=3, scalex=False, scaley=False)  # fmt: skip
         if outline is not None:
-            ax.add_collection(
-                LineCollection(_rings(np.array([outline], dtype=object)), colors="#222222", linewidths=1.3, zorder=4)
-            )
+            ax.plot(*_rings_xy(np.array([outline], dtype=object)), color="#222222", linewidth=1.3, zorder=4,
+                    scalex=False, scaley=False)  # fmt: skip
         handles: list[Any] = []
         hubs = md.hubs
         in_view = (hubs["lon"] >= minx) & (hubs["lon"] <= maxx) & (hubs["lat"] >= miny) & (hubs["lat"] <= maxy)
@@ -328,10 +330,26 @@ def coverage_map_png(
             )
         fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.1)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
+        # zlib level 1: the PDF writer decodes and recompresses the pixels anyway
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
         return buf.getvalue()
     finally:
         plt.close(fig)
+
+
+def _broken(seg_x: npt.NDArray[np.float64], seg_y: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], ...]:
+    """Segments (n x 2 end points) as one x and one y array with a NaN after each segment."""
+    nan = np.full((seg_x.shape[0], 1), np.nan)
+    return np.hstack([seg_x, nan]).ravel(), np.hstack([seg_y, nan]).ravel()
+
+
+def _rings_xy(geoms: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every ring of the polygons as one x and one y array, rings separated by NaN."""
+    rings = _rings(geoms)
+    if not rings:
+        return np.zeros(0), np.zeros(0)
+    xy = np.vstack([np.vstack([r, [[np.nan, np.nan]]]) for r in rings])
+    return xy[:, 0], xy[:, 1]
 
 
 def _rings(geoms: npt.NDArray[np.object_]) -> list[npt.NDArray[np.float64]]:

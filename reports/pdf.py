@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pandas as pd
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -50,6 +51,11 @@ from reports.labels import (
 from reports.matching import by_type_headers, scope_key, unmet_headers
 from reports.model import Report, Scope
 from reports.xlsx import scope_frames
+
+# Images as binary streams, not ASCII85 text: without reportlab's C accelerator (a separate
+# package, not installed) ASCII85 runs in Python and took most of a PDF's time. Every PDF
+# reader takes binary streams; the files are ~20% smaller too.
+rl_config.useA85 = 0
 
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
@@ -385,7 +391,7 @@ def _footer(report: Report, scope: Scope, font: str) -> Any:
         canvas.saveState()
         canvas.setFont(font, 7)
         canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(MARGIN, 9 * mm, f"{scope.name} 10分钟救助服务圈覆盖报告 · {label}")
+        canvas.drawString(MARGIN, 9 * mm, f"{scope.name} 10分钟救助服务圈覆盖报告 · {info.month} · {label}")
         canvas.drawRightString(PAGE_W - MARGIN, 9 * mm, f"第 {doc.page} 页")
         canvas.setFont(font, 6)
         canvas.drawString(MARGIN, 5.5 * mm, info.attribution)
@@ -422,6 +428,39 @@ def _matching(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
     ]
 
 
+def _sections(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
+    """The extra sections (服务能力, 重复救助 ...: :class:`reports.model.ReportSection`), rows as printed."""
+    out: list[Flowable] = []
+    for section in report.sections:
+        frame = section.rows_for(scope)
+        cols = list(section.headers)
+        out += [CondPageBreak(50 * mm), _p(section.sheet, st.h1)]
+        if section.note:
+            out.append(_p(section.note, st.small))
+        if frame.empty:
+            out.append(_p("本范围内没有可列出的行。", st.body))
+            continue
+        head = [_p(section.headers[c], st.cell) for c in cols]
+        body = [[_p(_section_cell(v), st.cell) for v in row] for row in frame.reindex(columns=cols).to_numpy().tolist()]
+        first = 0.24 if len(cols) > 6 else 0.3
+        rest = (1.0 - first) / max(len(cols) - 1, 1)
+        out.append(_table([head, *body], [BODY_W * first] + [BODY_W * rest] * (len(cols) - 1), st.font, size=7))
+    return out
+
+
+def _section_cell(value: Any) -> str:
+    """A section's cell as printed (numbers grouped; amounts with two decimals; missing as "—")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if not value.is_integer() else f"{value:,.0f}"
+    return str(value)
+
+
 def build_story(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
     """The flowables of a scope's report."""
     pub = report.published
@@ -429,9 +468,10 @@ def build_story(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
     s = t.settings
     frames = scope_frames(report, scope)
     story: list[Flowable] = []
-    title = f"{scope.name} 10分钟救助服务圈覆盖报告"
+    title = f"{scope.name} 10分钟救助服务圈覆盖报告（{t.info.month}）"
     sub = (
-        f"{LEVEL_NAME_ZH[scope.level]}报告 · {s.minutes:g}分钟 × {s.speed_kmh:g} km/h（{s.cutoff_m:.0f} 米）· "
+        f"报告月份 {t.info.month} · {LEVEL_NAME_ZH[scope.level]}报告 · "
+        f"{s.minutes:g}分钟 × {s.speed_kmh:g} km/h（{s.cutoff_m:.0f} 米）· "
         f"H3 分辨率 {s.h3_res} · {t.info.generated}"
     )
     story += [_p(title, st.title), _p(sub, st.subtitle), _p(t.info.label_zh, st.warn)]
@@ -466,6 +506,7 @@ def build_story(report: Report, scope: Scope, st: _Styles) -> list[Flowable]:
         story += _area_section(report, scope, row, frames, st, map_mm=92)
         story += [Spacer(1, 4 * mm), _box(methods_lines(pub), st, "方法")]
     story += _matching(report, scope, st)
+    story += _sections(report, scope, st)
     story += [CondPageBreak(70 * mm), Spacer(1, 4 * mm), KeepTogether([_box(privacy_lines(pub), st, "隐私保护")])]
     story += [Spacer(1, 3 * mm), KeepTogether([_box(data_lines(pub), st, "数据与署名")])]
     return story
@@ -485,9 +526,9 @@ def write_pdf(report: Report, scope: Scope, path: Path) -> Path:
         bottomMargin=16 * mm,
         initialFontName=font,  # else the canvas starts in Helvetica, a font the PDF does not embed
         initialFontSize=9,
-        title=f"{scope.name} 10分钟救助服务圈覆盖报告",
+        title=f"{scope.name} 10分钟救助服务圈覆盖报告（{report.tables.info.month}）",
         author="西湖区社会救助服务联合体",
-        subject=report.tables.info.label_zh,
+        subject=f"报告月份 {report.tables.info.month} · {report.tables.info.label_zh}",
     )
     footer = _footer(report, scope, font)
     doc.build(build_story(report, scope, st), onFirstPage=footer, onLaterPages=footer)

@@ -129,7 +129,7 @@ def write_sheet(
 def _notes(ws: Worksheet, report: Report, scope: Scope) -> None:
     pub = report.published
     rows: list[tuple[str, str]] = [
-        ("报告", f"{scope.name} 10分钟救助服务圈覆盖报告（{LEVEL_NAME_ZH[scope.level]}）"),
+        ("报告", f"{scope.name} 10分钟救助服务圈覆盖报告（{LEVEL_NAME_ZH[scope.level]}，{pub.tables.info.month}）"),
         *data_lines(pub),
         *methods_lines(pub),
         *privacy_lines(pub),
@@ -263,6 +263,8 @@ def write_xlsx(report: Report, scope: Scope, path: Path) -> Path:
             row = notes.max_row + 1
             write_cell(notes, row, 1, section.sheet).alignment = Alignment(vertical="top")
             write_cell(notes, row, 2, section.note).alignment = Alignment(wrap_text=True, vertical="top")
+    wb.properties.title = f"{scope.name} 10分钟救助服务圈覆盖报告 {t.info.month}"
+    wb.properties.subject = f"报告月份 {t.info.month}"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -35,6 +35,7 @@ from layers.folium_map import build_map
 from reports.build import prepare_report
 from reports.content import scenario_sites_from_payload
 from reports.model import Report, ReportSection, Scope
+from service.monthly import report_month
 
 DATASET_DEMO = "demo"
 DATASET_USER = "user"
@@ -284,16 +285,20 @@ def dashboard_report(
     store: Store | None,
     scenario_id: str,
     sections: tuple[ReportSection, ...] = (),
+    *,
+    dataset: str = DATASET_DEMO,
 ) -> Report:
     """The prepared report (protected aggregates; no household rows) of a dataset and settings,
-    with extra XLSX ``sections`` (:mod:`service.report_sections`)."""
+    with extra ``sections`` (:func:`service.report_sections.report_sections`), naming the month
+    of the dataset's current lists (:func:`service.monthly.report_month`)."""
     sites, name = None, ""
     if scenario_id and store is not None:
         stored = store.load_scenario(int(scenario_id))
         sites, name = scenario_sites_from_payload(stored.payload), stored.name
     report = prepare_report(
-        with_tables(bundle, tables), settings=settings, network=network, scenario_sites=sites, scenario_name=name
-    )
+        with_tables(bundle, tables), settings=settings, network=network, scenario_sites=sites, scenario_name=name,
+        month=report_month(store, dataset),
+    )  # fmt: skip
     return dataclasses.replace(report, sections=sections) if sections else report
 
 

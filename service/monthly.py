@@ -18,10 +18,13 @@ from core.i18n import label, t
 from data.accounts.access import AreaFilter, filter_frame
 from data.accounts.audit import AuditLog
 from data.duplicates import JOIN, flag_duplicates
-from data.monthly import load_version, save_version
+from data.monthly import load_version, months, save_version
 from data.storage import Store
+from reports.build import current_month
 
 OFFER_KEY = ["provider_id", "item_id"]
+#: the monthly lists a report reads
+MONTH_KINDS = ("needs", "offers", "records")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,37 @@ def compare_months(
         cap.loc[cap["change"] > 0].reset_index(drop=True), cap.loc[cap["change"] < 0].reset_index(drop=True),
         found, cleared, versions,
     )  # fmt: skip
+
+
+def report_month(store: Store | None, dataset: str) -> str:
+    """The default month of a dataset's reports: its current monthly version's month, else this month (China)."""
+    if store is not None:
+        found = [m for kind in MONTH_KINDS for m in months(store, dataset=dataset, kind=kind)]
+        if found:
+            return max(found)
+    return current_month()
+
+
+def month_tables(
+    tables: dict[str, pd.DataFrame], store: Store | None, dataset: str, month: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """``tables`` with the needs, offers and records of ``month``'s latest versions where they exist.
+
+    Returns
+    -------
+    The tables and ``{kind: version}`` of what was replaced.
+    """
+    out = dict(tables)
+    used: dict[str, int] = {}
+    if store is None:
+        return out, used
+    for kind in MONTH_KINDS:
+        try:
+            v = load_version(store, kind, month, dataset=dataset)
+        except MonthlyListError:
+            continue
+        out[kind], used[kind] = v.rows, v.version
+    return out, used
 
 
 # -- tables as the page shows them -------------------------------------------------------------

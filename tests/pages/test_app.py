@@ -293,6 +293,17 @@ def _zip_names(at: AppTest) -> list[str]:
     return sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
 
 
+def report_month_of_app() -> str:
+    """The month the app's reports name (files end with it): the demo's current lists' month, else this month."""
+    import os
+
+    from data.storage import Store
+    from service.monthly import report_month
+
+    with Store(os.environ["DATABASE_URL"]) as store:
+        return report_month(store, "demo")
+
+
 def test_reports_page_town_manager_gets_own_town_only() -> None:
     at = signed_in("town8")
     at.switch_page("pages/reports.py").run()
@@ -301,7 +312,8 @@ def test_reports_page_town_manager_gets_own_town_only() -> None:
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
     names = _zip_names(at)
-    assert names == ["towns/town_330106008.pdf", "towns/town_330106008.xlsx"]
+    m = report_month_of_app()
+    assert names == [f"towns/town_330106008_{m}.pdf", f"towns/town_330106008_{m}.xlsx"]
 
 
 def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
@@ -315,7 +327,7 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
     at.multiselect(key="report_formats").set_value(["xlsx"]).run()
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
-    assert _zip_names(at) == ["district/district_330106.xlsx"]
+    assert _zip_names(at) == [f"district/district_330106_{report_month_of_app()}.xlsx"]
     import os
 
     log = AuditLog(Store(os.environ["DATABASE_URL"]), os.environ["XIHU_AUDIT_KEY"].encode())
@@ -407,7 +419,8 @@ def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -
     assert at.multiselect(key="report_levels").options == ["村(社区)"]
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
-    assert _zip_names(at) == ["villages/village_V330106002051.pdf", "villages/village_V330106002051.xlsx"]
+    m = report_month_of_app()
+    assert _zip_names(at) == [f"villages/village_V330106002051_{m}.pdf", f"villages/village_V330106002051_{m}.xlsx"]
 
 
 def test_planner_uploaded_candidates_are_used() -> None:

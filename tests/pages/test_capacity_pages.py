@@ -8,7 +8,7 @@ import pytest
 
 from data.accounts.audit import AuditLog
 from data.storage import Store
-from tests.pages.test_app import _isolated_store, signed_in  # noqa: F401  (the module's app database)
+from tests.pages.test_app import _isolated_store, report_month_of_app, signed_in  # noqa: F401  (the module's app database)
 
 pytestmark = pytest.mark.xihu
 TOWN8_NAME = "西湖街道"
@@ -90,8 +90,9 @@ def test_town_manager_report_has_capacity_and_duplicate_sheets_of_own_town() -> 
     at.button(key="report_build").click().run(timeout=300)
     assert not at.exception, at.exception
     with zipfile.ZipFile(io.BytesIO(at.session_state["report_zip"])) as zf:
-        assert zf.namelist() == ["towns/town_330106008.xlsx"]
-        wb = load_workbook(io.BytesIO(zf.read("towns/town_330106008.xlsx")), read_only=True)
+        name = f"towns/town_330106008_{report_month_of_app()}.xlsx"
+        assert zf.namelist() == [name]
+        wb = load_workbook(io.BytesIO(zf.read(name)), read_only=True)
     assert "服务能力" in wb.sheetnames and "重复救助" in wb.sheetnames
     cap = list(wb["服务能力"].values)
     assert cap[0][0] == "镇街 / 服务主体" and len(cap) > 1

@@ -9,6 +9,7 @@ import openpyxl
 import pyogrio
 import pytest
 
+from reports.build import current_month
 from tests.conftest import run_module
 
 
@@ -43,14 +44,15 @@ def test_build_district_and_towns_in_every_format(tmp_path: Path) -> None:
     assert len(files) == 5 * 8
     assert all(p.is_file() and p.stat().st_size > 0 for p in files)
     assert lines[-1].startswith("40 files in") and "750 m" in lines[-1]
-    assert (out / "district" / "district_FB.pdf").is_file()
-    assert sorted(p.name for p in (out / "towns").glob("*.xlsx")) == [f"town_FB0{k}.xlsx" for k in range(1, 5)]
-    wb = openpyxl.load_workbook(out / "district" / "district_FB.xlsx")
+    m = current_month()  # an empty database: no monthly lists, the month in China time
+    assert (out / "district" / f"district_FB_{m}.pdf").is_file()
+    assert sorted(p.name for p in (out / "towns").glob("*.xlsx")) == [f"town_FB0{k}_{m}.xlsx" for k in range(1, 5)]
+    wb = openpyxl.load_workbook(out / "district" / f"district_FB_{m}.xlsx")
     sites_sheet = [[c.value for c in r] for r in wb["推荐站点"].iter_rows()]
     assert sites_sheet[1][1] == "S1" and sites_sheet[1][2] == "新站点一"
     notes = {r[0].value: r[1].value for r in wb["说明"].iter_rows(min_row=2)}
     assert notes["推荐站点方案"] == "方案A" and "非西湖" in notes["数据集"]
-    layers = pyogrio.list_layers(out / "district" / "district_FB.gpkg")[:, 0].tolist()
+    layers = pyogrio.list_layers(out / "district" / f"district_FB_{m}.gpkg")[:, 0].tolist()
     assert layers == ["hexes", "gaps", "hubs", "service_areas", "recommended_sites"]
 
 

@@ -33,8 +33,10 @@ def test_capacity_rows_per_scope_protected() -> None:
     assert len(district) == 2 and "甲街道" in set(district["area"])
     assert set(district["assigned"]) <= {"<10", "0"} and "1" not in set(district["unmet_in_reach"])
     town = capacity_rows(view, Scope("town", TOWN_A, "甲街道"), names)
-    assert town["area"].tolist() == ["甲站"] and town["utilisation"].tolist() == ["100.0%"]
-    assert town["unmet_in_reach"].tolist() == ["<10"] and town["sustainability"].tolist() == ["60.0"]
+    assert town["area"].tolist() == ["甲站"] and town["assigned"].tolist() == ["<10"]
+    # capacity is public: a utilisation (or the indicator, whose headroom term it is) would give the load back
+    assert town["utilisation"].tolist() == ["—"] and town["sustainability"].tolist() == ["—"]
+    assert town["unmet_in_reach"].tolist() == ["<10"]
     village = capacity_rows(view, Scope("village", TOWN_A + "001", "一村"), names)
     assert village["area"].tolist() == ["甲站"]  # a village point reads its town's providers
 
