@@ -18,6 +18,7 @@ report's notes say which).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -141,8 +142,10 @@ def dataset_report(
     tables, used = month_tables(dataset_tables(bundle, store, dataset), store, dataset, month)
     data = with_tables(bundle, tables)
     s = settings.with_(metric_crs=bundle.metric_crs)
+    t0 = time.perf_counter()
     needs, offers, _ = matching_inputs(bundle, tables)
     match = district_problem(Snapper(network), bundle, tables, s).solve() if len(needs) and len(offers) else None
+    t_match = time.perf_counter() - t0
     label, note = ("", "")
     if dataset == DATASET_USER and store is not None:
         label, note = _imported_label(store, used, month)
@@ -152,8 +155,11 @@ def dataset_report(
         data, settings=s, network=network, scenario_sites=scenario_sites, scenario_name=scenario_name, font=font,
         use_cache=use_cache, month=month, label_zh=label, note_zh=note, matching_result=match, progress=progress,
     )  # fmt: skip
+    t0 = time.perf_counter()
     recs = dataset_records(bundle, tables, dataset, key)
     sections = dataset_sections(data, match, recs, store, dataset)
+    report.timings["matching"] = report.timings.get("matching", 0.0) + t_match
+    report.timings["sections"] = time.perf_counter() - t0
     return DatasetReport(replace(report, sections=sections), month, dataset, used)
 
 
