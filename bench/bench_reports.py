@@ -39,6 +39,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import shapely
+from matplotlib.font_manager import FontProperties
 
 from core.settings import Settings
 from data.demo import load_default_bundle
@@ -71,7 +72,7 @@ def _peer_map(report: Report, scope: Scope, streets: gpd.GeoDataFrame, hexes: gp
         ax.scatter(hubs["lon"], hubs["lat"], s=30, c="#333333")
         ax.set_xlim(minx, maxx)
         ax.set_ylim(miny, maxy)
-        ax.set_title(scope.name)
+        ax.set_title(scope.name, fontproperties=FontProperties(fname=str(report.font)))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=130)
         return buf.getvalue()

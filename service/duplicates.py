@@ -15,6 +15,7 @@ check the role and are recorded in the audit log. A flag whose person is not in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -114,7 +115,7 @@ def flag_list(
     return out.sort_values(["period", "amount"], ascending=[False, False], kind="stable", ignore_index=True)
 
 
-def overlap_table(flags: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+def overlap_table(flags: pd.DataFrame, records: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
     """Department x item group: how many flags each department takes part in, with its records and amount.
 
     Parameters
@@ -125,22 +126,26 @@ def overlap_table(flags: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
         ``flag_id``, ``item_group`` and ``record_keys`` (or ``departments``).
     records : pandas.DataFrame
         The accepted records (``department``, ``record_id``, ``amount``).
+    by : columns of ``flags`` to group by first (e.g. ``town_code``: one table per town in one pass).
 
     Returns
     -------
     pandas.DataFrame
-        One long table, :data:`OVERLAP_COLUMNS`: ``n_flags`` (int64: flags of that group
-        the department is part of), ``n_records`` (int64) and ``amount`` (float64 yuan, the
-        department's own records in those flags); sorted by department, item group.
+        One long table, ``by`` then :data:`OVERLAP_COLUMNS`: ``n_flags`` (int64: flags of that
+        group the department is part of), ``n_records`` (int64) and ``amount`` (float64 yuan,
+        the department's own records in those flags); sorted by ``by``, department, item group.
     """
+    keys = [*by, "department", "item_group"]
     if len(flags) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(OVERLAP_COLUMNS, _OVERLAP_DTYPES, strict=True)})
-    long = flags[["flag_id", "item_group", "record_keys"]].explode("record_keys", ignore_index=True)
+        empty = {c: pd.Series(dtype=object) for c in by}
+        empty.update({c: pd.Series(dtype=d) for c, d in zip(OVERLAP_COLUMNS, _OVERLAP_DTYPES, strict=True)})
+        return pd.DataFrame(empty)
+    long = flags[[*by, "flag_id", "item_group", "record_keys"]].explode("record_keys", ignore_index=True)
     parts = long["record_keys"].astype(str).str.split("/", n=1, expand=True)
     long["department"], long["record_id"] = parts[0], parts[1]
     amounts = records[["department", "record_id", "amount"]].drop_duplicates(["department", "record_id"])
     long = long.merge(amounts, on=["department", "record_id"], how="left")
-    out = long.groupby(["department", "item_group"], sort=True).agg(
+    out = long.groupby(keys, sort=True).agg(
         n_flags=("flag_id", "nunique"), n_records=("record_id", "size"), amount=("amount", "sum")
     )
     return out.reset_index().astype({"n_flags": "int64", "n_records": "int64", "amount": "float64"})

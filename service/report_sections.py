@@ -169,54 +169,57 @@ class _DupScope:
     total_amount: float
 
 
-def _dup_key(level: str, area: str) -> tuple[str, str]:
-    return (level, area)
-
-
 def duplicate_frames(
     flags: pd.DataFrame, records: pd.DataFrame, households: pd.DataFrame
 ) -> dict[tuple[str, str], pd.DataFrame]:
     """The printed 重复救助 tables per scope key ``(level, area)``: ``("district", "")``, ``("town", code)``,
     ``("village", community code)``; open flags only, protected together (see the module docstring)."""
     joined = flags_with_households(open_flags(flags) if "status" in flags.columns else flags, households)
-    town = joined["town_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
-    com = joined["community_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+    joined["_t"] = joined["town_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+    joined["_c"] = joined["community_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+    joined["_a"] = pd.to_numeric(joined["amount"], errors="coerce").fillna(0.0)
+    in_town = joined.loc[joined["_t"].notna()]
+    in_com = in_town.loc[in_town["_c"].notna()]
+    # one pass per level (overlap_table grouped by the area), not one per scope
+    per_level = {
+        LEVEL_DISTRICT: (overlap_table(joined, records).assign(_key=""), joined.assign(_key="")),
+        LEVEL_TOWN: (overlap_table(in_town, records, by=["_t"]).rename(columns={"_t": "_key"}),
+                     in_town.assign(_key=in_town["_t"])),
+        LEVEL_VILLAGE: (overlap_table(in_com, records, by=["_c"]).rename(columns={"_c": "_key"}),
+                        in_com.assign(_key=in_com["_c"])),
+    }  # fmt: skip
     scr = Screen()
     scopes: dict[tuple[str, str], _DupScope] = {}
-
-    def add(key: tuple[str, str], sub: pd.DataFrame, weight: float) -> None:
-        table = overlap_table(sub, records)
-        table = table.loc[table["n_flags"] > 0].reset_index(drop=True)
-        cells = scr.cells(table[["n_flags", "n_records"]].to_numpy(dtype=np.int64).reshape(-1, 2), weight=weight)
-        total = scr.cell(len(sub), weight=weight)
-        amount = float(pd.to_numeric(sub["amount"], errors="coerce").sum()) if len(sub) else 0.0
-        scopes[key] = _DupScope(table, cells, total, amount)
-
-    add(_dup_key(LEVEL_DISTRICT, ""), joined, 4.0)
-    towns = sorted(set(town.dropna()))
-    for code in towns:
-        add(_dup_key(LEVEL_TOWN, code), joined.loc[(town == code).to_numpy()], 2.0)
-        for c in sorted(set(com[(town == code).to_numpy()].dropna())):
-            add(_dup_key(LEVEL_VILLAGE, c), joined.loc[((town == code) & (com == c)).to_numpy()], 1.0)
+    for level, (table, rows) in per_level.items():
+        table = table.loc[table["n_flags"] > 0]
+        n = rows.groupby("_key").size()
+        amount = rows.groupby("_key")["_a"].sum()
+        weight = {LEVEL_DISTRICT: 4.0, LEVEL_TOWN: 2.0, LEVEL_VILLAGE: 1.0}[level]
+        groups = dict(iter(table.groupby("_key", sort=True))) if len(table) else {}
+        keys = sorted(set(n.index.astype(str))) if level != LEVEL_DISTRICT else [""]
+        for key in keys:
+            t = groups.get(key, table.iloc[0:0]).drop(columns="_key").reset_index(drop=True)
+            cells = scr.cells(t[["n_flags", "n_records"]].to_numpy(dtype=np.int64).reshape(-1, 2), weight=weight)
+            total = scr.cell(int(n.get(key, 0)), weight=weight)
+            scopes[(level, key)] = _DupScope(t, cells, total, float(amount.get(key, 0.0)))
 
     def relate(parent: _DupScope, children: list[_DupScope]) -> None:
-        keys = list(zip(parent.table["department"], parent.table["item_group"], strict=True))
-        for r, key in enumerate(keys):
+        child_cells: dict[tuple[str, str], list[np.ndarray]] = {}
+        for ch in children:
+            for r, key in enumerate(zip(ch.table["department"], ch.table["item_group"], strict=True)):
+                child_cells.setdefault(key, []).append(ch.cells[r])
+        for r, key in enumerate(zip(parent.table["department"], parent.table["item_group"], strict=True)):
+            found = child_cells.get(key, [])
             for k in (0, 1):
-                parts = []
-                for ch in children:
-                    hit = np.flatnonzero(
-                        (ch.table["department"] == key[0]).to_numpy() & (ch.table["item_group"] == key[1]).to_numpy()
-                    )
-                    parts += [int(ch.cells[i, k]) for i in hit]
-                scr.partition(parts, int(parent.cells[r, k]))
+                scr.partition([int(c[k]) for c in found], int(parent.cells[r, k]))
         scr.partition([ch.total for ch in children], parent.total)
 
-    district = scopes[_dup_key(LEVEL_DISTRICT, "")]
-    relate(district, [scopes[_dup_key(LEVEL_TOWN, c)] for c in towns])
+    towns = sorted(k for lv, k in scopes if lv == LEVEL_TOWN)
+    relate(scopes[(LEVEL_DISTRICT, "")], [scopes[(LEVEL_TOWN, c)] for c in towns])
+    village_town = dict(zip(in_com["_c"], in_com["_t"], strict=True))
     for code in towns:
-        kids = [s for (lv, a), s in scopes.items() if lv == LEVEL_VILLAGE and a[:9] == code]
-        relate(scopes[_dup_key(LEVEL_TOWN, code)], kids)
+        kids = [s for (lv, a), s in scopes.items() if lv == LEVEL_VILLAGE and village_town.get(a) == code]
+        relate(scopes[(LEVEL_TOWN, code)], kids)
     shown = scr.protect()
     return {key: _dup_printed(sc, shown) for key, sc in scopes.items()}
 
@@ -242,7 +245,7 @@ def duplicates_section(flags: pd.DataFrame, records: pd.DataFrame, households: p
 
     def rows_for(scope: Scope) -> pd.DataFrame:
         area = "" if scope.level == LEVEL_DISTRICT else scope.area_id
-        return frames.get(_dup_key(scope.level, area), empty).copy()
+        return frames.get((scope.level, area), empty).copy()
 
     return ReportSection(sheet=t("rep_duplicates"), headers=DUPLICATE_HEADERS, rows_for=rows_for, note=DUPLICATE_NOTE)
 
