@@ -340,6 +340,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.workers < 1:
         msg = f"--workers must be at least 1, got {args.workers}"
         raise InputColumnsError(msg)
+    formats = tuple(f.strip() for f in args.report_formats.split(",") if f.strip())
+    if args.reports:
+        from reports.batch import check_report_options, reports_step
+
+        check_report_options(formats, args.font)  # before the network is read
     hubs = read_table(args.hubs)
     points = read_table(args.points)
     _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
@@ -352,9 +357,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
     follow_up = None
     if args.reports:
-        from reports.batch import reports_step
-
-        formats = tuple(f.strip() for f in args.report_formats.split(",") if f.strip())
         follow_up = reports_step(net, formats=formats, font=args.font)
     res = run_batch(
         net,

@@ -55,7 +55,7 @@ from geo.batch import NO_COORDS_PARTITION, OUTSIDE_PARTITION, partition_engine
 from geo.disclosure import publish
 from geo.graph import WalkNetwork
 from geo.hexes import aggregate_points
-from reports.build import FORMATS, hub_service_areas
+from reports.build import FORMATS, hub_service_areas, write_reports
 from reports.content import LEVEL_DISTRICT, UNKNOWN, ReportInfo, build_report_tables
 from reports.fonts import find_cjk_font
 from reports.maps import map_data
@@ -262,8 +262,6 @@ def run_partition_reports(task: FollowUpTask) -> dict[str, Any]:
     and rename. Returns ``files`` (paths under the partition's folder) and the report's
     disclosure counts.
     """
-    from reports.build import write_reports
-
     cov = task.coverage
     network = network_from_url(cov.network_url, cov.settings.metric_crs)
     rows = read_coverage(cov)
@@ -291,13 +289,18 @@ def has_place(task: PartitionTask) -> bool:
     return task.pid != NO_COORDS_PARTITION and task.core_wkb is not None
 
 
+def check_report_options(formats: tuple[str, ...], font: str | None) -> None:
+    """Refuse unknown formats (or none) and a missing CJK font, before any work."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        msg = f"unknown report format(s): {', '.join(bad) or '(none)'} (use {', '.join(FORMATS)})"
+        raise ValueError(msg)
+    find_cjk_font(font)
+
+
 def reports_step(network: WalkNetwork, *, formats: tuple[str, ...] = FORMATS, font: str | None = None) -> FollowUp:
     """The ``--reports`` step of :func:`data.batch.run_batch` (formats: any of xlsx, pdf, gpkg, geojson)."""
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        msg = f"unknown report format(s): {', '.join(bad)} (use {', '.join(FORMATS)})"
-        raise ValueError(msg)
-    find_cjk_font(font)  # fail before any work when no CJK font is there
+    check_report_options(formats, font)
     meta = {k: network.meta.get(k) for k in ("source", "sha256", "source_date")}
     meta.update({"n_nodes": network.n_nodes, "n_edges": network.n_edges})
     meta["source"] = Path(str(meta.get("source") or "")).name or "未知"

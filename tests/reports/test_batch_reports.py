@@ -158,3 +158,13 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
     assert third.returncode == 0, third.stderr
     assert f"reports: 1 partitions built ({len(files)} files), {len(pids) - 1} already done" in third.stdout
     assert marker.is_file()
+
+
+def test_batch_reports_refuse_an_unknown_format_before_any_work(tmp_path: Path) -> None:
+    res = run_module(
+        "geo", "batch", "--network", tmp_path / "absent.osm.pbf", "--hubs", tmp_path / "h.csv", "--points",
+        tmp_path / "p.csv", "--reports", "--report-formats", "xlsx,docx", "--out", tmp_path / "out", home=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert "unknown report format(s): docx (use xlsx, pdf, gpkg, geojson)" in res.stderr
+    assert not (tmp_path / "out").exists()
