@@ -19,6 +19,7 @@ import platform
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,31 @@ def timed_task(task: PartitionTask) -> dict[str, Any]:
     return stats
 
 
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every second while a run lasts (min, max)."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    def text(self) -> str:
+        return f"{min(self.samples):.1f}-{max(self.samples):.1f}"
+
+
 def inputs(net: Any, n_points: int, n_hubs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(2026)
     p = rng.choice(net.n_nodes, n_points)
@@ -91,38 +117,53 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no Hangzhou data at {GPKG}", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     net = load_network(GPKG, layer="roads", cache_dir=tmp / "netcache")
-    t_load = time.perf_counter() - t
+    t_load, c_load = time.perf_counter() - t, time.process_time() - c
     settings = Settings().with_(metric_crs=net.metric_crs)
     hubs, points = inputs(net, args.points, args.hubs)
     lon = pd.to_numeric(points["lon"]).to_numpy()
     lat = pd.to_numeric(points["lat"]).to_numpy()
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     snapper = Snapper(net)
     hubset = hubs_from_frame(hubs, snapper)
     engine = engine_for_hubs(snapper, hubset, settings)
     ref = point_coverage(lon, lat, engine=engine, snapper=snapper, hub_ids=hubset.hub_id, settings=settings)
     t_single = time.perf_counter() - t
+    cpu_single = time.process_time() - c
     peak_single = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"network {net.n_nodes} nodes (parse {t_load:.1f} s); single machine {t_single:.1f} s", file=sys.stderr)
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     plan_tasks(net, hubs, points, settings, str(tmp / "plan"), tile_m=args.tile_km * 1000)
-    t_plan = time.perf_counter() - t
+    t_plan, c_plan = time.perf_counter() - t, time.process_time() - c
     runs: dict[int, dict[str, Any]] = {}
+    every: list[str] = []
     for rep in range(args.repeats):
         for workers in (1, 2):
             log = tmp / f"tasks-{workers}-{rep}.jsonl"
             os.environ["BENCH_BATCH_LOG"] = str(log)
             out = tmp / f"out-{workers}-{rep}"
             t = time.perf_counter()
-            res = run_batch(
-                net, hubs, points, settings, str(out), tile_m=args.tile_km * 1000, workers=workers, task_fn=timed_task
-            )
+            with LoadSampler() as load:
+                res = run_batch(
+                    net,
+                    hubs,
+                    points,
+                    settings,
+                    str(out),
+                    tile_m=args.tile_km * 1000,
+                    workers=workers,
+                    task_fn=timed_task,
+                )
             wall = time.perf_counter() - t
             recs = pd.read_json(log, lines=True)
+            peaks = recs.groupby("pid")["maxrss_mb"].max().sort_values(ascending=False).round(0).tolist()
+            every.append(
+                f"| {rep + 1} | {workers} | {wall:.1f} | {recs['seconds'].sum():.1f} | {recs['cpu_s'].sum():.1f} | "
+                f"{', '.join(f'{m:.0f}' for m in peaks)} | {load.text()} |"
+            )
             got = read_batch(str(out)).set_index("point_id").loc[points["point_id"]]
             same = np.array_equal(got["covered"].to_numpy(), ref["covered"].to_numpy()) and np.array_equal(
                 np.nan_to_num(got["walk_m"].to_numpy(), nan=-1), np.nan_to_num(ref["walk_m"].to_numpy(), nan=-1)
@@ -147,6 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             }
 
     r1, r2 = runs[1], runs[2]
+    every = [
+        "Every run in the order it ran (load: the machine's 1-minute load average sampled each second during the run):",
+        "",
+        "| repeat | workers | wall s | sum of task s | sum of task CPU s | peak memory per worker MB | load average |",
+        "|---|---|---|---|---|---|---|",
+        *every,
+        "",
+    ]
     recs = r1["recs"]
     summ = r1["summary"].iloc[:-1]
     # per-task time = network read + a + b * extract nodes + c * points (least squares on the 1-worker run)
@@ -155,10 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(3):
         network_from_url.__wrapped__(str(first), net.metric_crs)  # uncached: a task's first read
     t_read = (time.perf_counter() - t) / 3
-    # the first task of a worker also loads numba's compiled kernels and imports: left out of the fit
+    # the first task of a worker also reads the network and loads imports and numba's compiled kernels:
+    # left out of the fit (the later tasks of a worker find the network in its cache)
     warm = recs[recs.groupby("pid").cumcount() > 0]
     X = np.column_stack([np.ones(len(warm)), warm["n_nodes"], warm["n_points"]])
-    coef, _ = nnls(X, np.maximum(warm["seconds"].to_numpy() - t_read, 0.0))
+    coef, _ = nnls(X, warm["seconds"].to_numpy())
+    coef_cpu, _ = nnls(X, warm["cpu_s"].to_numpy())  # what a dedicated core would take
     lon0, lat0, lon1, lat1 = net.node_lon.min(), net.node_lat.min(), net.node_lon.max(), net.node_lat.max()
     km2 = (lon1 - lon0) * 111.32 * np.cos(np.radians((lat0 + lat1) / 2)) * (lat1 - lat0) * 110.57
     zj_nodes = net.n_nodes * ZHEJIANG_KM2 / km2
@@ -170,9 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     zj_points = args.points * ZHEJIANG_KM2 / km2
     t_read_zj = t_read * zj_nodes / net.n_nodes
     t_county = coef[0] + coef[1] * county_core * grow + coef[2] * zj_points / ZHEJIANG_COUNTIES
+    c_county = coef_cpu[0] + coef_cpu[1] * county_core * grow + coef_cpu[2] * zj_points / ZHEJIANG_COUNTIES
     t_driver = t_load * zj_nodes / net.n_nodes
     r_start = r1["wall"] - t_plan - r1["task_sum"]  # cluster start, scheduling, gathering (1 worker)
     t_plan_zj = t_plan * zj_nodes / net.n_nodes
+    c_fixed = (c_load + c_plan) * zj_nodes / net.n_nodes + max(r_start, 0.0)
     lines = [
         f"Run: `PYTHONPATH=. .venv/bin/python bench/bench_batch.py` ({time.strftime('%Y-%m-%d')}), fastest of "
         f"{args.repeats} interleaved runs per worker count; "
@@ -181,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {platform.machine()} {platform.python_version()}, {os.cpu_count()} cores shared with other "
         f"jobs (load average {os.getloadavg()[0]:.1f}).",
         "",
+        *every,
         "| run | wall s | tasks | sum of task s | sum of task CPU s | longest task s | peak memory per worker MB "
         "| same answers |",
         "|---|---|---|---|---|---|---|---|",
-        f"| single machine (snap + search + points, no file I/O) | {t_single:.1f} | - | - | - | "
+        f"| single machine (snap + search + points, no file I/O) | {t_single:.1f} | - | - | {cpu_single:.1f} | "
         f"- | {peak_single:.0f} (this process) | reference |",
     ]
     for w, r in runs.items():
@@ -200,28 +254,36 @@ def main(argv: list[str] | None = None) -> int:
         f"(network arrays, hubs, {r1['tasks']} point files) {t_plan:.1f} s; cluster start, scheduling and "
         f"gathering about {r_start:.1f} s (1-worker wall - inputs - tasks). Partitioning overhead: the tasks "
         f"of the 1-worker run add up to {r1['task_sum']:.1f} s against {t_single:.1f} s on one machine "
-        f"({r1['task_sum'] / t_single:.1f}x); each task reads the whole network ({t_read:.2f} s, once per "
+        f"({r1['task_sum'] / t_single:.1f}x); in CPU seconds, which the neighbours' load disturbs less, "
+        f"{r1['cpu_sum']:.1f} s against {cpu_single:.1f} s ({r1['cpu_sum'] / max(cpu_single, 1e-9):.1f}x); "
+        f"each task reads the whole network ({t_read:.2f} s, once per "
         f"worker process) and searches an extract; the extracts hold {int(summ['n_nodes'].sum())} nodes in all "
         f"({summ['n_nodes'].sum() / net.n_nodes:.2f}x the network: the {r_km * 1000:.0f} m buffers).",
         "",
         f"Projection for Zhejiang ({ZHEJIANG_COUNTIES} counties, {ZHEJIANG_KM2:.0f} km^2). Per-task time fitted "
         f"(non-negative least squares) on the 1-worker tasks after each worker's first (median task "
         f"{warm['seconds'].median():.3f} s; a worker's first task {recs.groupby('pid')['seconds'].first().max():.2f} "
-        f"s with imports and numba's cached kernels) as network read + {coef[0]:.3f} s "
-        f"+ {coef[1] * 1e6:.2f} s per million extract nodes + {coef[2] * 1e3:.3f} s per thousand points. "
+        f"s with the network read, imports and numba's cached kernels) as {coef[0]:.3f} s "
+        f"+ {coef[1] * 1e6:.2f} s per million extract nodes + {coef[2] * 1e3:.3f} s per thousand points "
+        f"(fitted on task CPU seconds instead: {coef_cpu[0]:.3f} s + {coef_cpu[1] * 1e6:.2f} s per million nodes "
+        f"+ {coef_cpu[2] * 1e3:.3f} s per thousand points). "
         f"Hangzhou's node and point density scaled to the province ({zj_nodes / 1e6:.1f} M nodes, "
         f"{zj_points / 1e3:.0f} k points), a county as a square of {county_km2:.0f} km^2 with its buffer "
         f"({grow:.2f}x its nodes), the province's network read {t_read_zj:.2f} s per worker. One county task: "
-        f"{t_county:.2f} s. Fixed: parse the province network {t_driver:.0f} s (cached after the first run), "
-        f"write the inputs {t_plan_zj:.0f} s, cluster start {max(r_start, 0):.0f} s; "
-        f"T(N) = fixed + ceil(90 / N) x one county + one network read (each worker's, in parallel).",
+        f"{t_county:.2f} s ({c_county:.2f} CPU s). Fixed: parse the province network {t_driver:.0f} s "
+        f"(cached after the first run), write the inputs {t_plan_zj:.0f} s (driver CPU for both: "
+        f"{(c_load + c_plan) * zj_nodes / net.n_nodes:.0f} s), cluster start {max(r_start, 0):.0f} s; "
+        f"T(N) = fixed + ceil(90 / N) x one county + one network read (each worker's, in parallel). "
+        "The second column uses the CPU seconds (driver and tasks): the time on dedicated cores, "
+        "which this shared machine did not have.",
         "",
-        "| workers N | projected s |",
-        "|---|---|",
+        "| workers N | projected s (wall times) | projected s (CPU times) |",
+        "|---|---|---|",
     ]
     for n in (1, 2, 8, 16, 32, 90):
         fixed = t_driver + t_plan_zj + max(r_start, 0.0)
-        lines.append(f"| {n} | {fixed + int(np.ceil(ZHEJIANG_COUNTIES / n)) * t_county + t_read_zj:.0f} |")
+        k = int(np.ceil(ZHEJIANG_COUNTIES / n))
+        lines.append(f"| {n} | {fixed + k * t_county + t_read_zj:.0f} | {c_fixed + k * c_county + t_read_zj:.0f} |")
     print("\n".join(lines))
     return 0 if all(r["same"] for r in runs.values()) else 1
 

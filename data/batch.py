@@ -18,6 +18,12 @@ cluster's storage allows), so a real cluster runs it unchanged:
     the same key, and recomputes one whose inputs changed.
 ``OUT/summary.csv``
     one row per partition (:data:`geo.batch.SUMMARY_COLUMNS`) and a ``_total`` row.
+``OUT/<step>/<partition>/...``, ``OUT/_done_<step>/<partition>.json``
+    a :class:`FollowUp` step (``geo batch --reports``: :mod:`reports.batch`): one more task
+    per partition, run after its coverage on the coverage Parquet file; its files are
+    written one by one (temporary name, then rename), then its marker, whose key is the
+    coverage key plus the step's options and the hub table as given. A step whose marker
+    holds the same key is skipped; otherwise its folder is emptied and written again.
 """
 
 from __future__ import annotations
@@ -208,6 +214,10 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     out_dir: str = ""
+    #: the follow-up step (reports): partitions done now, skipped as already done, their stats
+    followed: list[str] = field(default_factory=list)
+    follow_skipped: list[str] = field(default_factory=list)
+    follow_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def plan_tasks(
@@ -303,6 +313,135 @@ def _check_stale(out_dir: str, tasks: list[PartitionTask]) -> None:
 TaskFn = Callable[[PartitionTask], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class FollowUpTask:
+    """One partition's follow-up step (its reports): URLs and plain values, cluster-ready.
+
+    Attributes
+    ----------
+    coverage : the partition's coverage task (its inputs' URLs and ``out_url``, the Parquet file).
+    hub_info_url : the hub table as given (every column, text), for names and tiers.
+    out_url : the step's folder of this partition (``OUT/<step>/<partition file stem>``).
+    done_url : the step's marker.
+    key : coverage key + step options + hub table.
+    options : the step's JSON-able options.
+    """
+
+    coverage: PartitionTask
+    hub_info_url: str
+    out_url: str
+    done_url: str
+    key: str
+    options: dict[str, Any]
+
+    @property
+    def pid(self) -> str:
+        return self.coverage.pid
+
+
+FollowUpFn = Callable[[FollowUpTask], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A step run per partition after its coverage, writing files under ``OUT/<name>/<partition>/``.
+
+    Attributes
+    ----------
+    name : folder name of the step (``reports``).
+    fn : a module-level function of a :class:`FollowUpTask` that writes the files under
+        its ``out_url`` (each with :func:`write_file`) and returns a JSON-able dict.
+    options : JSON-able options of the step; part of its key.
+    applies : whether a partition gets the step (default: every partition).
+    """
+
+    name: str
+    fn: FollowUpFn
+    options: dict[str, Any] = field(default_factory=dict)
+    applies: Callable[[PartitionTask], bool] | None = None
+
+
+def write_file(url: str, data: bytes) -> None:
+    """Write one file of a step (temporary name, then rename), for :class:`FollowUp` functions."""
+    _write_atomic(url, data)
+
+
+def read_coverage(task: PartitionTask) -> pd.DataFrame:
+    """The finished coverage rows of a partition (its Parquet file)."""
+    return pd.read_parquet(io.BytesIO(_read_bytes(task.out_url)))
+
+
+def read_table_url(url: str) -> pd.DataFrame:
+    """A Parquet table written by the driver under ``OUT/_inputs``."""
+    return pd.read_parquet(io.BytesIO(_read_bytes(url)))
+
+
+def run_follow_up(fn: FollowUpFn, task: FollowUpTask, _coverage: Any = None) -> dict[str, Any]:
+    """Empty the step's folder, run ``fn``, then write the step's marker (``_coverage``: the dependency)."""
+    fs, path = _fs(task.out_url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+    t0 = time.perf_counter()
+    stats = dict(fn(task))
+    stats["seconds"] = round(time.perf_counter() - t0, 3)
+    marker = {"format": BATCH_FORMAT, "key": task.key, "stats": stats}
+    _write_atomic(task.done_url, json.dumps(marker, ensure_ascii=False).encode())
+    return stats
+
+
+def finished_follow_up(task: FollowUpTask) -> dict[str, Any] | None:
+    """The stats of a step finished with the same key, else ``None``."""
+    if not _exists(task.done_url):
+        return None
+    try:
+        marker = json.loads(_read_bytes(task.done_url))
+    except (OSError, ValueError):
+        return None
+    if marker.get("format") != BATCH_FORMAT or marker.get("key") != task.key:
+        return None
+    stats = marker.get("stats")
+    return stats if isinstance(stats, dict) else None
+
+
+def plan_follow_ups(
+    tasks: list[PartitionTask], hubs: pd.DataFrame, out_dir: str, step: FollowUp
+) -> dict[str, FollowUpTask]:
+    """The step's task of every partition it applies to (the hub table written once under ``_inputs``)."""
+    info = hubs.astype(str).where(hubs.notna(), None).reset_index(drop=True)
+    info.columns = [str(c) for c in info.columns]
+    info_sha = _frame_sha(info)
+    info_url = _join(out_dir, "_inputs", f"hub-info-{info_sha}.parquet")
+    if not _exists(info_url):
+        _write_atomic(info_url, _parquet_bytes(info))
+    opts = json.dumps(step.options, sort_keys=True, ensure_ascii=False)
+    out: dict[str, FollowUpTask] = {}
+    wanted = {t.out_url.rsplit("/", 1)[1].removesuffix(".parquet") for t in tasks}
+    fs, root = _fs(_join(out_dir, step.name))
+    if fs.exists(root):
+        for f in fs.ls(root, detail=False):  # folders of partitions this run does not have
+            name = str(f).rstrip("/").rsplit("/", 1)[1]
+            if name not in wanted:
+                log.warning("removing %s/%s: not a partition of this run", step.name, name)
+                fs.rm(f, recursive=True)
+                done = _join(out_dir, f"_done_{step.name}", f"{name}.json")
+                if _exists(done):
+                    _fs(done)[0].rm(_fs(done)[1])
+    for t in tasks:
+        if step.applies is not None and not step.applies(t):
+            continue
+        stem = t.out_url.rsplit("/", 1)[1].removesuffix(".parquet")
+        key = hashlib.sha256(f"{t.key}|{step.name}|{opts}|{info_sha}".encode()).hexdigest()[:32]
+        out[t.pid] = FollowUpTask(
+            coverage=t,
+            hub_info_url=info_url,
+            out_url=_join(out_dir, step.name, stem),
+            done_url=_join(out_dir, f"_done_{step.name}", f"{stem}.json"),
+            key=key,
+            options=dict(step.options),
+        )
+    return out
+
+
 def run_batch(
     network: WalkNetwork,
     hubs: pd.DataFrame,
@@ -318,6 +457,7 @@ def run_batch(
     progress: bool = False,
     task_fn: TaskFn = run_partition,
     retries: int = 2,
+    follow_up: FollowUp | None = None,
 ) -> BatchResult:
     """Coverage of every point, one dask task per unfinished partition; writes ``out_dir``.
 
@@ -333,6 +473,7 @@ def run_batch(
     task_fn : the task (tests wrap :func:`run_partition` to kill a worker).
     retries : extra tries of a task that raised (a killed worker's task is rescheduled by
         the scheduler regardless, up to ``distributed.scheduler.allowed-failures``).
+    follow_up : a step per partition after its coverage (``--reports``), resumable the same way.
 
     Returns
     -------
@@ -354,7 +495,16 @@ def run_batch(
         else:
             stats[t.pid] = done
             result.skipped.append(t.pid)
-    if todo:
+    follow = {} if follow_up is None else plan_follow_ups(tasks, hubs, out_dir, follow_up)
+    follow_todo = []
+    for pid, ft in follow.items():
+        done = finished_follow_up(ft)
+        if done is None:
+            follow_todo.append(ft)
+        else:
+            result.follow_stats[pid] = done
+            result.follow_skipped.append(pid)
+    if todo or follow_todo:
         cluster = None
         if scheduler == "local":
             # dashboard on a free port: several runs (or engineers) on one machine never collide
@@ -372,11 +522,28 @@ def run_batch(
             # the largest partitions first, so the last task to finish is a short one
             todo.sort(key=lambda t: -t.n_points)
             futures = client.map(task_fn, todo, key=[f"partition-{t.key}" for t in todo], retries=retries, pure=False)
+            by_pid = {t.pid: f for t, f in zip(todo, futures, strict=True)}
+            follow_todo.sort(key=lambda t: -t.coverage.n_points)
+            after = [
+                client.submit(
+                    run_follow_up,
+                    follow_up.fn,  # type: ignore[union-attr]
+                    ft,
+                    by_pid.get(ft.pid),  # runs after the partition's coverage when that is computed now
+                    key=f"{follow_up.name}-{ft.key}",  # type: ignore[union-attr]
+                    retries=retries,
+                    pure=False,
+                )
+                for ft in follow_todo
+            ]
             if progress:
-                show_progress(futures)
+                show_progress(futures + after)
             for t, res in zip(todo, client.gather(futures), strict=True):
                 stats[t.pid] = res
                 result.computed.append(t.pid)
+            for ft, res in zip(follow_todo, client.gather(after), strict=True):
+                result.follow_stats[ft.pid] = res
+                result.followed.append(ft.pid)
         finally:
             client.close()
             if cluster is not None:

@@ -74,7 +74,7 @@ def _numeric_lonlat(df: pd.DataFrame, what: str, id_col: str) -> tuple[np.ndarra
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    settings = _settings(args)
     hubs = read_table(args.hubs)
     points = read_table(args.points)
     _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
@@ -104,6 +104,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """The walking settings of the common arguments (:func:`common_parser`)."""
+    return Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+
+
 def _load_network(args: argparse.Namespace) -> WalkNetwork:
     """The network in ``--metric-crs``, else in the UTM zone of the network's centre."""
     crs = None if args.metric_crs is None else checked_metric_crs(args.metric_crs)
@@ -126,7 +131,7 @@ def _checked_located(frame: pd.DataFrame, what: str, id_col: str, noun: str) -> 
 
 def cmd_site(args: argparse.Namespace) -> int:
     """Choose ``--add`` new sites among the candidates (maximal covering) and write them in rank order."""
-    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    settings = _settings(args)
     if args.add < 1:
         msg = f"--add must be at least 1, got {args.add}"
         raise InputColumnsError(msg)
@@ -235,7 +240,7 @@ def _known(frame: pd.DataFrame, col: str, what: str, known: set[str], where: str
 
 def cmd_match(args: argparse.Namespace) -> int:
     """Match needs to offers (lexicographic: survival, care, development urgency, then distance)."""
-    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    settings = _settings(args)
     cat_what = f"catalogue file {Path(args.catalogue).name}"
     needs_what = f"needs file {Path(args.needs).name}"
     offers_what = f"offers file {Path(args.offers).name}"
@@ -331,10 +336,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
         logging.getLogger(name).setLevel(logging.WARNING)  # the progress bar, not the cluster's chatter
-    settings = Settings(minutes=args.minutes, speed_kmh=args.speed_kmh)
+    settings = _settings(args)
     if args.workers < 1:
         msg = f"--workers must be at least 1, got {args.workers}"
         raise InputColumnsError(msg)
+    formats = tuple(f.strip() for f in args.report_formats.split(",") if f.strip())
+    if args.reports:
+        from reports.batch import check_report_options, reports_step
+
+        check_report_options(formats, args.font)  # before the network is read
     hubs = read_table(args.hubs)
     points = read_table(args.points)
     _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
@@ -345,6 +355,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     far = hubset.access_m > settings.max_access_m
     for hid, d in zip(hubset.hub_id[far], hubset.access_m[far], strict=True):
         log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
+    follow_up = None
+    if args.reports:
+        follow_up = reports_step(net, formats=formats, font=args.font)
     res = run_batch(
         net,
         hubs,
@@ -357,6 +370,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         workers=args.workers,
         progress=True,
+        follow_up=follow_up,
     )
     total = res.summary.iloc[-1]
     print(
@@ -365,69 +379,78 @@ def cmd_batch(args: argparse.Namespace) -> int:
         f"({total['covered_pct']:.1f}%) within {settings.minutes:g} min at {settings.speed_kmh:g} km/h "
         f"({settings.cutoff_m:.0f} m); wrote {args.out}/coverage/*.parquet and {args.out}/summary.csv"
     )
+    if follow_up is not None:
+        n_files = sum(len(res.follow_stats[p].get("files", [])) for p in res.followed)
+        print(
+            f"reports: {len(res.followed)} partitions built ({n_files} files), {len(res.follow_skipped)} already "
+            f"done; wrote {args.out}/reports/<partition>/"
+        )
     return 0
+
+
+NETWORK_HELP = ".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml"
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """The arguments every command shares: the network and the walking settings (a parent parser)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--network", required=True, help=NETWORK_HELP)
+    p.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    p.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
+    p.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
+    return p
+
+
+def _hubs_points(p: argparse.ArgumentParser, *, hubs: str = "", points: str = "") -> None:
+    p.add_argument("--hubs", required=True, help=f"CSV/XLSX with hub_id,lon,lat{hubs} (WGS-84)")
+    p.add_argument("--points", required=True, help=f"CSV/XLSX with point_id,lon,lat (WGS-84){points}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geo", description="Walking coverage on a real street network.")
     sub = ap.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("coverage", help="nearest hub and walking distance for every point")
-    c.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
-    c.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
-    c.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat (WGS-84)")
-    c.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84)")
-    c.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
-    c.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
+    common = [common_parser()]
+    c = sub.add_parser("coverage", parents=common, help="nearest hub and walking distance for every point")
+    _hubs_points(c)
     c.add_argument("--out", required=True)
-    c.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
-    c.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     c.set_defaults(func=cmd_coverage)
-    s = sub.add_parser("site", help="where P new stations should go among candidate sites (maximal covering)")
-    s.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
-    s.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
-    s.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat of the existing hubs (WGS-84)")
-    s.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84) and optional weights")
+    s = sub.add_parser(
+        "site", parents=common, help="where P new stations should go among candidate sites (maximal covering)"
+    )
+    _hubs_points(s, hubs=" of the existing hubs", points=" and optional weights")
     s.add_argument("--candidates", required=True, help="CSV/XLSX with site_id,lon,lat of the candidate sites")
     s.add_argument("--add", type=int, required=True, help="number of new stations to place")
-    s.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
-    s.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
     s.add_argument("--weight-column", default=None, help="numeric column of POINTS: each point's weight (default 1)")
     s.add_argument("--method", choices=("auto", "milp", "greedy"), default="auto", help="exact MILP (HiGHS) or greedy")
     s.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, help="solver time limit in seconds")
     s.add_argument("--out", required=True)
-    s.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
-    s.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     s.set_defaults(func=cmd_site)
-    m = sub.add_parser("match", help="match needs to providers' offers within walking reach and capacity")
-    m.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
-    m.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
+    m = sub.add_parser(
+        "match", parents=common, help="match needs to providers' offers within walking reach and capacity"
+    )
     m.add_argument(
         "--needs", required=True, help="CSV/XLSX with need_id,item_id,urgency (1-3) and household_id or lon,lat"
     )
     m.add_argument("--offers", required=True, help="CSV/XLSX with provider_id,item_id,capacity_per_month,lon,lat")
     m.add_argument("--catalogue", required=True, help="CSV/XLSX with item_id,need_type,delivery")
     m.add_argument("--households", default=None, help="CSV/XLSX with household_id,lon,lat (WGS-84)")
-    m.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
-    m.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
     m.add_argument("--out", required=True)
-    m.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
-    m.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     m.set_defaults(func=cmd_match)
-    b = sub.add_parser("batch", help="coverage of a whole city or province, partition by partition, on Dask")
-    b.add_argument("--network", required=True, help=".osm, .osm.pbf, .gpkg/.geojson/.shp road lines, or .graphml")
-    b.add_argument("--layer", default=None, help="layer of a multi-layer road file (e.g. roads)")
-    b.add_argument("--hubs", required=True, help="CSV/XLSX with hub_id,lon,lat (WGS-84)")
-    b.add_argument("--points", required=True, help="CSV/XLSX with point_id,lon,lat (WGS-84)")
+    b = sub.add_parser(
+        "batch", parents=common, help="coverage of a whole city or province, partition by partition, on Dask"
+    )
+    _hubs_points(b)
     b.add_argument("--partition", default="tiles", help="'tiles' (default) or a polygon file (GeoJSON) with id/name")
     b.add_argument("--id-column", default=None, help="id column of the polygon file (default: id, name, adcode, code)")
     b.add_argument("--tile-km", type=float, default=10.0, help="side of a square tile in km (default 10)")
-    b.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
-    b.add_argument("--speed-kmh", type=float, default=DEFAULT_SPEED_KMH, help="4.5 default; 3.0 for elderly walkers")
     b.add_argument("--scheduler", default="local", help="'local' (a LocalCluster, default) or tcp://HOST:8786")
     b.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
+    b.add_argument("--reports", action="store_true", help="also write each partition's reports under OUT/reports/")
+    b.add_argument("--report-formats", default="xlsx,pdf,gpkg,geojson", help="formats of --reports (comma-separated)")
+    b.add_argument("--font", default=None, help="CJK font file for --reports (default: fonts-wqy-zenhei)")
     b.add_argument("--out", required=True, help="output folder or fsspec URL that every worker can reach")
-    b.add_argument("--no-cache", action="store_true", help="do not read or write the network cache")
-    b.add_argument("--metric-crs", default=None, help=METRIC_CRS_HELP)
     b.set_defaults(func=cmd_batch)
     return ap
 

@@ -69,6 +69,7 @@ from geo.coverage import (
     engine_for_hubs,
     point_coverage,
 )
+from geo.engine import CoverageEngine
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
 from geo.snap import Snapper, lonlat_to_metric
@@ -316,6 +317,37 @@ def hubs_for_core(snapper: Snapper, hubs: pd.DataFrame, core: shapely.Geometry, 
     return HubSet(hub_id=ids[cand[ok]], node=sn.node[ok], access_m=sn.access_m[ok]), int(cand.size)
 
 
+def partition_engine(
+    network: WalkNetwork, core: shapely.Geometry, hubs: pd.DataFrame, settings: Settings, *, radius_m: float
+) -> tuple[Snapper, HubSet, CoverageEngine, float]:
+    """The buffered extract of a core, its certified hubs and their search (the buffer rule above).
+
+    Parameters
+    ----------
+    network : the whole network.
+    core : the partition's core (metric CRS).
+    hubs : every hub (``hub_id, lon, lat``), in the order of the single-machine run.
+    settings : minutes, speed, ``max_access_m``.
+    radius_m : the extract radius (:func:`buffer_radius_m` or more).
+
+    Returns
+    -------
+    (snapper, hubset, engine, radius_m)
+        The snapper on the extract, the kept hubs (engine slots in global order), the
+        engine, and the radius used: doubled until the extract holds a node when no road
+        lies near the core (a wider extract is still exact).
+    """
+    r = float(radius_m)
+    keep = nodes_near(network, core, r)
+    while not keep.any() and r < 1e7:
+        r *= 2.0
+        keep = nodes_near(network, core, r)
+    sub, _ = extract_network(network, keep)
+    snapper = Snapper(sub)
+    hubset, _ = hubs_for_core(snapper, hubs, core, r)
+    return snapper, hubset, engine_for_hubs(snapper, hubset, settings), r
+
+
 def coverage_rows(points: pd.DataFrame, cov: pd.DataFrame) -> pd.DataFrame:
     """``geo coverage``'s OUT.csv rows: ``point_id, hub_id, walk_m, walk_min, covered``, the input
     columns, then ``access_m``, ``off_network`` and ``status`` (``cov`` from :func:`point_coverage`)."""
@@ -361,14 +393,8 @@ def partition_coverage(
     if partition.core is None:
         cov = _no_coords_coverage(lon.shape[0])
     else:
-        keep = nodes_near(network, partition.core, r)
-        while not keep.any() and r < 1e7:  # no road near the core: a wider extract is still exact
-            r *= 2.0
-            keep = nodes_near(network, partition.core, r)
-        sub, _ = extract_network(network, keep)
-        snapper = Snapper(sub)
-        hubset, _ = hubs_for_core(snapper, hubs, partition.core, r)
-        engine = engine_for_hubs(snapper, hubset, settings)
+        snapper, hubset, engine, r = partition_engine(network, partition.core, hubs, settings, radius_m=r)
+        sub = snapper.network
         cov = point_coverage(lon, lat, engine=engine, snapper=snapper, hub_ids=hubset.hub_id, settings=settings)
         n_nodes, n_hubs = sub.n_nodes, int(hubset.hub_id.shape[0])
     rows = coverage_rows(points, cov)

@@ -35,7 +35,7 @@ from core.errors import CHINA_TZ, ReportError
 from core.settings import Settings
 from data.bundle import Bundle, matching_frames
 from data.network import load_network
-from geo.analysis import coverage_run
+from geo.analysis import CoverageRun, coverage_run
 from geo.disclosure import publish
 from geo.graph import WalkNetwork
 from geo.matching import MatchingResult, matching_problem
@@ -174,13 +174,7 @@ def prepare_report(
     timings["suppression"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say(0.45, "生成服务范围…")
-    sa = service_area_polygons(run.engine, node_cells=NodeCells(net), max_access_m=s.max_access_m)
-    slot_hub = dict(zip(run.hubs["slot"].astype(int), run.hubs["hub_id"].astype(str), strict=True))
-    sa.insert(0, "hub_id", sa["slot"].map(slot_hub))
-    meta = tables.hubs.set_index("hub_id")
-    sa.insert(1, "name", sa["hub_id"].map(meta["name"]))
-    sa.insert(2, "tier", sa["hub_id"].map(meta["tier"]))
-    sa = gpd.GeoDataFrame(sa, geometry="geometry", crs=4326)
+    sa = hub_service_areas(run, tables.hubs, max_access_m=s.max_access_m)
     timings["service_areas"] = time.perf_counter() - t0
     md = map_data(
         net,
@@ -208,6 +202,24 @@ def prepare_report(
         timings=timings,
         matching=matching,
     )
+
+
+def hub_service_areas(run: CoverageRun, hubs: pd.DataFrame, *, max_access_m: float) -> gpd.GeoDataFrame:
+    """Display-only service areas of the hubs listed in ``hubs`` (``hub_id, name, tier``).
+
+    Returns
+    -------
+    GeoDataFrame ``hub_id, name, tier``, then :func:`geo.service_area.service_area_polygons`'
+    columns (EPSG:4326); engine slots of hubs not in ``run.hubs`` are left out.
+    """
+    sa = service_area_polygons(run.engine, node_cells=NodeCells(run.engine.network), max_access_m=max_access_m)
+    slot_hub = dict(zip(run.hubs["slot"].astype(int), run.hubs["hub_id"].astype(str), strict=True))
+    sa.insert(0, "hub_id", sa["slot"].map(slot_hub))
+    sa = sa[sa["hub_id"].notna()].reset_index(drop=True)
+    meta = hubs.set_index("hub_id")
+    sa.insert(1, "name", sa["hub_id"].map(meta["name"]))
+    sa.insert(2, "tier", sa["hub_id"].map(meta["tier"]))
+    return gpd.GeoDataFrame(sa, geometry="geometry", crs=4326)
 
 
 def _matching_section(

@@ -83,6 +83,17 @@ SERVICE_ZH = {s.code: s.name_zh for s in SERVICE_CATALOGUE}
 SERVICE_NEED = {s.code: s.need_type for s in SERVICE_CATALOGUE}
 COMMUNITY_TYPE_ZH = labels("community_type")
 
+#: a hub whose tier the data does not give (``geo batch --reports``: a hubs file of ``hub_id, lon, lat``)
+TIER_UNKNOWN_ZH = "服务点（层级未填）"
+
+
+def tier_zh(tier: Any) -> str:
+    """Chinese name of a hub tier; a missing or ``unknown`` tier is :data:`TIER_UNKNOWN_ZH`."""
+    if tier is None or (isinstance(tier, float) and math.isnan(tier)) or str(tier) in ("", UNKNOWN):
+        return TIER_UNKNOWN_ZH
+    return TIER_ZH.get(str(tier), str(tier))
+
+
 #: the count columns of every area row, besides the per-group ones
 BASE_COUNTS = ("n", "inside", "outside")
 PERCENTILES = (("p50", 0.5), ("p90", 0.9))
@@ -424,7 +435,7 @@ def build_report_tables(
     hubs = run.hubs.copy()
     hubs["hub_id"] = hubs["hub_id"].astype(str)
     hubs["community_code"] = hub_community(hubs, set(com["community_code"]))
-    hubs["tier_zh"] = hubs["tier"].map(TIER_ZH).fillna(hubs["tier"].astype(str))
+    hubs["tier_zh"] = hubs["tier"].map(tier_zh)
     hub_cols = ["hub_id", "name", "tier", "tier_zh", "town_code", "community_code", "lon", "lat"]
     hub_cols += ["hub_access_m", "served"]
     hubs = hubs[hub_cols].reset_index(drop=True)

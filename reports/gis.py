@@ -41,7 +41,7 @@ import shapely
 from core.i18n import TIER_ZH
 from geo.disclosure import PUBLISHED, PublishedReport
 from geo.hexes import cells_to_polygons
-from reports.content import LEVEL_TOWN, LEVEL_VILLAGE
+from reports.content import LEVEL_TOWN, LEVEL_VILLAGE, tier_zh
 from reports.model import Report, Scope, scope_hexes, scope_mask
 
 LAYERS = ("hexes", "gaps", "hubs", "service_areas", "recommended_sites")
@@ -165,7 +165,7 @@ def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
         {
             "编号": sa["hub_id"].astype(str).to_numpy(),
             "名称": sa["name"].astype(str).to_numpy(),
-            "层级": sa["tier"].map(TIER_ZH).fillna(sa["tier"]).astype(str).to_numpy(),
+            "层级": sa["tier"].map(tier_zh).astype(str).to_numpy(),
             "面积平方公里": np.round(sa["area_km2"].to_numpy(float), 4),
             "服务户数": _numeric(pd.Series([served.get(h) for h in sa["hub_id"].astype(str)], dtype=object)),
         },

@@ -33,10 +33,12 @@ from shapely.geometry.base import BaseGeometry
 from geo.graph import WalkNetwork
 from geo.hexes import cells_to_polygons
 from layers.static_map import TIER_STYLE
+from reports.content import TIER_UNKNOWN_ZH
 
 HIDDEN_COLOUR = "#cfcfcf"
 CMAP = "RdYlGn"
 SERVICE_AREA_COLOUR = "#2166ac"
+OTHER_HUB_STYLE: dict[str, Any] = {"marker": "o", "s": 30, "color": "#6a3d9a", "label": TIER_UNKNOWN_ZH}
 SITE_STYLE: dict[str, Any] = {"marker": "X", "s": 90, "color": "#d6006f", "label": "推荐站点"}
 
 
@@ -237,6 +239,17 @@ def coverage_map_png(
                     linewidths=0.6,
                     zorder=5,
                 )
+            handles.append(
+                Line2D(
+                    [], [], marker=st["marker"], color=st["color"], linestyle="none", markersize=7, label=st["label"]
+                )
+            )
+        other = hubs[in_view & ~hubs["tier"].isin(list(TIER_STYLE))]
+        if len(other):  # hubs whose tier the data does not give (geo batch --reports)
+            st = OTHER_HUB_STYLE
+            ax.scatter(
+                other["lon"], other["lat"], marker=st["marker"], s=st["s"], c=st["color"], edgecolors="white", zorder=5
+            )
             handles.append(
                 Line2D(
                     [], [], marker=st["marker"], color=st["color"], linestyle="none", markersize=7, label=st["label"]
