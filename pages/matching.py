@@ -11,6 +11,7 @@ from pages._common import (
     accessibility_for,
     current_key,
     current_tables,
+    dataset_notice,
     get_basemap,
     get_bundle,
     matching_for,
@@ -30,13 +31,14 @@ from service import matching as svc
 user = require_user()
 key = current_key(area_key(user))
 tables, bundle = current_tables(), get_bundle()
-items = [str(i) for i in bundle.catalogue["item_id"]]
+items = [str(i) for i in tables["catalogue"]["item_id"]]
 changes, added = whatif_state()
 am = matching_for(key, changes, added)
 names = tables["providers"].set_index(tables["providers"]["provider_id"].astype(str))["name"]
 hubs = filter_frame("hubs", tables["hubs"], area_of(user)).sort_values("hub_id")
 st.title(t("match_title"))
 st.caption(t("match_caption"))
+dataset_notice(("catalogue", "offers", "needs"))
 c1, c2, c3 = st.columns(3)
 n, n_matched = len(am.needs), int(am.needs["matched"].sum())
 c1.metric(t("match_total"), f"{n:,}")

@@ -7,7 +7,15 @@ import streamlit as st
 
 from data.accounts.access import can_see_individuals
 from pages._auth import area_of, require_user
-from pages._common import capacity_for, current_dataset, current_settings, dataset_version, get_bundle, service_records
+from pages._common import (
+    capacity_for,
+    current_dataset,
+    current_settings,
+    dataset_notice,
+    dataset_version,
+    get_bundle,
+    service_records,
+)
 from pages._i18n import label, lang, t
 from service.capacity import FORMULA_EN, FORMULA_ZH, scope_table
 
@@ -20,9 +28,12 @@ if not can_see_individuals(user.role):  # viewers are not routed here; aggregate
     st.stop()
 af = area_of(user)
 ds = current_dataset()
-view = capacity_for(ds, dataset_version(ds), current_settings())
-recs = service_records(ds)
-st.caption(t("cap_synthetic") if recs is not None and recs.synthetic else t("cap_no_records"))
+version = dataset_version(ds)
+view = capacity_for(ds, version, current_settings())
+recs = service_records(ds, version)
+dataset_notice(("offers", "needs", "records"))
+if recs is None or recs.synthetic:
+    st.caption(t("cap_synthetic") if recs is not None else t("cap_no_records"))
 with st.expander(t("cap_formula"), expanded=True):
     st.markdown(FORMULA_EN if lang() == "en" else FORMULA_ZH)
 

@@ -376,7 +376,7 @@ def matching_map(
     lang: str,
 ) -> folium.Map:
     """The matching page's map: base map and hubs, the search result and, optionally, accessibility hexes."""
-    from layers.access_layers import accessibility_hex_layer, search_result_layer
+    from layers.access_layers import accessibility_hex_layer, matching_legend, search_result_layer
     from layers.folium_map import build_map
     from service.dashboard import town_bounds
 
@@ -390,16 +390,22 @@ def matching_map(
         lang=lang,
         attribution=bundle.attribution,
     )
+    access_legend: list[dict[str, object]] = []
+    search_legend: list[dict[str, object]] = []
     if access is not None and len(access):
-        layer, _ = accessibility_hex_layer(
+        layer, access_legend = accessibility_hex_layer(
             access[access["group"] == access_group], group=access_group, minutes=settings.minutes, lang=lang
         )
         layer.add_to(m)
     if search is not None and point is not None:
-        layer, _ = search_result_layer(
+        layer, search_legend = search_result_layer(
             search, providers, point_lon=point[0], point_lat=point[1], minutes=settings.minutes, lang=lang
         )
         layer.add_to(m)
+    if access_legend or search_legend:
+        matching_legend(
+            search=search_legend, access=access_legend, group=access_group, minutes=settings.minutes, lang=lang
+        ).add_to(m)
     # folium's layer control lists every layer at render time: keep it after the layers added here,
     # or its script runs before their variables exist
     for name, child in list(m._children.items()):
