@@ -62,6 +62,7 @@ def test_matching_page_runs_on_the_imported_rows(files: UserFiles) -> None:
     text = _text(at)
     assert DEMO_PREFIX not in text
     assert "需求清单：2026-03 第 1 版（已导入）" in text
+    assert "助餐送餐（本区）" in text  # the imported catalogue's wording of S06
     for code in ("None", "nan", "survival", "no_offer"):
         assert code not in text, code
 

@@ -220,3 +220,38 @@ def test_records_named_by_household_link_to_households_imported_without_id_numbe
     assert imported_records(accepted, ben) is not None
     assert imported_records(accepted, ben).records["town_code"].isna().tolist() == [True, False]  # type: ignore[union-attr]
     assert imported_records(accepted.iloc[:0], ben, key=key) is None
+
+
+def test_report_matching_section_counts_the_imported_needs(world: World, xihu_net: Any) -> None:
+    from data.bundle import with_tables
+    from reports.build import _matching_section
+    from reports.matching import DISTRICT_KEY
+
+    towns = world.bundle.towns["town_code"].astype(str).tolist()
+    tables = _matching_section(with_tables(world.bundle, world.tables), xihu_net, Settings(), towns)
+    assert tables is not None
+    total = tables.by_type[DISTRICT_KEY].set_index("need_type_zh").loc["合计"]
+    matched = int(world.result.needs["matched"].sum())
+    assert (total["n"], total["matched"]) == (str(len(world.files.needs)), str(matched))
+    # a town with no imported household has no imported need: its table says 0 (or is withheld), never the demo's
+    empty = tables.by_type["330106008"].set_index("need_type_zh").loc["合计", "n"]
+    assert empty in ("0", "—", "<10")
+
+
+def test_the_imported_catalogues_wording_is_what_people_read(world: World) -> None:
+    from service.matching import item_names, search_view, share_view
+
+    key = RunKey("user", 1, Settings(), ("planner", "", ""))
+    am = area_matching(world.result, key, world.tables["beneficiaries"], world.tables["providers"])
+    assert "S06" in set(am.by_item.index)
+    zh = item_names(world.tables["catalogue"], "zh")
+    shown = share_view(am.by_item, "service", lang="zh", items=zh)
+    assert "助餐送餐（本区）" in shown.index and "助餐送餐" not in shown.index
+    assert not any(str(i).startswith(("S", "C", "D")) and str(i)[1:].isdigit() for i in shown.index)
+    en = item_names(world.tables["catalogue"], "en")
+    assert en["S06"] == "Meal assistance"  # a built-in item keeps its English name
+    cat = pd.DataFrame({"item_id": ["X01"], "name": ["社区理发"]})
+    res = pd.DataFrame({"provider_id": ["UP0001"], "name": ["某社工站"], "item_id": ["X01"], "walk_m": [120.0],
+                        "walk_min": [1.6], "capacity_per_month": [10], "remaining": [4]})  # fmt: skip
+    for lang in ("zh", "en"):
+        assert search_view(res, lang=lang, items=item_names(cat, lang)).iloc[0, 1] == "社区理发"  # its own name
