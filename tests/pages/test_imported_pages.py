@@ -83,6 +83,7 @@ def test_providers_page_runs_on_the_imported_rows(files: UserFiles) -> None:
     at = _imported("planner1", "pages/providers.py")
     text = _text(at)
     assert DEMO_PREFIX not in text and "（合成）" not in text  # the imported providers' names
+    assert "助餐送餐（本区）" in text  # the imported catalogue's wording
 
 
 def test_data_page_saves_a_needs_list_as_a_new_monthly_version(files: UserFiles) -> None:
