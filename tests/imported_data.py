@@ -26,6 +26,9 @@ NEED_TYPE_ZH = {"survival": "生存型", "care": "关爱型", "development": "�
 RENAMED_ITEM = ("S06", "助餐送餐（本区）")
 #: the two towns whose households are imported
 TOWNS = ("330106010", "330106011")
+#: what a bureau calls its files
+FILE_NAMES = {"beneficiaries": "救助对象", "providers": "服务主体", "hubs": "服务站点", "catalogue": "服务清单",
+              "offers": "服务供给", "needs": "需求清单", "records": "服务记录"}  # fmt: skip
 #: the ``--map`` the beneficiaries file needs (its town column has a header no alias knows)
 BEN_MAPPING = {"镇街": "town_code"}
 
@@ -159,7 +162,7 @@ def write_user_files(bundle: Any, folder: Path, *, max_households: int = 300, n_
     }  # fmt: skip
     paths = {}
     for kind, frame in frames.items():
-        paths[kind] = folder / f"{kind}.csv"
+        paths[kind] = folder / f"{FILE_NAMES[kind]}.csv"
         frame.to_csv(paths[kind], index=False, encoding="utf-8-sig")
     hh = pd.DataFrame({"beneficiary_id": households["编号"], "town_code": households["镇街"], "id_card": cards})
     return UserFiles(

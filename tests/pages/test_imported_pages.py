@@ -147,3 +147,13 @@ def test_dataset_version_follows_a_list_import(files: UserFiles, tmp_path: Path)
     before = dataset_version("user")
     assert main(import_args(files, "offers", tmp_path, month="2026-07")) == 0
     assert dataset_version("user") != before
+
+
+def test_monthly_page_lists_the_imported_versions(files: UserFiles) -> None:
+    at = _imported("planner1", "pages/monthly.py")
+    versions = next(d.value for d in at.dataframe if isinstance(d.value, pd.DataFrame))
+    shown = versions.to_string()
+    for kind in ("需求清单", "供给清单", "服务记录", "服务清单"):
+        assert kind in shown, kind
+    assert "catalogue" not in shown and "needs" not in shown
+    assert not any(c in _text(at) for c in files.households["id_card"])
