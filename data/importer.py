@@ -1308,6 +1308,7 @@ def import_matching_table(
     household_ids: Iterable[str] | None = None,
     existing_ids: Iterable[str] = (),
     need_aliases: Mapping[str, str] | None = None,
+    mapping: Mapping[str, str | None] | None = None,
 ) -> ImportResult:
     """Validate a service catalogue, offers or needs table row by row (Chinese or English headers).
 
@@ -1332,6 +1333,9 @@ def import_matching_table(
         Ids already stored (catalogue item_id, need need_id): ``duplicate_id``.
     need_aliases : mapping, optional
         Remembered need wording (:meth:`data.storage.Store.need_aliases`).
+    mapping : mapping of str to str or None, optional
+        The user's column mapping (original header -> column of :data:`MATCHING_COLUMNS`;
+        None or ``""`` ignores the header); it wins over the aliases, as in :func:`map_columns`.
 
     Returns
     -------
@@ -1349,10 +1353,11 @@ def import_matching_table(
     for header, c in MATCHING_ALIASES[kind].items():
         aliases.setdefault(normalize_header(header), c)
     own = _own_annotations(str(c) for c in raw.columns)
-    used: dict[str, str] = {}
+    user = _checked_user_mapping(raw, mapping, MATCHING_COLUMNS[kind])
+    used: dict[str, str] = {h: c for h, c in user.items() if c}
     unmapped: list[str] = []
     for header in map(str, raw.columns):
-        if header in own:
+        if header in own or header in user:
             continue
         key = normalize_header(header)
         target = aliases.get(key) or aliases.get(_PAREN.sub("", key))
@@ -1440,6 +1445,28 @@ def import_matching_table(
         summary["unmapped_needs"] = {str(k): int(v) for k, v in counts.items()}
     log.info("import %s: %d read, %d accepted, %d rejected", kind, n, len(accepted), len(rejected))
     return ImportResult(accepted=accepted, rejected=rejected, warnings=warnings, summary=summary, needs=needs)
+
+
+def _checked_user_mapping(
+    raw: pd.DataFrame, mapping: Mapping[str, str | None] | None, targets: Iterable[str]
+) -> dict[str, str | None]:
+    """The user's mapping, checked as in :func:`map_columns` (header present, known target, no target twice)."""
+    user = dict(mapping or {})
+    headers = {str(c) for c in raw.columns}
+    allowed = set(targets)
+    for header, c in user.items():
+        if header not in headers:
+            msg = f"映射中的列“{header}”不在表中 (column not in the table)"
+            raise ColumnMappingError(msg)
+        if c and c not in allowed:
+            msg = f"不能映射到“{c}”：可用的目标列为 {', '.join(sorted(allowed))} (unknown target column)"
+            raise ColumnMappingError(msg)
+    chosen = [c for c in user.values() if c]
+    dup = sorted({c for c in chosen if chosen.count(c) > 1})
+    if dup:
+        msg = f"多个列被映射到同一目标列：{', '.join(dup)} (several columns mapped to one)"
+        raise ColumnMappingError(msg)
+    return user
 
 
 def _unique_ids(ids: list[str], rows: _Rows, existing: set[str]) -> None:

@@ -1,4 +1,4 @@
-"""Monthly versions of the needs, offers and service-record lists (动态调整): nothing is overwritten.
+"""Monthly versions of the needs, offers, service-record and catalogue lists (动态调整): nothing is overwritten.
 
 Every import of one of these lists is stored as a new version of its month (``YYYY-MM``) in
 the ``list_versions`` table of :mod:`data.storage`: the accepted rows as JSON records, keyed
@@ -6,6 +6,11 @@ by dataset, kind, month and version (1, 2, ...). A second import of the same mon
 version 2; version 1 stays. The list of a month is its latest version; the *current* list
 is the latest version of the latest month (:func:`current_version`). Each write is audited
 in the same transaction.
+
+The imported dataset's needs, offers, service records and catalogue are its current lists
+(:func:`service.dashboard.dataset_tables`); the catalogue is kept here too (``"catalogue"``),
+so an edited catalogue is a new version like any other list, and the month it took effect is
+known.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from data.storage import LIST_VERSIONS, Store
 logger = logging.getLogger(__name__)
 
 #: the lists kept per month
-LIST_KINDS: Final = ("needs", "offers", "records")
+LIST_KINDS: Final = ("needs", "offers", "records", "catalogue")
 VERSION_COLUMNS: Final = ("kind", "month", "version", "n_rows", "file_name", "created_at", "author")
 AUDIT_ACTION: Final = "monthly_list_saved"
 _MONTH_RE: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -85,19 +90,20 @@ def save_version(
     role: str,
     file_name: str = "",
     area: Mapping[str, Any] | None = None,
+    file_hash: str | None = None,
 ) -> int:
     """Store ``frame`` as the next version of ``kind`` for ``month`` (audited, one transaction).
 
     Parameters
     ----------
     kind : str
-        ``"needs"``, ``"offers"`` or ``"records"``.
+        ``"needs"``, ``"offers"``, ``"records"`` or ``"catalogue"``.
     month : str
         ``YYYY-MM``: the month the list describes.
     frame : pandas.DataFrame
         The accepted rows of the import (needs: ``need_id, household_id, item_id,
         urgency ...``; offers: ``provider_id, item_id, capacity_per_month ...``; records:
-        :data:`data.service_records.RECORD_COLUMNS`).
+        :data:`data.service_records.RECORD_COLUMNS`; catalogue: :data:`data.schemas.CATALOGUE_COLUMNS`).
 
     Returns
     -------
@@ -122,7 +128,7 @@ def save_version(
             },
         )  # fmt: skip
         details = {"dataset": dataset, "kind": kind, "month": month, "version": version, "area": dict(area or {})}
-        audit.append_in(conn, who, role, AUDIT_ACTION, details, len(rows))
+        audit.append_in(conn, who, role, AUDIT_ACTION, details, len(rows), file_hash=file_hash)
     logger.info("monthly list %s %s v%d: %d rows (%s)", kind, month, version, len(rows), who)
     return version
 

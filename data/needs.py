@@ -25,7 +25,15 @@ from typing import Final
 
 import pandas as pd
 
-from core.vocab import DEFAULT_CATALOGUE, ITEM_BY_CODE, LIST_SEP, ServiceItem
+from core.vocab import (
+    DEFAULT_CATALOGUE,
+    ITEM_BY_CODE,
+    LIST_SEP,
+    NEED_URGENCY_MIN,
+    ServiceItem,
+    need_urgency_from_household,
+)
+from data.schemas import NEED_COLUMNS
 
 #: how a wording was matched (:attr:`NeedMatch.how`)
 HOW_STORED: Final = "stored_alias"
@@ -128,3 +136,33 @@ def catalogue_items(catalogue: pd.DataFrame) -> tuple[ServiceItem, ...]:
         )
     out = tuple(items)
     return DEFAULT_CATALOGUE if out == DEFAULT_CATALOGUE else out
+
+
+def needs_from_households(beneficiaries: pd.DataFrame) -> pd.DataFrame:
+    """The needs a beneficiaries table states in its 需求 column, one row per item of a household.
+
+    What the beneficiary import produces (:attr:`data.importer.ImportResult.needs`) from the
+    stored table, for a dataset whose needs list was not imported on its own: ``need_id`` =
+    ``<beneficiary_id>-<k>`` (k = 1, 2, ... over the household's items), ``household_id``,
+    ``item_id`` (the stored codes; wording no item matched was not stored), ``urgency`` 1-3
+    from the household's 1-5 (:func:`core.vocab.need_urgency_from_household`; 1 when it
+    has none), ``since`` and ``wording`` empty, ``synthetic`` as the household's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`data.schemas.NEED_COLUMNS`; ``urgency`` int64, ``synthetic`` bool.
+    """
+    rows: list[tuple[object, ...]] = []
+    cols = beneficiaries.reindex(columns=["beneficiary_id", "needs", "urgency", "synthetic"])
+    for bid, cell, urg, synth in cols.itertuples(index=False, name=None):
+        if not isinstance(cell, str) or not cell.strip():
+            continue
+        level = NEED_URGENCY_MIN if pd.isna(urg) else need_urgency_from_household(int(urg))
+        codes = list(dict.fromkeys(c.strip() for c in cell.split(LIST_SEP) if c.strip()))
+        for k, code in enumerate(codes, start=1):
+            rows.append((f"{bid}-{k}", str(bid), code, level, None, None, bool(synth) if pd.notna(synth) else False))
+    frame = pd.DataFrame(rows, columns=list(NEED_COLUMNS))
+    return frame.astype(
+        {"need_id": "str", "household_id": "str", "item_id": "str", "urgency": "int64", "synthetic": "bool"}
+    )

@@ -321,8 +321,18 @@ class RecordsImport:
     summary: dict[str, Any]
 
 
-def map_record_columns(raw: pd.DataFrame) -> tuple[dict[Any, str], list[str]]:
+#: what a record file's header may be mapped to (the inputs of :func:`import_service_records`)
+RECORD_INPUT_COLUMNS: Final = ("record_id", "id_card", "household_id", "item_id", "item_name", "department", "date",
+                               "amount")  # fmt: skip
+
+
+def map_record_columns(
+    raw: pd.DataFrame, mapping: Mapping[str, str | None] | None = None
+) -> tuple[dict[Any, str], list[str]]:
     """Headers of ``raw`` -> canonical record columns; the headers left unmapped.
+
+    ``mapping`` (the user's column mapping, header -> a column of :data:`RECORD_INPUT_COLUMNS`
+    or None to ignore it) wins over the aliases.
 
     Raises
     ------
@@ -330,17 +340,33 @@ def map_record_columns(raw: pd.DataFrame) -> tuple[dict[Any, str], list[str]]:
         When ``record_id``, ``department``, ``date``, one of ``id_card`` / ``household_id``
         or one of ``item_id`` / ``item_name`` is missing.
     """
-    mapping: dict[Any, str] = {}
+    user = dict(mapping or {})
+    for header, target in user.items():
+        if header not in {str(c) for c in raw.columns}:
+            msg = f"映射中的列“{header}”不在表中 (column not in the table)"
+            raise ServiceRecordsError(msg)
+        if target and target not in RECORD_INPUT_COLUMNS:
+            msg = f"不能映射到“{target}”：可用的目标列为 {', '.join(RECORD_INPUT_COLUMNS)} (unknown target column)"
+            raise ServiceRecordsError(msg)
+    chosen = [c for c in user.values() if c]
+    if len(chosen) != len(set(chosen)):
+        msg = "多个列被映射到同一目标列 (several columns mapped to one)"
+        raise ServiceRecordsError(msg)
+    mapping_used: dict[Any, str] = {}
     unmapped: list[str] = []
     for col in raw.columns:
         if str(col) in ANNOTATION_COLUMNS:
             continue
+        if str(col) in user:
+            if user[str(col)]:
+                mapping_used[col] = str(user[str(col)])
+            continue
         target = RECORD_INPUT_ALIASES.get(_key(col))
-        if target is None or target in mapping.values():
+        if target is None or target in mapping_used.values() or target in chosen:
             unmapped.append(str(col))
         else:
-            mapping[col] = target
-    have = set(mapping.values())
+            mapping_used[col] = target
+    have = set(mapping_used.values())
     missing = [c for c in ("record_id", "department", "date") if c not in have]
     if not have & {"id_card", "household_id"}:
         missing.append("id_card（身份证号）或 household_id（户编号）")
@@ -350,7 +376,12 @@ def map_record_columns(raw: pd.DataFrame) -> tuple[dict[Any, str], list[str]]:
         labels = {"record_id": "record_id（记录编号）", "department": "department（部门）", "date": "date（日期）"}
         msg = f"服务记录表缺少必需的列：{'、'.join(labels.get(m, m) for m in missing)}"
         raise ServiceRecordsError(msg)
-    return mapping, unmapped
+    return mapping_used, unmapped
+
+
+def unrecognised_record_headers(raw: pd.DataFrame) -> list[str]:
+    """Headers of ``raw`` that no alias of :data:`RECORD_INPUT_ALIASES` names (for the mapping step)."""
+    return [str(c) for c in raw.columns if str(c) not in ANNOTATION_COLUMNS and _key(c) not in RECORD_INPUT_ALIASES]
 
 
 def parse_dates(texts: pd.Series) -> pd.Series:
@@ -396,6 +427,7 @@ def import_service_records(
     *,
     key: bytes,
     households: pd.DataFrame | None = None,
+    mapping: Mapping[str, str | None] | None = None,
 ) -> RecordsImport:
     """Validate service records row by row: accepted canonical rows, rejected original rows.
 
@@ -411,6 +443,8 @@ def import_service_records(
     households : pandas.DataFrame, optional
         ``beneficiary_id`` and ``id_hash`` (same key): a ``household_id`` found there takes
         that household's ``id_hash`` as its ``person_key``.
+    mapping : mapping of str to str or None, optional
+        The user's column mapping (:func:`map_record_columns`).
 
     Returns
     -------
@@ -421,7 +455,7 @@ def import_service_records(
     ServiceRecordsError
         When a required column is missing.
     """
-    mapping, unmapped = map_record_columns(raw)
+    mapping, unmapped = map_record_columns(raw, mapping)
     raw = raw.reset_index(drop=True)
     data_cols = [c for c in raw.columns if str(c) not in ANNOTATION_COLUMNS]
     cells = raw[data_cols].map(_cell)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -596,6 +597,24 @@ class Store:
         frame["created_at"] = pd.to_datetime([_utc(t) for t in frame["created_at"]], utc=True).as_unit("us")
         ints = ["import_id", "n_read", "n_accepted", "n_rejected"]
         return frame.astype({c: "int64" if c in ints else "str" for c in IMPORT_COLUMNS if c != "created_at"})
+
+    def dataset_version(self, dataset: str) -> int:
+        """A number that changes whenever anything stored for ``dataset`` changes: an import of
+        its hubs, providers or beneficiaries (table ``imports``) or a list version of its needs,
+        offers, service records or catalogue (table ``list_versions``). A cache-key part.
+
+        Both tables are append-only (an import or a version is never deleted or rewritten),
+        so the set of their keys identifies the stored state.
+        """
+        _check_name(dataset, "dataset")
+        with self.engine.connect() as conn:
+            imports = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(IMPORTS.c.import_id)).where(IMPORTS.c.dataset == dataset)
+            ).one()
+            t = LIST_VERSIONS
+            lists = conn.execute(sa.select(t.c.kind, t.c.month, t.c.version).where(t.c.dataset == dataset)).all()
+        state = repr((tuple(imports), sorted(tuple(r) for r in lists)))
+        return zlib.crc32(state.encode("utf-8"))
 
     # -- scenarios
     def save_scenario(self, name: str, payload: Mapping[str, Any], *, author: str) -> int:

@@ -1,4 +1,4 @@
-"""Map layers of issue #12: provider-search results and E2SFCA accessibility hexagons.
+"""Map layers of issue #12: provider-search results and E2SFCA accessibility hexagons, and their legend.
 
 Both are :class:`layers.geojson_layer.DataLayer` objects with tooltips built from
 :func:`~layers.geojson_layer.esc`-escaped data and labels from :mod:`core.i18n`; neither
@@ -18,6 +18,7 @@ import shapely
 from core.errors import MapInputError
 from core.i18n import LANGS, label, t
 from geo.hexes import cells_to_polygons
+from layers.folium_map import Legend
 from layers.geojson_layer import DataLayer, esc, frame_features
 
 ROUND_DEG = 5
@@ -236,3 +237,36 @@ def legend_block_html(title: str, entries: Sequence[Mapping[str, Any]], *, note:
         )
     tail = f"<div><small>{esc(note)}</small></div>" if note else ""
     return f"<div><b>{esc(title)}</b>{''.join(rows)}{tail}</div>"
+
+
+def matching_legend(
+    *,
+    search: Sequence[Mapping[str, Any]] = (),
+    access: Sequence[Mapping[str, Any]] = (),
+    group: str = "",
+    minutes: float | None = None,
+    lang: str = "zh",
+) -> Legend:
+    """The legend of the search and accessibility layers: a second Leaflet control (bottom right),
+    built like the map's own (:class:`layers.folium_map.Legend`), one block per layer drawn.
+
+    Parameters
+    ----------
+    search : legend entries of :func:`search_result_layer` (empty: no search layer).
+    access : legend entries of :func:`accessibility_hex_layer` (empty: no accessibility layer).
+    group : the accessibility layer's need type (its title).
+    minutes : walking minutes (titles).
+    lang : "zh" or "en".
+    """
+    lang = _check_lang(lang)
+    mtxt = _minutes_text(lang, minutes)
+    blocks: list[str] = []
+    if search:
+        blocks.append(legend_block_html(t("map_search_results", lang, m=mtxt), search))
+    if access:
+        # the ordered classes, then "no provider within reach"
+        entries = [*access[1:], access[0]]
+        title = t("map_access_legend", lang, g=label("need_type", group, lang))
+        blocks.append(legend_block_html(title, entries, note=t("map_access_method", lang)))
+    html = "<div class='xihu-legend'>" + "".join(blocks) + "</div>"
+    return Legend(html, title=t("map_legend_title", lang), position="bottomright")

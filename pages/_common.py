@@ -39,7 +39,8 @@ from service import dashboard as svc
 from service import matching as svc_match
 from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
-from service.records import DatasetRecords, demo_records
+from service.datasets import dataset_notes
+from service.records import DatasetRecords, demo_records, imported_records
 from service.report_sections import report_sections as assemble_sections
 
 # session-state keys (widget keys)
@@ -149,10 +150,11 @@ def get_named_roads() -> gpd.GeoDataFrame | None:
 
 # -- keys ----------------------------------------------------------------------------------
 def dataset_version(dataset: str) -> int:
-    """A number that changes whenever the dataset's stored tables change (cache key part)."""
+    """A number that changes whenever any stored table or list version of the dataset changes
+    (cache key part; :meth:`data.storage.Store.dataset_version`)."""
     if dataset == DATASET_DEMO:
         return 0
-    return len(get_store().list_imports())
+    return get_store().dataset_version(dataset)
 
 
 def current_key(area: AreaKey) -> RunKey:
@@ -170,6 +172,14 @@ def dataset_tables(dataset: str, version: int) -> dict[str, pd.DataFrame]:
 def current_tables() -> dict[str, pd.DataFrame]:
     ds = current_dataset()
     return dataset_tables(ds, dataset_version(ds))
+
+
+def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None = None) -> None:
+    """Say where the tables of ``kinds`` of ``dataset`` (default: the current one) came from (nothing for the demo)."""
+    ds = dataset or current_dataset()
+    notes = dataset_notes(dataset_tables(ds, dataset_version(ds)), lang(), kinds)
+    if notes:
+        st.info("\n\n".join(notes))
 
 
 @st.cache_data(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
@@ -336,10 +346,9 @@ def search_for(
 ) -> pd.DataFrame:
     """Provider search with remaining capacity after the (what-if) matching, as ``key.area`` may see it."""
     result = matching_result_for(key.dataset, key.version, key.settings, changes, added)
-    b = get_bundle()
-    catalogue = b.catalogue
+    tables = dataset_tables(key.dataset, key.version)
     return svc_match.provider_search(
-        bundle_snapper(), result, dataset_tables(key.dataset, key.version)["providers"], catalogue, key.settings,
+        bundle_snapper(), result, tables["providers"], tables["catalogue"], key.settings,
         matching_for(key, changes, added), lon=point[0], lat=point[1], minutes=minutes, item_id=item_id or None,
         keyword=keyword or None, with_capacity=with_capacity,
     )  # fmt: skip
@@ -354,22 +363,24 @@ def accessibility_for(key: RunKey) -> pd.DataFrame:
 
 
 # -- service records, duplicate flags, provider capacity (#13) ------------------------------
-@st.cache_resource(max_entries=2, show_spinner="读取服务记录… / reading service records…")
-def _records_for(dataset: str, key_sha: str) -> DatasetRecords | None:
-    if dataset != DATASET_DEMO:
-        return None  # user datasets: no stored service records yet
-    return demo_records(get_bundle(), id_hash_key())
+@st.cache_resource(max_entries=3, show_spinner="读取服务记录… / reading service records…")
+def _records_for(dataset: str, version: int, key_sha: str) -> DatasetRecords | None:
+    if dataset == DATASET_DEMO:
+        return demo_records(get_bundle(), id_hash_key())
+    tables = dataset_tables(dataset, version)
+    return imported_records(tables["records"], tables["beneficiaries"], key=id_hash_key())
 
 
-def service_records(dataset: str) -> DatasetRecords | None:
-    """The dataset's service records (demo: synthetic), keyed by the keyed hash's key; read-only."""
-    return _records_for(dataset, sha256_hex(id_hash_key()))
+def service_records(dataset: str, version: int) -> DatasetRecords | None:
+    """The dataset's service records (demo: synthetic; user: the current imported list, None when
+    none is imported), keyed by the keyed hash's key; read-only."""
+    return _records_for(dataset, version, sha256_hex(id_hash_key()))
 
 
 @st.cache_data(max_entries=4, show_spinner="筛查重复救助… / flagging duplicates…")
-def duplicate_flags(dataset: str, period: str) -> pd.DataFrame:
+def duplicate_flags(dataset: str, version: int, period: str) -> pd.DataFrame:
     """Every flag of the dataset (no review status; :func:`data.duplicates.apply_reviews` per rerun)."""
-    recs = service_records(dataset)
+    recs = service_records(dataset, version)
     return flag_duplicates(recs.records if recs is not None else pd.DataFrame(), period=period)
 
 
@@ -379,15 +390,17 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
     tables = dataset_tables(dataset, version)
     bundle = with_tables(get_bundle(), tables)
     match = matching_result_for(dataset, version, settings)  # the one district matching, shared
-    recs = service_records(dataset)
+    recs = service_records(dataset, version)
     records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
     return capacity_view(match, bundle.providers, bundle.towns, records)
 
 
 def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:
     """The #13 sections of the reports (:func:`service.report_sections.report_sections`, as the command line)."""
-    recs = service_records(dataset)
+    recs = service_records(dataset, version)
     flags = None
     if recs is not None:
-        flags = apply_reviews(duplicate_flags(dataset, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset))
+        flags = apply_reviews(
+            duplicate_flags(dataset, version, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset)
+        )
     return assemble_sections(get_bundle().towns, capacity_for(dataset, version, settings), recs, flags)

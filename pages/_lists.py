@@ -14,7 +14,7 @@ from data.idcard import id_hash_key
 from data.service_demo import synthetic_service_records
 from data.service_records import default_catalogue, import_service_records
 from data.tables import read_table
-from pages._common import get_bundle
+from pages._common import DATASET_DEMO, current_tables, get_bundle
 
 
 def read_upload(upload: object) -> pd.DataFrame:
@@ -37,10 +37,13 @@ def demo_records() -> tuple[pd.DataFrame, pd.DataFrame]:
     return imported.accepted, synth.households
 
 
-def households_for_lists() -> pd.DataFrame:
-    """Households with their area: ``beneficiary_id, id_hash, town_code, community_code`` (bundle and demo records)."""
-    b = get_bundle().beneficiaries
+def households_for_lists(dataset: str) -> pd.DataFrame:
+    """Households with their area: ``beneficiary_id, id_hash, town_code, community_code`` (the demo:
+    the bundle's and its records' households; the imported dataset: its beneficiaries)."""
     cols = ["beneficiary_id", "id_hash", "town_code", "community_code"]
+    if dataset != DATASET_DEMO:
+        return current_tables()["beneficiaries"].reindex(columns=cols)
+    b = get_bundle().beneficiaries
     return pd.concat([demo_records()[1].reindex(columns=cols), b.reindex(columns=cols)], ignore_index=True)
 
 

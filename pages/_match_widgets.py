@@ -41,21 +41,25 @@ def remember_click(out: dict[str, object] | None, point: tuple[float, float] | N
         st.rerun()
 
 
-def whatif_controls(am: svc.AreaMatching, names: pd.Series, hubs: pd.DataFrame, items: list[str]) -> str:
+def whatif_controls(
+    am: svc.AreaMatching, names: pd.Series, hubs: pd.DataFrame, items: list[str], item_names: dict[str, str]
+) -> str:
     """Change an offer's capacity or add an offer at a hub (the what-if); returns the chosen hub id."""
     changes, added = whatif_state()
     with st.expander(t("match_whatif"), expanded=bool(changes or added)):
         offers = list(zip(am.offers["provider_id"].astype(str), am.offers["item_id"].astype(str), strict=True))
         pick = st.selectbox(
-            t("match_whatif_offer"), offers, format_func=lambda o: svc.offer_label(*o, names, lang=lang()),
-            key="match_offer",
+            t("match_whatif_offer"), offers, key="match_offer",
+            format_func=lambda o: svc.offer_label(*o, names, lang=lang(), items=item_names),
         )  # fmt: skip
         cap = st.number_input(t("match_whatif_capacity"), 0, 100_000, 0, step=10, key="match_cap")
         hub_names = dict(zip(hubs["hub_id"].astype(str), hubs["name"].astype(str), strict=True))
         hub_id = st.selectbox(
             t("match_whatif_hub"), list(hub_names), format_func=hub_names.__getitem__, key="match_hub"
         )
-        item = st.selectbox(t("match_whatif_item"), items, format_func=labels_of("service").get, key="match_item")
+        item = st.selectbox(
+            t("match_whatif_item"), items, format_func=lambda c: svc.item_label(c, lang(), item_names), key="match_item"
+        )
         b1, b2, b3 = st.columns(3)
         if b1.button(t("match_whatif_apply"), key="match_apply", disabled=pick is None):
             st.session_state[K_CHANGES] = (*(c for c in changes if c[:2] != pick), (*pick, int(cap)))
@@ -71,13 +75,15 @@ def whatif_controls(am: svc.AreaMatching, names: pd.Series, hubs: pd.DataFrame, 
     return str(hub_id or "")
 
 
-def plan_export(user: User, am: svc.AreaMatching, providers: pd.DataFrame, settings: Settings) -> None:
+def plan_export(
+    user: User, am: svc.AreaMatching, providers: pd.DataFrame, settings: Settings, item_names: dict[str, str]
+) -> None:
     """The 一户一策 XLSX in two steps (as on the hub page): the audit entry is written first,
     then a download button exists for that one rerun, its data generated at the click."""
     if not (can_export_individuals(user.role) and st.button(t("match_prepare"), key="match_prepare")):
         return
     ensure_can_export_individuals(user.role)
-    plan = svc.household_plan(am, providers, settings, lang=lang())
+    plan = svc.household_plan(am, providers, settings, lang=lang(), items=item_names)
     xlsx = frame_to_xlsx_bytes(plan, sheet=t("match_plan_sheet"))
     changes, added = whatif_state()
     get_audit().append(
@@ -104,13 +110,13 @@ class SearchForm:
     access_group: str | None  # None: no accessibility layer
 
 
-def search_form(items: list[str], minutes: float) -> SearchForm:
+def search_form(items: list[str], minutes: float, item_names: dict[str, str]) -> SearchForm:
     """The provider search (检索) form."""
     s1, s2, s3 = st.columns(3)
-    names = labels_of("service")
     item = s1.selectbox(
-        t("search_item"), ["", *items], format_func=lambda c: names.get(c, t("search_any_item")), key="search_item"
-    )
+        t("search_item"), ["", *items], key="search_item",
+        format_func=lambda c: svc.item_label(c, lang(), item_names) if c else t("search_any_item"),
+    )  # fmt: skip
     keyword = s2.text_input(t("search_keyword"), key="search_keyword")
     m = s3.slider(t("search_minutes"), 5, 30, int(minutes), key="search_minutes")
     origin = st.radio(

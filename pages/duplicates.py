@@ -10,7 +10,16 @@ from data.accounts.access import can_export_individuals, can_see_individuals, fi
 from data.duplicate_reviews import load_reviews
 from data.duplicates import PERIODS, apply_reviews
 from pages._auth import area_of, get_audit, require_user
-from pages._common import current_dataset, current_tables, duplicate_flags, get_bundle, get_store, service_records
+from pages._common import (
+    current_dataset,
+    current_tables,
+    dataset_notice,
+    dataset_version,
+    duplicate_flags,
+    get_bundle,
+    get_store,
+    service_records,
+)
 from pages._i18n import t
 from service.duplicates import FLAG_LIST_COLUMNS, export_flag_list_csv, flag_list, overlap_matrix, review_flag
 
@@ -23,13 +32,16 @@ if not can_see_individuals(user.role):  # viewers are not routed here; aggregate
     st.stop()
 af = area_of(user)
 ds = current_dataset()
-recs = service_records(ds)
+version = dataset_version(ds)
+recs = service_records(ds, version)
+dataset_notice(("records",))
 if recs is None:
     st.info(t("dup_no_records"))
     st.stop()
-st.caption(t("dup_synthetic"))
+if recs.synthetic:
+    st.caption(t("dup_synthetic"))
 period = st.selectbox(t("dup_period"), list(PERIODS), format_func=lambda p: t(f"dup_period_{p}"), key=K_PERIOD)
-flags = apply_reviews(duplicate_flags(ds, period), load_reviews(get_store(), dataset=ds))
+flags = apply_reviews(duplicate_flags(ds, version, period), load_reviews(get_store(), dataset=ds))
 
 hubs = filter_frame("hubs", current_tables()["hubs"], af)
 hubs = hubs[hubs["tier"].isin(["town", "village"])].sort_values(["tier", "hub_id"])

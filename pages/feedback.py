@@ -13,7 +13,7 @@ from data.accounts.auth import Role
 from data.feedback import CHANNELS, form_response, import_feedback, save_feedback
 from data.safe_export import frame_to_csv_bytes
 from pages._auth import area_of, get_audit, require_user
-from pages._common import DATASET_DEMO, current_dataset, get_bundle, get_store
+from pages._common import DATASET_DEMO, current_dataset, current_tables, get_bundle, get_store
 from pages._i18n import label, lang, t
 from pages._lists import read_upload
 from service import feedback as fb
@@ -25,12 +25,13 @@ if user.role is Role.VIEWER:
     st.error(t("fb_no_access"))
     st.stop()
 ds, bundle, store = current_dataset(), get_bundle(), get_store()
+tables = current_tables()  # the dataset's providers, hubs and catalogue
 st.title(t("fb_title"))
 st.caption(t("fb_note"))
 if K_FLASH in st.session_state:  # what the last save said, shown after the rerun that includes it
     st.success(st.session_state.pop(K_FLASH))
-names = {**dict(zip(bundle.providers["provider_id"], bundle.providers["name"], strict=True)),
-         **dict(zip(bundle.hubs["hub_id"], bundle.hubs["name"], strict=True)),
+names = {**dict(zip(tables["providers"]["provider_id"], tables["providers"]["name"], strict=True)),
+         **dict(zip(tables["hubs"]["hub_id"], tables["hubs"]["name"], strict=True)),
          **dict(zip(bundle.towns["town_code"], bundle.towns["name"], strict=True))}  # fmt: skip
 audit = get_audit()
 frame = fb.scoped(fb.feedback_frame(bundle, store, ds, demo=ds == DATASET_DEMO), af, audit=audit, who=user.username)
@@ -71,12 +72,12 @@ with tab_sum:
         except XihuError as exc:
             st.error(str(exc))
 
-items = list(bundle.catalogue["item_id"]) if len(bundle.catalogue) else []
-hubs = fb.scoped_hubs(bundle.hubs, af)
+items = list(tables["catalogue"]["item_id"]) if len(tables["catalogue"]) else []
+hubs = fb.scoped_hubs(tables["hubs"], af)
 with tab_form, st.form("fb_form", clear_on_submit=True):
     kind = st.radio(t("fb_target_kind"), ["provider", "hub"], format_func=lambda v: t(f"fb_target_{v}"),
                     horizontal=True, key="fb_form_kind")  # fmt: skip
-    pid = st.selectbox(t("fb_target_provider"), list(bundle.providers["provider_id"]), key="fb_form_provider",
+    pid = st.selectbox(t("fb_target_provider"), list(tables["providers"]["provider_id"]), key="fb_form_provider",
                        format_func=lambda p: names.get(p, p))  # fmt: skip
     hid = st.selectbox(
         t("fb_target_hub"), list(hubs["hub_id"]), key="fb_form_hub", format_func=lambda h: names.get(h, h)
@@ -91,7 +92,7 @@ with tab_form, st.form("fb_form", clear_on_submit=True):
         target = {"provider_id": pid} if kind == "provider" else {"hub_id": hid}
         try:
             row = form_response(target=target, item_id=item, score=score, channel=channel, on=on, comment=comment,
-                                providers=bundle.providers, hubs=hubs)  # fmt: skip
+                                providers=tables["providers"], hubs=hubs)  # fmt: skip
             n = save_feedback(store, audit, row, dataset=ds, who=user.username, role=user.role.value, source="form",
                               area=af.as_dict())  # fmt: skip
             st.session_state[K_FLASH] = t("fb_saved", n=n)
@@ -103,7 +104,7 @@ with tab_import:
     upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key="fb_upload", help=t("fb_upload_help"))
     if upload is not None:
         try:
-            result = import_feedback(read_upload(upload), providers=bundle.providers, hubs=hubs, item_ids=items)
+            result = import_feedback(read_upload(upload), providers=tables["providers"], hubs=hubs, item_ids=items)
         except XihuError as exc:
             st.error(str(exc))
             st.stop()

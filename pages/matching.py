@@ -11,6 +11,7 @@ from pages._common import (
     accessibility_for,
     current_key,
     current_tables,
+    dataset_notice,
     get_basemap,
     get_bundle,
     matching_for,
@@ -30,13 +31,15 @@ from service import matching as svc
 user = require_user()
 key = current_key(area_key(user))
 tables, bundle = current_tables(), get_bundle()
-items = [str(i) for i in bundle.catalogue["item_id"]]
+items = [str(i) for i in tables["catalogue"]["item_id"]]
+item_names = svc.item_names(tables["catalogue"], lang())  # the dataset's catalogue's wording
 changes, added = whatif_state()
 am = matching_for(key, changes, added)
 names = tables["providers"].set_index(tables["providers"]["provider_id"].astype(str))["name"]
 hubs = filter_frame("hubs", tables["hubs"], area_of(user)).sort_values("hub_id")
 st.title(t("match_title"))
 st.caption(t("match_caption"))
+dataset_notice(("catalogue", "offers", "needs"))
 c1, c2, c3 = st.columns(3)
 n, n_matched = len(am.needs), int(am.needs["matched"].sum())
 c1.metric(t("match_total"), f"{n:,}")
@@ -48,13 +51,15 @@ left, right = st.columns(2)
 left.subheader(t("match_by_type"))
 left.dataframe(svc.share_view(am.by_need_type, "need_type", lang=lang()), width="stretch")
 right.subheader(t("match_by_item"))
-right.dataframe(svc.share_view(am.by_item, "service", lang=lang()), width="stretch", height=260)
+right.dataframe(svc.share_view(am.by_item, "service", lang=lang(), items=item_names), width="stretch", height=260)
 
 st.subheader(t("match_unmet_list"))
 if am.unmet.empty:
     st.success(t("match_none_unmet"))
 else:
-    st.dataframe(svc.unmet_view(am, tables["providers"], lang=lang()), width="stretch", hide_index=True)
+    st.dataframe(
+        svc.unmet_view(am, tables["providers"], lang=lang(), items=item_names), width="stretch", hide_index=True
+    )
     if len(am.unmet) > 500:
         st.caption(t("match_unmet_more", k=500, n=f"{len(am.unmet):,}"))
 
@@ -64,11 +69,11 @@ st.bar_chart(bars, x=t("col_provider"), y=col, horizontal=True, sort=f"-{col}", 
 st.dataframe(svc.providers_view(am, lang=lang()), width="stretch", hide_index=True, height=260)
 if not am.district:
     st.caption(t("match_util_note"))
-hub_id = whatif_controls(am, names, hubs, items)
-plan_export(user, am, tables["providers"], key.settings)
+hub_id = whatif_controls(am, names, hubs, items, item_names)
+plan_export(user, am, tables["providers"], key.settings, item_names)
 
 st.subheader(t("search_title"))
-form = search_form(items, key.settings.minutes)
+form = search_form(items, key.settings.minutes, item_names)
 point = clicked_point() if form.origin == "click" else None
 if form.origin == "hub" and hub_id:
     h = hubs[hubs["hub_id"].astype(str) == hub_id].iloc[0]
@@ -88,7 +93,7 @@ out = st_folium(m, returned_objects=clicks, height=520, use_container_width=True
 if form.origin == "click":
     remember_click(out, point)
 if res is not None and len(res):
-    st.dataframe(svc.search_view(res, lang=lang()), width="stretch", hide_index=True)
+    st.dataframe(svc.search_view(res, lang=lang(), items=item_names), width="stretch", hide_index=True)
 elif res is not None:
     st.info(t("search_none"))
 st.caption(t("attribution"))

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from core.errors import XihuError
 from data.accounts.auth import Role
 from data.idcard import id_hash_key
-from data.importer import import_matching_table
-from data.monthly import LIST_KINDS, check_month, list_versions, save_version
-from data.service_records import default_catalogue, import_service_records
+from data.import_kinds import save_accepted
+from data.monthly import LIST_KINDS, check_month, list_versions
 from pages._auth import area_of, get_audit, require_user
-from pages._common import DATASET_DEMO, current_dataset, get_bundle, get_store
+from pages._common import DATASET_DEMO, current_dataset, current_tables, get_bundle, get_store
 from pages._i18n import lang, t
 from pages._lists import demo_records, households_for_lists, read_upload
 from service import monthly as mo
+from service.imports import validate_upload
 
 user = require_user()
 af = area_of(user)
 if user.role is Role.VIEWER:
     st.error(t("fb_no_access"))
     st.stop()
-ds, bundle, store, audit = current_dataset(), get_bundle(), get_store(), get_audit()
+ds, bundle, store, audit, tables = current_dataset(), get_bundle(), get_store(), get_audit(), current_tables()
 st.title(t("mo_title"))
 st.caption(t("mo_note"))
 can_write = user.role in (Role.ADMIN, Role.PLANNER)
@@ -45,8 +47,8 @@ else:
     c1, c2 = st.columns(2)
     a = c1.selectbox(t("mo_month_a"), all_months, index=len(all_months) - 2, key="mo_a")
     b = c2.selectbox(t("mo_month_b"), all_months, index=len(all_months) - 1, key="mo_b")
-    diff = mo.compare_months(store, a, b, dataset=ds, households=households_for_lists(), area_filter=af)
-    names = dict(zip(bundle.providers["provider_id"], bundle.providers["name"], strict=True))
+    diff = mo.compare_months(store, a, b, dataset=ds, households=households_for_lists(ds), area_filter=af)
+    names = dict(zip(tables["providers"]["provider_id"], tables["providers"]["name"], strict=True))
     st.caption(
         t("mo_compared")
         + "；".join(
@@ -79,13 +81,11 @@ if can_write:
     upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key="mo_upload")
     if upload is not None and st.button(t("mo_save"), key="mo_save"):
         try:
-            raw = read_upload(upload)
-            if kind == "records":
-                rows = import_service_records(raw, default_catalogue(), key=id_hash_key())
-            else:
-                rows = import_matching_table(raw, kind, catalogue=bundle.catalogue if len(bundle.catalogue) else None)
-            v = save_version(store, audit, kind, check_month(month), rows.accepted, dataset=ds, who=user.username,
-                             role=user.role.value, file_name=upload.name, area=af.as_dict())  # fmt: skip
-            st.success(t("mo_saved", kind=t(f"mo_kind_{kind}"), month=month, v=v, n=len(rows.accepted)))
+            payload = upload.getvalue()
+            rows = validate_upload(read_upload(upload), kind, tables, id_key=id_hash_key())
+            saved = save_accepted(store, audit, kind, rows, dataset=ds, who=user.username, role=user.role.value,
+                                  file_name=upload.name, file_sha256=hashlib.sha256(payload).hexdigest(),
+                                  month=check_month(month), area=af.as_dict())  # fmt: skip
+            st.success(t("mo_saved", kind=t(f"mo_kind_{kind}"), month=month, v=saved.version, n=saved.n_rows))
         except XihuError as exc:
             st.error(str(exc))

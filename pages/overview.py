@@ -12,6 +12,7 @@ from pages._common import (
     current_screen,
     current_settings,
     current_summary,
+    dataset_notice,
     get_bundle,
     map_for,
     share_table,
@@ -32,6 +33,7 @@ if bundle.is_fallback:
     st.warning(bundle.label_zh)
 else:
     st.caption(f"{bundle.label_zh} · {bundle.note_zh}")
+dataset_notice(("hubs", "providers", "beneficiaries"))  # imported data: what stands in for what is missing
 
 summary = current_summary(area)
 screen = current_screen(area)  # viewers: every count below, protected together (geo.disclosure)

@@ -7,9 +7,20 @@ import streamlit as st
 
 from data.accounts.access import can_see_individuals
 from pages._auth import area_of, require_user
-from pages._common import capacity_for, current_dataset, current_settings, dataset_version, get_bundle, service_records
-from pages._i18n import label, lang, t
+from pages._common import (
+    capacity_for,
+    current_dataset,
+    current_settings,
+    current_tables,
+    dataset_notice,
+    dataset_version,
+    get_bundle,
+    service_records,
+)
+from pages._i18n import lang, t
 from service.capacity import FORMULA_EN, FORMULA_ZH, scope_table
+from service.matching import item_label
+from service.matching import item_names as item_names_of
 
 K_TREND = "cap_trend_pick"
 
@@ -20,9 +31,12 @@ if not can_see_individuals(user.role):  # viewers are not routed here; aggregate
     st.stop()
 af = area_of(user)
 ds = current_dataset()
-view = capacity_for(ds, dataset_version(ds), current_settings())
-recs = service_records(ds)
-st.caption(t("cap_synthetic") if recs is not None and recs.synthetic else t("cap_no_records"))
+version = dataset_version(ds)
+view = capacity_for(ds, version, current_settings())
+recs = service_records(ds, version)
+dataset_notice(("offers", "needs", "records"))
+if recs is None or recs.synthetic:
+    st.caption(t("cap_synthetic") if recs is not None else t("cap_no_records"))
 with st.expander(t("cap_formula"), expanded=True):
     st.markdown(FORMULA_EN if lang() == "en" else FORMULA_ZH)
 
@@ -88,11 +102,12 @@ if picked:
 st.subheader(t("cap_items"))
 items = view.items[view.items["provider_id"].isin(set(providers["provider_id"]))]
 items = items.merge(providers[["provider_id", "name"]], on="provider_id")
-items = items.assign(item_id=items["item_id"].map(lambda c: label("service", c)))
+item_names = item_names_of(current_tables()["catalogue"], lang())  # the dataset's catalogue's wording
+items = items.assign(item_id=items["item_id"].map(lambda c: item_label(c, lang(), item_names)))
 item_cols = ["name", "item_id", "capacity_per_month", "assigned", "district_demand", "share_of_demand", "sole_provider"]
 st.dataframe(_shown(items, item_cols), hide_index=True, width="stretch")
 
 st.subheader(t("cap_sole"))
 sole = view.sole.merge(view.providers[["provider_id", "name", "town_code"]], on="provider_id")
-sole = sole.assign(item_id=sole["item_id"].map(lambda c: label("service", c)))
+sole = sole.assign(item_id=sole["item_id"].map(lambda c: item_label(c, lang(), item_names)))
 st.dataframe(_shown(sole, ["item_id", "name", "town_code", "capacity_per_month"]), hide_index=True, width="stretch")

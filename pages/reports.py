@@ -16,7 +16,15 @@ import streamlit as st
 
 from data.accounts.auth import Role
 from pages._auth import area_of, get_audit, require_user
-from pages._common import current_dataset, current_settings, dataset_version, get_bundle, get_store, report_for
+from pages._common import (
+    current_dataset,
+    current_settings,
+    dataset_notice,
+    dataset_version,
+    get_bundle,
+    get_store,
+    report_for,
+)
 from pages._i18n import label, t
 from reports.build import FORMATS, LEVELS, write_reports
 from reports.model import Scope
@@ -31,6 +39,7 @@ af = area_of(user)
 settings = current_settings()
 st.title(t("reports_title"))
 st.caption(t("reports_note"))
+dataset_notice()  # imported data: the month and version of each list the reports describe, what is missing
 
 allowed_levels = {
     Role.ADMIN: LEVELS,

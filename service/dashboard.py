@@ -35,12 +35,11 @@ from layers.folium_map import build_map
 from reports.build import prepare_report
 from reports.content import scenario_sites_from_payload
 from reports.model import Report, ReportSection, Scope
+from service.datasets import DATASET_DEMO, DATASET_USER, DATASETS, TABLE_KINDS, dataset_tables
 from service.monthly import report_month
 
-DATASET_DEMO = "demo"
-DATASET_USER = "user"
-DATASETS = (DATASET_DEMO, DATASET_USER)
-KINDS = ("hubs", "providers", "beneficiaries")
+KINDS = TABLE_KINDS
+__all__ = ["DATASETS", "DATASET_DEMO", "DATASET_USER", "KINDS", "dataset_tables"]
 
 #: (role, town code, village code): the area part of every cache key
 AreaKey = tuple[str, str, str]
@@ -67,17 +66,6 @@ def area_filter_of(area: AreaKey) -> AreaFilter:
     """The server-side filter of an area key."""
     role, town, village = area
     return AreaFilter(Role.parse(role), town or None, village or None)
-
-
-def dataset_tables(bundle: Bundle, store: Store | None, dataset: str) -> dict[str, pd.DataFrame]:
-    """Hubs, providers and beneficiaries of a dataset; imported kinds replace the demo's."""
-    tables = {"hubs": bundle.hubs, "providers": bundle.providers, "beneficiaries": bundle.beneficiaries}
-    if dataset == DATASET_USER and store is not None:
-        for kind in KINDS:
-            stored = store.load_table(kind, dataset=DATASET_USER)
-            if len(stored):
-                tables[kind] = stored
-    return tables
 
 
 def coverage_for(snapper: Snapper, tables: dict[str, pd.DataFrame], key: RunKey) -> CoverageRun:

@@ -24,9 +24,10 @@ CODED_COLUMNS: dict[str, str] = {
     "tier": "tier",
     "kind": "provider_kind",
     "location_source": "location_source",
+    "delivery": "delivery",
 }
 #: columns holding lists of service-item codes
-SERVICE_LIST_COLUMNS = ("services", "needs")
+SERVICE_LIST_COLUMNS = ("services", "needs", "item_id")
 #: yes/no columns
 FLAG_COLUMNS = ("synthetic", "coord_approx")
 #: a cell that looks like a Chinese resident ID number (18 or 15 characters)

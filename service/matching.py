@@ -14,7 +14,7 @@ Tables, columns and units: see :class:`AreaMatching`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import folium
@@ -23,7 +23,7 @@ import pandas as pd
 
 from core.i18n import label, t
 from core.settings import Settings
-from core.vocab import NEED_PRIORITY, NEED_TYPES
+from core.vocab import ITEM_BY_CODE, NEED_PRIORITY, NEED_TYPES
 from data.accounts.access import can_see_individuals, filter_frame
 from data.bundle import Bundle, matching_frames, with_tables
 from geo.disclosure import HIDDEN_MARK, count_alone
@@ -177,6 +177,24 @@ def area_matching(
     )
 
 
+def item_names(catalogue: pd.DataFrame, lang: str) -> dict[str, str]:
+    """What a person reads for each item of the dataset's catalogue: its name there (an imported
+    catalogue's own wording), in English the built-in English name of a built-in item."""
+    out: dict[str, str] = {}
+    for code, name in zip(catalogue["item_id"].astype(str), catalogue["name"], strict=True):
+        builtin = code in ITEM_BY_CODE
+        usable = isinstance(name, str) and bool(name.strip())
+        out[code] = label("service", code, lang) if (lang == "en" and builtin) or not usable else str(name)
+    return out
+
+
+def item_label(code: object, lang: str, items: Mapping[str, str] | None = None) -> str:
+    """An item's name: from ``items`` (:func:`item_names`) when it holds the code, else the built-in label."""
+    if items is not None and str(code) in items:
+        return items[str(code)]
+    return label("service", code, lang)
+
+
 def provider_name(pid: object, names: pd.Series, lang: str) -> str:
     """A provider's name; a what-if offer's provider reads "新增服务（情景）"; nothing reads "—"."""
     if not isinstance(pid, str) or not pid:
@@ -194,7 +212,9 @@ def _walk_min(walk_m: pd.Series, settings: Settings) -> pd.Series:
     return (walk_m / (settings.speed_kmh * 1000.0 / 60.0)).round(1)
 
 
-def unmet_view(am: AreaMatching, providers: pd.DataFrame, *, lang: str, limit: int = 500) -> pd.DataFrame:
+def unmet_view(
+    am: AreaMatching, providers: pd.DataFrame, *, lang: str, limit: int = 500, items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The unmet needs as the page prints them (Chinese labels, ``—`` for nothing)."""
     names = _names(providers)
     u = am.unmet.head(limit)
@@ -203,7 +223,7 @@ def unmet_view(am: AreaMatching, providers: pd.DataFrame, *, lang: str, limit: i
             t("col_household", lang): u["household_id"].astype(str),
             t("col_name", lang): u["name_masked"].fillna("—"),
             t("col_need_type", lang): [label("need_type", c, lang) for c in u["need_type"]],
-            t("col_service", lang): [label("service", c, lang) for c in u["item_id"]],
+            t("col_service", lang): [item_label(c, lang, items) for c in u["item_id"]],
             t("col_urgency", lang): u["urgency"].astype(int),
             t("col_reason", lang): [label("match_reason", c, lang) for c in u["reason"]],
             t("col_if_capacity", lang): [provider_name(p, names, lang) for p in u["nearest_provider_id"]],
@@ -212,7 +232,7 @@ def unmet_view(am: AreaMatching, providers: pd.DataFrame, *, lang: str, limit: i
     )
 
 
-def share_view(shares: pd.DataFrame, kind: str, *, lang: str) -> pd.DataFrame:
+def share_view(shares: pd.DataFrame, kind: str, *, lang: str, items: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Needs, matched and matched % per need type or item, labelled."""
     return pd.DataFrame(
         {
@@ -220,7 +240,7 @@ def share_view(shares: pd.DataFrame, kind: str, *, lang: str) -> pd.DataFrame:
             t("col_matched", lang): shares["matched"].to_numpy(),
             t("col_match_pct", lang): shares["pct"].to_numpy(),
         },
-        index=[label(kind, c, lang) for c in shares.index],
+        index=[item_label(c, lang, items) if kind == "service" else label(kind, c, lang) for c in shares.index],
     )
 
 
@@ -255,7 +275,9 @@ def utilisation_chart(am: AreaMatching, *, lang: str, top: int = 20) -> tuple[pd
     return frame.dropna().nlargest(top, col), col
 
 
-def household_plan(am: AreaMatching, providers: pd.DataFrame, settings: Settings, *, lang: str) -> pd.DataFrame:
+def household_plan(
+    am: AreaMatching, providers: pd.DataFrame, settings: Settings, *, lang: str, items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """一户一策: one row per need of each household of the area, masked names, walking minutes."""
     names = _names(providers)
     n = am.needs.sort_values(["household_id", "need_id"])
@@ -264,7 +286,7 @@ def household_plan(am: AreaMatching, providers: pd.DataFrame, settings: Settings
             t("col_household", lang): n["household_id"].astype(str),
             t("col_name", lang): n["name_masked"].fillna("—"),
             t("col_need_type", lang): [label("need_type", c, lang) for c in n["need_type"]],
-            t("col_service", lang): [label("service", c, lang) for c in n["item_id"]],
+            t("col_service", lang): [item_label(c, lang, items) for c in n["item_id"]],
             t("col_urgency", lang): n["urgency"].astype(int),
             t("col_provider", lang): [
                 provider_name(p, names, lang) if m else "—" for p, m in zip(n["provider_id"], n["matched"], strict=True)
@@ -376,7 +398,7 @@ def matching_map(
     lang: str,
 ) -> folium.Map:
     """The matching page's map: base map and hubs, the search result and, optionally, accessibility hexes."""
-    from layers.access_layers import accessibility_hex_layer, search_result_layer
+    from layers.access_layers import accessibility_hex_layer, matching_legend, search_result_layer
     from layers.folium_map import build_map
     from service.dashboard import town_bounds
 
@@ -390,16 +412,22 @@ def matching_map(
         lang=lang,
         attribution=bundle.attribution,
     )
+    access_legend: list[dict[str, object]] = []
+    search_legend: list[dict[str, object]] = []
     if access is not None and len(access):
-        layer, _ = accessibility_hex_layer(
+        layer, access_legend = accessibility_hex_layer(
             access[access["group"] == access_group], group=access_group, minutes=settings.minutes, lang=lang
         )
         layer.add_to(m)
     if search is not None and point is not None:
-        layer, _ = search_result_layer(
+        layer, search_legend = search_result_layer(
             search, providers, point_lon=point[0], point_lat=point[1], minutes=settings.minutes, lang=lang
         )
         layer.add_to(m)
+    if access_legend or search_legend:
+        matching_legend(
+            search=search_legend, access=access_legend, group=access_group, minutes=settings.minutes, lang=lang
+        ).add_to(m)
     # folium's layer control lists every layer at render time: keep it after the layers added here,
     # or its script runs before their variables exist
     for name, child in list(m._children.items()):
@@ -408,12 +436,12 @@ def matching_map(
     return m
 
 
-def search_view(res: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+def search_view(res: pd.DataFrame, *, lang: str, items: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The search result as printed: provider, item, walk, capacity, capacity left (``—`` withheld)."""
     return pd.DataFrame(
         {
             t("col_provider", lang): res["name"].astype(str),
-            t("col_item_name", lang): [label("service", c, lang) for c in res["item_id"]],
+            t("col_item_name", lang): [item_label(c, lang, items) for c in res["item_id"]],
             t("col_walk_m", lang): [f"{w:,.0f}" for w in res["walk_m"]],
             t("col_walk_min", lang): [f"{w:.1f}" for w in res["walk_min"]],
             t("col_capacity", lang): [f"{c:,.0f}" if pd.notna(c) else HIDDEN_MARK for c in res["capacity_per_month"]],
@@ -422,6 +450,8 @@ def search_view(res: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     )
 
 
-def offer_label(provider: str, item: str, names: pd.Series, *, lang: str) -> str:
+def offer_label(
+    provider: str, item: str, names: pd.Series, *, lang: str, items: Mapping[str, str] | None = None
+) -> str:
     """The pick-list text of an offer: provider name · item."""
-    return f"{provider_name(provider, names, lang)} · {label('service', item, lang)}"
+    return f"{provider_name(provider, names, lang)} · {item_label(item, lang, items)}"

@@ -37,7 +37,7 @@ from reports.model import Report
 from service.dashboard import DATASET_DEMO, DATASET_USER, KINDS, dataset_tables
 from service.matching import district_problem, matching_inputs
 from service.monthly import MONTH_KINDS, month_tables, report_month
-from service.records import DatasetRecords, demo_records, records_with_areas
+from service.records import DatasetRecords, demo_records, imported_records, records_with_areas
 from service.report_sections import dataset_sections
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,8 @@ def dataset_records(bundle: Bundle, tables: dict[str, pd.DataFrame], dataset: st
         return replace(demo, records=recs)
     if stored is None or not len(stored):
         return None
-    households = tables["beneficiaries"].reindex(
-        columns=["beneficiary_id", "id_hash", "town_code", "community_code", "name_masked"]
-    )
-    recs = records_with_areas(_dated(stored).drop(columns=["town_code", "community_code"], errors="ignore"), households)
-    return DatasetRecords(records=recs, households=households, n_rejected=0, synthetic=False)
+    own = _dated(stored).drop(columns=["town_code", "community_code"], errors="ignore")
+    return imported_records(own, tables["beneficiaries"], key=key)  # the one home of an imported dataset's records
 
 
 def has_imported_data(store: Store) -> bool:
@@ -87,11 +84,10 @@ def has_imported_data(store: Store) -> bool:
 def _imported_label(store: Store, used: dict[str, int], month: str) -> tuple[str, str]:
     own = [kind for kind in KINDS if len(store.load_table(kind, dataset=DATASET_USER))]
     demo = [kind for kind in KINDS if kind not in own]
-    names = {"hubs": "服务站点", "providers": "服务主体", "beneficiaries": "救助对象"}
     label = t("rep_imported_label")
-    note = "导入的表：" + "、".join(names[k] for k in own)
+    note = "导入的表：" + "、".join(t(f"ds_kind_{k}") for k in own)
     if demo:
-        note += "；其余（" + "、".join(names[k] for k in demo) + "）为演示数据（合成）"
+        note += "；其余（" + "、".join(t(f"ds_kind_{k}") for k in demo) + "）为演示数据（合成）"
     if used:
         note += f"；{month} 月度清单：" + "、".join(f"{t(f'mo_kind_{k}')}第 {v} 版" for k, v in used.items())
     return label, note + "。"

@@ -18,6 +18,7 @@ from layers.access_layers import (
     access_classes,
     accessibility_hex_layer,
     legend_block_html,
+    matching_legend,
     search_result_layer,
 )
 from layers.folium_map import map_html
@@ -114,3 +115,27 @@ def test_layers_refuse_bad_input(results: tuple[pd.DataFrame, pd.DataFrame]) -> 
         search_result_layer(res.drop(columns="walk_m"), providers, point_lon=120.1, point_lat=30.2)
     with pytest.raises(MapInputError, match="origin_id"):
         accessibility_hex_layer(pd.DataFrame({"h3": ["x"]}), group="care")
+
+
+def test_matching_legend_has_a_block_per_layer_in_both_languages(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    res, providers = results
+    _, search = search_result_layer(res, providers, point_lon=120.1, point_lat=30.2, minutes=10)
+    cells = sorted(h3.grid_disk(h3.latlng_to_cell(30.25, 120.10, 9), 1))[:4]
+    acc = pd.DataFrame({"origin_id": cells, "accessibility": [0.0, 1.0, 2.0, 3.0]})
+    _, access = accessibility_hex_layer(acc, group="care", minutes=10)
+    m = folium.Map(location=(30.25, 120.1), zoom_start=13)
+    matching_legend(search=search, access=access, group="care", minutes=10).add_to(m)
+    html = m.get_root().render()
+    for text in ("检索结果：10分钟步行可达的服务主体", "有剩余服务能力", "检索起点", "关爱型服务可及性（每户每月人次）",
+                 "10分钟步行范围内无服务主体", "E2SFCA", "bottomright"):  # fmt: skip
+        assert text in html, text
+    # the classes low to high, then "nothing in reach" last
+    assert html.index(access[1]["label"]) < html.index(access[-1]["label"]) < html.index("10分钟步行范围内无服务主体")
+    _, search_en = search_result_layer(res, providers, point_lon=120.1, point_lat=30.2, minutes=10, lang="en")
+    only_search = matching_legend(search=search_en, lang="en", minutes=10)
+    m2 = folium.Map(location=(30.25, 120.1), zoom_start=13)
+    only_search.add_to(m2)
+    html2 = m2.get_root().render()
+    assert "Capacity left" in html2 and "Access to" not in html2 and "检索" not in html2
+    with pytest.raises(MapInputError, match="lang"):
+        matching_legend(search=search, lang="fr")
