@@ -78,7 +78,7 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
     out = tmp_path / "out"
     args = [
         "--network", xihu_dir / "xihu.osm.pbf", "--hubs", hubs_csv, "--points", points_csv,
-        "--tile-km", "3", "--workers", "2", "--reports", "--out", out,
+        "--tile-km", "3", "--workers", "2", "--reports", "--month", "2026-11", "--out", out,
     ]  # fmt: skip
     first = run_module("geo", "batch", *args, home=tmp_path, timeout=600)
     assert first.returncode == 0, first.stderr
@@ -92,9 +92,11 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
     for pid in pids:
         stem = file_stem(pid)
         folder = out / "reports" / stem / "district"
-        xlsx, pdf, gpkg = (folder / f"district_{pid}.{ext}" for ext in ("xlsx", "pdf", "gpkg"))
+        xlsx, pdf, gpkg = (folder / f"district_{pid}_2026-11.{ext}" for ext in ("xlsx", "pdf", "gpkg"))
         assert xlsx.is_file() and pdf.read_bytes()[:5] == b"%PDF-" and gpkg.is_file()
-        assert (folder / f"district_{pid}_geojson" / "hexes.geojson").is_file()
+        assert (folder / f"district_{pid}_2026-11_geojson" / "hexes.geojson").is_file()
+        notes = {r["项目"]: r["内容"] for r in _sheet(xlsx, "说明")}
+        assert notes["报告月份"] == "2026-11" and "geo batch" in str(notes["数据集"])
         rows = pd.read_parquet(out / "coverage" / f"{stem}.parquet")
         n, inside = len(rows), int(rows["covered"].sum())
         d = _sheet(xlsx, "区级汇总")[0]
