@@ -122,9 +122,10 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
         for h, v, note in zip(hexes["H3编号"], hexes["户数"], hexes["隐藏说明"], strict=True):
             shown = v if not pd.isna(v) else next(x for x in str(note).split("；") if x.startswith("户数"))[2:]
             assert _consistent(int(shown) if isinstance(shown, float) else shown, int(per[h])), (pid, h, v, note)
-        # no count of 1-9 is printed anywhere in the level sheets
+        # no count of 1-9 is printed anywhere in the level sheets, and no internal code
         for name in ("区级汇总", "镇街", "村社服务点"):
             for r in _sheet(xlsx, name):
+                assert not any(isinstance(v, str) and v.startswith("__") for v in r.values()), r
                 for k, v in r.items():
                     if isinstance(k, str) and ("户" in k or "圈内" in k or "圈外" in k) and "%" not in k:
                         assert not (isinstance(v, int) and 1 <= v <= 9), (pid, name, k, v)
