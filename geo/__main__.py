@@ -342,9 +342,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise InputColumnsError(msg)
     formats = tuple(f.strip() for f in args.report_formats.split(",") if f.strip())
     if args.reports:
-        from reports.batch import check_report_options, reports_step
+        from reports.batch import check_report_month, check_report_options, reports_step
 
         check_report_options(formats, args.font)  # before the network is read
+        if args.month:
+            check_report_month(args.month)
     hubs = read_table(args.hubs)
     points = read_table(args.points)
     _checked_located(hubs, f"hubs file {Path(args.hubs).name}", "hub_id", "hub")
@@ -357,7 +359,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         log.warning("hub %s is %.0f m from the nearest walkable way", hid, d)
     follow_up = None
     if args.reports:
-        follow_up = reports_step(net, formats=formats, font=args.font)
+        follow_up = reports_step(net, formats=formats, font=args.font, month=args.month)
     res = run_batch(
         net,
         hubs,
@@ -450,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reports", action="store_true", help="also write each partition's reports under OUT/reports/")
     b.add_argument("--report-formats", default="xlsx,pdf,gpkg,geojson", help="formats of --reports (comma-separated)")
     b.add_argument("--font", default=None, help="CJK font file for --reports (default: fonts-wqy-zenhei)")
+    b.add_argument("--month", default=None, help="YYYY-MM the reports name (default: this month, China time)")
     b.add_argument("--out", required=True, help="output folder or fsspec URL that every worker can reach")
     b.set_defaults(func=cmd_batch)
     return ap

@@ -55,7 +55,7 @@ from geo.batch import NO_COORDS_PARTITION, OUTSIDE_PARTITION, partition_engine
 from geo.disclosure import publish
 from geo.graph import WalkNetwork
 from geo.hexes import aggregate_points
-from reports.build import FORMATS, hub_service_areas, write_reports
+from reports.build import FORMATS, check_report_month, current_month, hub_service_areas, write_reports
 from reports.content import LEVEL_DISTRICT, UNKNOWN, ReportInfo, build_report_tables
 from reports.fonts import find_cjk_font
 from reports.maps import map_data
@@ -191,6 +191,7 @@ def partition_report(
     hub_info: pd.DataFrame | None = None,
     provenance: dict[str, Any],
     font: str | None = None,
+    month: str = "",
 ) -> Report:
     """The protected report of one partition, ready for :func:`reports.build.write_reports` (district level)."""
     if task.core_wkb is None:
@@ -218,6 +219,7 @@ def partition_report(
         ),
         attribution=ATTRIBUTION,
         network=dict(provenance),
+        month=month or current_month(),
     )
     tables = build_report_tables(run, towns=towns, communities=communities, providers=providers, info=info)
     timings["tables"] = time.perf_counter() - t0
@@ -269,7 +271,14 @@ def run_partition_reports(task: FollowUpTask) -> dict[str, Any]:
     info = read_table_url(task.hub_info_url)
     opts = task.options
     report = partition_report(
-        network, cov, rows, hubs, hub_info=info, provenance=opts.get("network", {}), font=opts.get("font")
+        network,
+        cov,
+        rows,
+        hubs,
+        hub_info=info,
+        provenance=opts.get("network", {}),
+        font=opts.get("font"),
+        month=str(opts.get("month") or ""),
     )
     files: list[str] = []
     with tempfile.TemporaryDirectory(prefix="xihu-batch-report-") as tmp:
@@ -298,15 +307,23 @@ def check_report_options(formats: tuple[str, ...], font: str | None) -> None:
     find_cjk_font(font)
 
 
-def reports_step(network: WalkNetwork, *, formats: tuple[str, ...] = FORMATS, font: str | None = None) -> FollowUp:
-    """The ``--reports`` step of :func:`data.batch.run_batch` (formats: any of xlsx, pdf, gpkg, geojson)."""
+def reports_step(
+    network: WalkNetwork, *, formats: tuple[str, ...] = FORMATS, font: str | None = None, month: str | None = None
+) -> FollowUp:
+    """The ``--reports`` step of :func:`data.batch.run_batch` (formats: any of xlsx, pdf, gpkg, geojson).
+
+    ``month`` (``YYYY-MM``, default this month in China time) is the month the reports name,
+    in their files and their file names; it is part of the step's key.
+    """
     check_report_options(formats, font)
+    month = check_report_month(month) if month else current_month()
     meta = {k: network.meta.get(k) for k in ("source", "sha256", "source_date")}
     meta.update({"n_nodes": network.n_nodes, "n_edges": network.n_edges})
     meta["source"] = Path(str(meta.get("source") or "")).name or "未知"
     options = {
         "version": REPORT_STEP_VERSION,
         "formats": list(formats),
+        "month": month,
         "font": font,
         "network": {k: (v if isinstance(v, int | float | str) or v is None else str(v)) for k, v in meta.items()},
     }

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from data.safe_export import neutralise_cell
-from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, records
+from reports.content import LEVEL_DISTRICT, LEVEL_TOWN, LEVEL_VILLAGE, UNKNOWN_TOWN, records
 from reports.labels import (
     HEX_HEADERS,
     HIDDEN,
@@ -75,7 +75,9 @@ def _kind(col: str) -> str:
 def _cell_value(value: Any, kind: str, cutoff: tuple[float, float]) -> tuple[Any, str | None]:
     """The value to store and its number format."""
     if kind == "id":
-        return ("" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)), "@"
+        if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).startswith(UNKNOWN_TOWN):
+            return "", "@"  # no code for the rows of households of no known town ("未知镇街", "未匹配社区")
+        return str(value), "@"
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return HIDDEN, None
     if isinstance(value, str):

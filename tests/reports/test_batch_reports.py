@@ -78,7 +78,7 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
     out = tmp_path / "out"
     args = [
         "--network", xihu_dir / "xihu.osm.pbf", "--hubs", hubs_csv, "--points", points_csv,
-        "--tile-km", "3", "--workers", "2", "--reports", "--out", out,
+        "--tile-km", "3", "--workers", "2", "--reports", "--month", "2026-11", "--out", out,
     ]  # fmt: skip
     first = run_module("geo", "batch", *args, home=tmp_path, timeout=600)
     assert first.returncode == 0, first.stderr
@@ -92,9 +92,11 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
     for pid in pids:
         stem = file_stem(pid)
         folder = out / "reports" / stem / "district"
-        xlsx, pdf, gpkg = (folder / f"district_{pid}.{ext}" for ext in ("xlsx", "pdf", "gpkg"))
+        xlsx, pdf, gpkg = (folder / f"district_{pid}_2026-11.{ext}" for ext in ("xlsx", "pdf", "gpkg"))
         assert xlsx.is_file() and pdf.read_bytes()[:5] == b"%PDF-" and gpkg.is_file()
-        assert (folder / f"district_{pid}_geojson" / "hexes.geojson").is_file()
+        assert (folder / f"district_{pid}_2026-11_geojson" / "hexes.geojson").is_file()
+        notes = {r["项目"]: r["内容"] for r in _sheet(xlsx, "说明")}
+        assert notes["报告月份"] == "2026-11" and "geo batch" in str(notes["数据集"])
         rows = pd.read_parquet(out / "coverage" / f"{stem}.parquet")
         n, inside = len(rows), int(rows["covered"].sum())
         d = _sheet(xlsx, "区级汇总")[0]
@@ -120,9 +122,10 @@ def test_batch_reports_per_partition_equal_a_recount_are_protected_and_resume(
         for h, v, note in zip(hexes["H3编号"], hexes["户数"], hexes["隐藏说明"], strict=True):
             shown = v if not pd.isna(v) else next(x for x in str(note).split("；") if x.startswith("户数"))[2:]
             assert _consistent(int(shown) if isinstance(shown, float) else shown, int(per[h])), (pid, h, v, note)
-        # no count of 1-9 is printed anywhere in the level sheets
+        # no count of 1-9 is printed anywhere in the level sheets, and no internal code
         for name in ("区级汇总", "镇街", "村社服务点"):
             for r in _sheet(xlsx, name):
+                assert not any(isinstance(v, str) and v.startswith("__") for v in r.values()), r
                 for k, v in r.items():
                     if isinstance(k, str) and ("户" in k or "圈内" in k or "圈外" in k) and "%" not in k:
                         assert not (isinstance(v, int) and 1 <= v <= 9), (pid, name, k, v)
