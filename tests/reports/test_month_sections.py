@@ -159,6 +159,10 @@ def test_cli_imported_builds_from_the_database(
     with Store(url) as store:
         store.save_table("beneficiaries", stored, dataset="user")
         stored = store.load_table("beneficiaries", dataset="user")
+        # imported data never borrows the demo's lists: the offers are imported as February's list
+        save_version(
+            store, AuditLog(store, KEY), "offers", "2026-02", bundle.offers, dataset="user", who="t", role="planner"
+        )
     monkeypatch.setenv("DATABASE_URL", url)
     out = tmp_path / "out"
     res = run_module(
@@ -181,6 +185,25 @@ def test_cli_imported_builds_from_the_database(
     notes = {r[0].value: r[1].value for r in wb["说明"].iter_rows(min_row=2)}
     assert notes["报告月份"] == "2026-02" and "导入" in notes["数据集"] and "救助对象" in notes["数据说明"]
     assert "服务能力" in wb.sheetnames  # the same sections as the app's Reports page
+    assert "重复救助" not in wb.sheetnames  # no service records imported: no section, never the demo's
+
+
+def test_cli_imported_without_offers_has_no_capacity_sheet(
+    fallback: tuple[Bundle, WalkNetwork], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle, _ = fallback
+    url = f"sqlite:///{tmp_path / 'user.sqlite'}"
+    with Store(url) as store:
+        store.save_table("beneficiaries", _user_rows(bundle), dataset="user")
+    monkeypatch.setenv("DATABASE_URL", url)
+    out = tmp_path / "out"
+    res = run_module(
+        "reports", "build", "--dataset", "imported", "--bundle", "fallback", "--month", "2026-02",
+        "--level", "district", "--format", "xlsx", "--out", out, home=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    wb = openpyxl.load_workbook(next((out / "district").glob("district_*_2026-02.xlsx")))
+    assert "服务能力" not in wb.sheetnames  # the demo's synthetic offers are never mixed into imported data
 
 
 def test_cli_imported_on_an_empty_database_exits_2_in_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
