@@ -169,18 +169,25 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
     return stats
 
 
-def finished_stats(task: PartitionTask) -> dict[str, Any] | None:
-    """The stats of a partition finished with the same inputs, else ``None``."""
-    if not _exists(task.done_url) or not _exists(task.out_url):
+def _marker_stats(done_url: str, key: str) -> dict[str, Any] | None:
+    """The stats of a done marker written with the same format and key, else ``None``."""
+    if not _exists(done_url):
         return None
     try:
-        marker = json.loads(_read_bytes(task.done_url))
+        marker = json.loads(_read_bytes(done_url))
     except (OSError, ValueError):
         return None
-    if marker.get("format") != BATCH_FORMAT or marker.get("key") != task.key:
+    if marker.get("format") != BATCH_FORMAT or marker.get("key") != key:
         return None
     stats = marker.get("stats")
     return stats if isinstance(stats, dict) else None
+
+
+def finished_stats(task: PartitionTask) -> dict[str, Any] | None:
+    """The stats of a partition finished with the same inputs, else ``None``."""
+    if not _exists(task.out_url):
+        return None
+    return _marker_stats(task.done_url, task.key)
 
 
 def boundaries_from_file(url: str, metric_crs: str, id_column: str | None = None) -> tuple[list[Any], list[str]]:
@@ -391,16 +398,7 @@ def run_follow_up(fn: FollowUpFn, task: FollowUpTask, _coverage: Any = None) -> 
 
 def finished_follow_up(task: FollowUpTask) -> dict[str, Any] | None:
     """The stats of a step finished with the same key, else ``None``."""
-    if not _exists(task.done_url):
-        return None
-    try:
-        marker = json.loads(_read_bytes(task.done_url))
-    except (OSError, ValueError):
-        return None
-    if marker.get("format") != BATCH_FORMAT or marker.get("key") != task.key:
-        return None
-    stats = marker.get("stats")
-    return stats if isinstance(stats, dict) else None
+    return _marker_stats(task.done_url, task.key)
 
 
 def plan_follow_ups(

@@ -427,20 +427,7 @@ def map_columns(
     """
     _check_kind(kind)
     headers = [str(c) for c in df.columns]
-    targets = set(_targets(kind))
-    user = dict(mapping or {})
-    for header, col in user.items():
-        if header not in headers:
-            msg = f"映射中的列“{header}”不在表中 (column not in the table)"
-            raise ColumnMappingError(msg)
-        if col and col not in targets:
-            msg = f"不能映射到“{col}”：可用的目标列为 {', '.join(sorted(targets))} (unknown target column)"
-            raise ColumnMappingError(msg)
-    chosen = [c for c in user.values() if c]
-    dup = sorted({c for c in chosen if chosen.count(c) > 1})
-    if dup:
-        msg = f"多个列被映射到同一目标列：{', '.join(dup)} (several columns mapped to one)"
-        raise ColumnMappingError(msg)
+    user = _checked_user_mapping(df, mapping, _targets(kind))
 
     aliases = _alias_table(kind)
     own = _own_annotations(headers)
