@@ -486,6 +486,10 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "fb_target_provider": ("服务机构", "A provider"),
     "fb_target_hub": ("服务站点", "A hub"),
     "fb_save": ("保存反馈", "Save feedback"),
+    "fb_file_saved_before": (
+        "这个文件已经保存过，不再重复保存；如有新的反馈，请导入新的文件。",
+        "This file was saved before and is not saved again; import a new file for new responses.",
+    ),
     "fb_saved": ("已保存 {n} 条反馈（已记入审计日志）", "{n} responses saved (audited)"),
     "fb_import_result": (
         "读取 {read} 行：接受 {acc} 行，拒绝 {rej} 行",

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
+from data.accounts.access import AreaFilter
 from data.accounts.audit import sha256_hex
 from data.basemap import basemap_frames_from_shared, named_roads
 from data.bundle import Bundle, with_tables
@@ -21,6 +22,7 @@ from data.config import xihu_file
 from data.demo import load_default_bundle
 from data.duplicate_reviews import load_reviews
 from data.duplicates import DEFAULT_PERIOD, apply_reviews, flag_duplicates
+from data.feedback import feedback_version
 from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import Store
@@ -36,6 +38,7 @@ from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
 from reports.model import Report, ReportSection
 from service import dashboard as svc
+from service import feedback as svc_fb
 from service import matching as svc_match
 from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
@@ -381,6 +384,22 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
     recs = service_records(dataset)
     records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
     return capacity_view(match, bundle.providers, bundle.towns, records)
+
+
+# -- satisfaction feedback (满意度) ----------------------------------------------------------------
+@st.cache_data(max_entries=16, show_spinner=False)
+def _feedback_for(dataset: str, version: tuple[int, int], area: AreaFilter) -> pd.DataFrame:
+    frame = svc_fb.feedback_frame(get_bundle(), get_store(), dataset, demo=dataset == DATASET_DEMO)
+    return svc_fb.scoped(frame, area)
+
+
+def feedback_for(dataset: str, area: AreaFilter) -> pd.DataFrame:
+    """The responses ``area`` may see (stored + the demo's synthetic ones), scoped before caching.
+
+    Read once per version (:func:`data.feedback.feedback_version`, which every save changes):
+    a rerun asks the database for that version only, never for the rows again.
+    """
+    return _feedback_for(dataset, feedback_version(get_store(), dataset=dataset), area)
 
 
 def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:
