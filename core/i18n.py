@@ -116,6 +116,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "no": ("否", "no"),
     "whatif": ("情景模拟（最多三个方案）", "What-if scenarios (up to three)"),
     "scenario": ("当前方案", "Active scenario"),
+    "scenario_n": ("方案{n}", "Scenario {n}"),
     "add_site": ("推荐站点", "Recommended site"),
     "add": ("加入方案", "Add to scenario"),
     "remove_hub": ("撤除站点", "Remove a hub"),
