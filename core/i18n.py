@@ -85,6 +85,15 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "save_db": ("保存到数据库（替换已导入的同类数据）", "Save to the database (replaces imported rows of this kind)"),
     "saved": ("已保存 {n} 行到数据库。", "Saved {n} rows to the database."),
     "signin": ("登录", "Sign in"),
+    "db_down": (
+        "数据库暂时无法连接，页面内容无法读取或保存。请稍候：数据库恢复后页面会自动刷新，无需重新登录；"
+        "如长时间未恢复，请联系系统管理员。",
+        "The database cannot be reached right now, so nothing can be read or saved. Please wait: the page "
+        "refreshes by itself when the database is back, without signing in again; if it stays down, call "
+        "the system administrator.",
+    ),
+    "db_down_retry": ("每 {s} 秒自动检查一次数据库连接…", "Checking the database every {s} s…"),
+    "db_down_title": ("数据库不可用", "Database unavailable"),
     "signout": ("退出登录", "Sign out"),
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),

@@ -59,6 +59,12 @@ from data.schemas import KINDS, TABLE_COLUMNS
 logger = logging.getLogger(__name__)
 
 SQLITE_FILE_NAME: Final = "xihu.sqlite"
+#: what a database that stopped, restarted or cannot be reached raises (a connection refused or
+#: dropped mid-query, a server shutting down); the app shows one Chinese message for these and
+#: recovers when the database answers again (pages._common.database_down)
+DATABASE_DOWN_ERRORS: Final = (sa.exc.OperationalError, sa.exc.InterfaceError)
+#: seconds to wait for a PostgreSQL connection before giving up
+CONNECT_TIMEOUT_S: Final = 5
 #: rows per INSERT round trip (executemany batches)
 INSERT_CHUNK_ROWS: Final = 2000
 
@@ -461,7 +467,10 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
-        self.engine: Engine = sa.create_engine(self.url)
+        # pool_pre_ping: a pooled connection that died with a database restart is replaced
+        # before use, so the first query after the restart succeeds instead of failing
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if self.url.startswith("postgresql") else {}
+        self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_on_connect)
         METADATA.create_all(self.engine)
@@ -479,6 +488,17 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Ask the database for ``SELECT 1``.
+
+        Raises
+        ------
+        sqlalchemy.exc.OperationalError
+            The database cannot be reached (one of :data:`DATABASE_DOWN_ERRORS`).
+        """
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
 
     @property
     def dialect(self) -> str:

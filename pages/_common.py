@@ -8,6 +8,8 @@ never mutate what they return. Results are cached by :class:`service.dashboard.R
 
 from __future__ import annotations
 
+import logging
+
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -25,7 +27,7 @@ from data.duplicates import DEFAULT_PERIOD, apply_reviews, flag_duplicates
 from data.feedback import feedback_version
 from data.idcard import id_hash_key
 from data.network import load_network
-from data.storage import Store
+from data.storage import DATABASE_DOWN_ERRORS, Store
 from geo.analysis import CoverageRun
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
@@ -44,6 +46,8 @@ from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.records import DatasetRecords, demo_records
 from service.report_sections import capacity_section, duplicates_section
+
+logger = logging.getLogger(__name__)
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -384,6 +388,36 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
     recs = service_records(dataset)
     records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
     return capacity_view(match, bundle.providers, bundle.towns, records)
+
+
+# -- the database stopped or unreachable -----------------------------------------------------------
+#: seconds between two checks whether the database answers again
+DB_RETRY_S = 5
+
+
+def database_reachable() -> bool:
+    """Whether the database answers now (a fresh connection; the pool replaces dead ones)."""
+    try:
+        get_store().ping()
+    except DATABASE_DOWN_ERRORS:
+        return False
+    return True
+
+
+@st.fragment(run_every=DB_RETRY_S)
+def _wait_for_database() -> None:
+    if database_reachable():
+        st.rerun(scope="app")
+    st.caption(t("db_down_retry", s=DB_RETRY_S))
+
+
+def database_down(exc: BaseException) -> None:
+    """What every page shows while the database is stopped or unreachable: one Chinese message, no
+    traceback, and a check every few seconds that reruns the app when the database answers again
+    (the session stays signed in: its token is checked again then)."""
+    logger.warning("database unavailable (%s): %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    st.error(t("db_down"))
+    _wait_for_database()
 
 
 # -- satisfaction feedback (满意度) ----------------------------------------------------------------
