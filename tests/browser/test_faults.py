@@ -106,8 +106,8 @@ def cluster() -> Iterator[Cluster]:
     root = Path(tempfile.mkdtemp(prefix="xihu-pgf-")) / "pg"
     root.parent.chmod(0o711)  # as root, the cluster belongs to 'postgres', which must reach its folder
     c = Cluster(root=root, port=int(os.environ.get("XIHU_PG_TEST_PORT", "55432")))
-    c.start()
     try:
+        c.start()
         yield c
     finally:
         c._run("destroy")
