@@ -129,6 +129,15 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "save_db": ("保存到数据库（替换已导入的同类数据）", "Save to the database (replaces imported rows of this kind)"),
     "saved": ("已保存 {n} 行到数据库。", "Saved {n} rows to the database."),
     "signin": ("登录", "Sign in"),
+    "db_down": (
+        "数据库暂时无法连接，页面内容无法读取或保存。请稍候：数据库恢复后页面会自动刷新，无需重新登录；"
+        "如长时间未恢复，请联系系统管理员。",
+        "The database cannot be reached right now, so nothing can be read or saved. Please wait: the page "
+        "refreshes by itself when the database is back, without signing in again; if it stays down, call "
+        "the system administrator.",
+    ),
+    "db_down_retry": ("每 {s} 秒自动检查一次数据库连接…", "Checking the database every {s} s…"),
+    "db_down_title": ("数据库不可用", "Database unavailable"),
     "signout": ("退出登录", "Sign out"),
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
@@ -160,6 +169,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "no": ("否", "no"),
     "whatif": ("情景模拟（最多三个方案）", "What-if scenarios (up to three)"),
     "scenario": ("当前方案", "Active scenario"),
+    "scenario_n": ("方案{n}", "Scenario {n}"),
     "add_site": ("推荐站点", "Recommended site"),
     "add": ("加入方案", "Add to scenario"),
     "remove_hub": ("撤除站点", "Remove a hub"),
@@ -541,6 +551,10 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "fb_target_provider": ("服务机构", "A provider"),
     "fb_target_hub": ("服务站点", "A hub"),
     "fb_save": ("保存反馈", "Save feedback"),
+    "fb_file_saved_before": (
+        "这个文件已经保存过，不再重复保存；如有新的反馈，请导入新的文件。",
+        "This file was saved before and is not saved again; import a new file for new responses.",
+    ),
     "fb_saved": ("已保存 {n} 条反馈（已记入审计日志）", "{n} responses saved (audited)"),
     "fb_import_result": (
         "读取 {read} 行：接受 {acc} 行，拒绝 {rej} 行",

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from core.errors import FeedbackError
 from data.accounts.audit import AuditLog
 from data.service_records import parse_dates
-from data.storage import FEEDBACK, Store
+from data.storage import FEEDBACK, FEEDBACK_FILES, Store, utc_time
 
 logger = logging.getLogger(__name__)
 
@@ -270,6 +270,30 @@ def form_response(
     return result.accepted
 
 
+def saved_file(store: Store, *, dataset: str, file_sha256: str) -> dict[str, Any] | None:
+    """When a survey file with this SHA-256 was saved into ``dataset``: ``file_name``, ``n_rows``,
+    ``created_at`` (UTC), ``author``; None if never."""
+    t = FEEDBACK_FILES
+    query = sa.select(t.c.file_name, t.c.n_rows, t.c.created_at, t.c.author).where(
+        (t.c.dataset == dataset) & (t.c.file_sha256 == file_sha256)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    return {"file_name": row.file_name, "n_rows": int(row.n_rows), "created_at": utc_time(row.created_at),
+            "author": row.author}  # fmt: skip
+
+
+def _already_saved_error(info: Mapping[str, Any]) -> FeedbackError:
+    when = info["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    msg = (
+        f"该文件已于 {when}（UTC）由 {info['author']} 保存过（{info['n_rows']} 条反馈），不再重复保存；"
+        "如有新的反馈，请导入新的文件"
+    )
+    return FeedbackError(msg)
+
+
 def save_feedback(
     store: Store,
     audit: AuditLog,
@@ -280,6 +304,8 @@ def save_feedback(
     role: str,
     source: str,
     area: Mapping[str, Any] | None = None,
+    file_sha256: str | None = None,
+    file_name: str | None = None,
 ) -> int:
     """Append responses to the ``feedback`` table and the audit log, in one transaction.
 
@@ -289,11 +315,20 @@ def save_feedback(
         Canonical rows (:func:`import_feedback` accepted, :func:`form_response`).
     source : str
         ``"form"`` or ``"import"`` (for the audit entry).
+    file_sha256, file_name : str, optional
+        The survey file's SHA-256 and name (imports): recorded in ``feedback_files`` in the same
+        transaction; a file already saved into ``dataset`` is refused (a rerun, a second click, a
+        second session), so the same responses are never stored twice.
 
     Returns
     -------
     int
         Rows written.
+
+    Raises
+    ------
+    FeedbackError
+        The file was saved before (Chinese message with when and by whom); nothing was written.
     """
     rows = canonical_feedback(frame)
     now = datetime.now(UTC)
@@ -304,13 +339,41 @@ def save_feedback(
             score=int(rec["score"]), synthetic=bool(rec["synthetic"]), dataset=dataset, created_at=now, author=who
         )
         records.append(rec)
-    details = {"dataset": dataset, "source": source, "area": dict(area or {})}
-    with store.engine.begin() as conn:
-        if records:
-            conn.execute(FEEDBACK.insert(), records)
-        audit.append_in(conn, who, role, AUDIT_ACTION, details, len(records))
+    details: dict[str, Any] = {"dataset": dataset, "source": source, "area": dict(area or {})}
+    if file_sha256 is not None:
+        known = saved_file(store, dataset=dataset, file_sha256=file_sha256)
+        if known is not None:
+            raise _already_saved_error(known)
+        details["file"] = file_name or ""
+    try:
+        with store.engine.begin() as conn:
+            if file_sha256 is not None:
+                # first, so that a concurrent save of the same file waits here and then fails
+                conn.execute(
+                    FEEDBACK_FILES.insert(),
+                    {"dataset": dataset, "file_sha256": file_sha256, "file_name": file_name or "",
+                     "n_rows": len(records), "created_at": now, "author": who},
+                )  # fmt: skip
+            if records:
+                conn.execute(FEEDBACK.insert(), records)
+            audit.append_in(conn, who, role, AUDIT_ACTION, details, len(records), file_hash=file_sha256)
+    except sa.exc.IntegrityError as exc:
+        known = saved_file(store, dataset=dataset, file_sha256=file_sha256) if file_sha256 is not None else None
+        if known is None:
+            raise
+        raise _already_saved_error(known) from exc
     logger.info("feedback: %d responses stored by %s (%s)", len(records), who, source)
     return len(records)
+
+
+def feedback_version(store: Store, *, dataset: str) -> tuple[int, int]:
+    """``(number of responses, largest feedback_id)`` of ``dataset``: changes with every save
+    (the table is append-only), a cache key part for :func:`load_feedback`."""
+    t = FEEDBACK
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(t.c.feedback_id), 0)).where(t.c.dataset == dataset)
+    with store.engine.connect() as conn:
+        n, last = conn.execute(query).one()
+    return int(n), int(last)
 
 
 def load_feedback(store: Store, *, dataset: str) -> pd.DataFrame:

@@ -32,9 +32,7 @@ import hashlib
 import hmac
 import math
 import numbers
-import os
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +40,7 @@ from pathlib import Path
 from typing import Final
 
 from core.errors import IdHashKeyError
-from data.config import ENV_ID_HASH_KEY, default_data_dir, env_value
+from data.config import ENV_ID_HASH_KEY, MIN_KEY_BYTES, secret_key
 
 #: GB 11643-1999 weights of the first 17 digits (2**(17-i) mod 11)
 ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -102,7 +100,6 @@ EARLIEST_BIRTH: Final = dt.date(1850, 1, 1)
 ID_HASH_KEY_ENV: Final = ENV_ID_HASH_KEY
 #: file name of the generated key under :func:`default_data_dir`
 ID_HASH_KEY_FILE: Final = "id_hash.key"
-MIN_KEY_BYTES: Final = 16
 
 #: reason code -> Chinese explanation of an ID-card number problem
 ID_REASONS: Final[dict[str, str]] = {
@@ -330,39 +327,6 @@ def mask_name(name: object) -> str:
     return text[0] + "*" * (n - 2) + text[-1]
 
 
-def read_or_create_key_file(path: Path, *, n_bytes: int = 32) -> tuple[bytes, bool]:
-    """Read a secret key file, creating it with ``n_bytes`` random bytes on first use.
-
-    The new key is written to a private (0600) temporary file and linked into place, so
-    concurrent first uses either win the link or read the winner's complete key.
-
-    Returns
-    -------
-    (key, created) : the key's bytes and whether this call created the file.
-
-    Raises
-    ------
-    OSError
-        When the file cannot be read or created.
-    """
-    created = False
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(n_bytes))
-            try:
-                os.link(tmp, path)
-                created = True
-            except FileExistsError:
-                pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_bytes(), created
-
-
 def id_hash_key(*, env: Mapping[str, str] | None = None, key_file: str | Path | None = None) -> bytes:
     """The secret key for :func:`id_hash`.
 
@@ -387,20 +351,12 @@ def id_hash_key(*, env: Mapping[str, str] | None = None, key_file: str | Path | 
     IdHashKeyError
         When the key is too short or the key file cannot be read or created.
     """
-    from_env = env_value(ID_HASH_KEY_ENV, env)
-    if from_env:
-        key = from_env.encode("utf-8")
-        if len(key) < MIN_KEY_BYTES:
-            msg = f"{ID_HASH_KEY_ENV} must hold at least {MIN_KEY_BYTES} bytes"
-            raise IdHashKeyError(msg)
-        return key
-    path = Path(key_file) if key_file is not None else default_data_dir(env) / ID_HASH_KEY_FILE
-    try:
-        key, _ = read_or_create_key_file(path)
-    except OSError as exc:
-        msg = f"cannot read or create the ID hashing key file {path}: {exc}"
-        raise IdHashKeyError(msg) from exc
-    if len(key) < MIN_KEY_BYTES:
-        msg = f"ID hashing key file {path} holds {len(key)} bytes, need at least {MIN_KEY_BYTES}"
-        raise IdHashKeyError(msg)
-    return key
+    return secret_key(
+        ID_HASH_KEY_ENV,
+        ID_HASH_KEY_FILE,
+        error=IdHashKeyError,
+        what_zh="身份证号哈希密钥",
+        what_en="ID hashing key",
+        env=env,
+        key_file=key_file,
+    )

@@ -23,6 +23,8 @@ Tables
     Duplicate-provision flags staff reviewed as legitimate (:mod:`data.duplicate_reviews`).
 ``feedback``
     Satisfaction feedback (满意度), one row per response (:mod:`data.feedback`).
+``feedback_files``
+    The survey files saved into ``feedback``, by dataset and SHA-256: the same file is saved once.
 ``list_versions``
     Monthly versions of the needs, offers and service-record lists (:mod:`data.monthly`):
     keyed by dataset, kind, month (``YYYY-MM``) and version; never overwritten.
@@ -58,6 +60,12 @@ from data.schemas import KINDS, TABLE_COLUMNS
 logger = logging.getLogger(__name__)
 
 SQLITE_FILE_NAME: Final = "xihu.sqlite"
+#: what a database that stopped, restarted or cannot be reached raises (a connection refused or
+#: dropped mid-query, a server shutting down); the app shows one Chinese message for these and
+#: recovers when the database answers again (pages._common.database_down)
+DATABASE_DOWN_ERRORS: Final = (sa.exc.OperationalError, sa.exc.InterfaceError)
+#: seconds to wait for a PostgreSQL connection before giving up
+CONNECT_TIMEOUT_S: Final = 5
 #: rows per INSERT round trip (executemany batches)
 INSERT_CHUNK_ROWS: Final = 2000
 
@@ -238,6 +246,18 @@ FEEDBACK = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("author", sa.Text(), nullable=False),
 )
+#: survey files saved into ``feedback`` (:func:`data.feedback.save_feedback`): one row per dataset and
+#: file content, written in the same transaction as the responses, so one file is never saved twice
+FEEDBACK_FILES = sa.Table(
+    "feedback_files",
+    METADATA,
+    sa.Column("dataset", sa.Text(), primary_key=True),
+    sa.Column("file_sha256", sa.Text(), primary_key=True),
+    sa.Column("file_name", sa.Text(), nullable=False),
+    sa.Column("n_rows", sa.Integer(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
+)
 #: monthly versions of the needs / offers / service-record lists (:mod:`data.monthly`): the rows
 #: of one import as JSON records; a new import of a month adds a version, nothing is replaced
 LIST_VERSIONS = sa.Table(
@@ -405,7 +425,7 @@ def _insert_chunk(conn: Connection, table: sa.Table, rows: list[dict[str, Any]])
     conn.execute(table.insert(), rows)
 
 
-def _utc(value: datetime) -> datetime:
+def utc_time(value: datetime) -> datetime:
     """SQLite returns naive datetimes: they were stored as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -448,7 +468,10 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
-        self.engine: Engine = sa.create_engine(self.url)
+        # pool_pre_ping: a pooled connection that died with a database restart is replaced
+        # before use, so the first query after the restart succeeds instead of failing
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if self.url.startswith("postgresql") else {}
+        self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_on_connect)
         METADATA.create_all(self.engine)
@@ -466,6 +489,17 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Ask the database for ``SELECT 1``.
+
+        Raises
+        ------
+        sqlalchemy.exc.OperationalError
+            The database cannot be reached (one of :data:`DATABASE_DOWN_ERRORS`).
+        """
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
 
     @property
     def dialect(self) -> str:
@@ -594,7 +628,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         frame = pd.DataFrame.from_records(rows, columns=list(IMPORT_COLUMNS))
-        frame["created_at"] = pd.to_datetime([_utc(t) for t in frame["created_at"]], utc=True).as_unit("us")
+        frame["created_at"] = pd.to_datetime([utc_time(t) for t in frame["created_at"]], utc=True).as_unit("us")
         ints = ["import_id", "n_read", "n_accepted", "n_rejected"]
         return frame.astype({c: "int64" if c in ints else "str" for c in IMPORT_COLUMNS if c != "created_at"})
 
@@ -657,7 +691,7 @@ class Store:
         if row is None:
             msg = f"no scenario with id {scenario_id}"
             raise ScenarioNotFoundError(msg)
-        return Scenario(int(row.scenario_id), row.name, _utc(row.created_at), row.author, dict(row.payload))
+        return Scenario(int(row.scenario_id), row.name, utc_time(row.created_at), row.author, dict(row.payload))
 
     def list_scenarios(self) -> pd.DataFrame:
         """The stored scenarios without their payloads, newest first.
@@ -673,7 +707,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         frame = pd.DataFrame.from_records(rows, columns=columns)
-        frame["created_at"] = pd.to_datetime([_utc(t) for t in frame["created_at"]], utc=True).as_unit("us")
+        frame["created_at"] = pd.to_datetime([utc_time(t) for t in frame["created_at"]], utc=True).as_unit("us")
         return frame.astype({"scenario_id": "int64", "name": "str", "author": "str"})
 
     # -- need wording

@@ -8,12 +8,15 @@ never mutate what they return. Results are cached by :class:`service.dashboard.R
 
 from __future__ import annotations
 
+import logging
+
 import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
+from data.accounts.access import AreaFilter
 from data.accounts.audit import sha256_hex
 from data.basemap import basemap_frames_from_shared, named_roads
 from data.bundle import Bundle, with_tables
@@ -21,9 +24,10 @@ from data.config import xihu_file
 from data.demo import load_default_bundle
 from data.duplicate_reviews import load_reviews
 from data.duplicates import DEFAULT_PERIOD, apply_reviews, flag_duplicates
+from data.feedback import feedback_version
 from data.idcard import id_hash_key
 from data.network import load_network
-from data.storage import Store
+from data.storage import DATABASE_DOWN_ERRORS, Store
 from geo.analysis import CoverageRun
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
@@ -36,12 +40,15 @@ from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
 from reports.model import Report, ReportSection
 from service import dashboard as svc
+from service import feedback as svc_fb
 from service import matching as svc_match
 from service.capacity import CapacityView, capacity_view
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.datasets import dataset_notes
 from service.records import DatasetRecords, demo_records, imported_records
 from service.report_sections import report_sections as assemble_sections
+
+logger = logging.getLogger(__name__)
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -393,6 +400,52 @@ def capacity_for(dataset: str, version: int, settings: Settings) -> CapacityView
     recs = service_records(dataset, version)
     records = recs.records if recs is not None else pd.DataFrame(columns=["department", "item_id", "town_code", "date"])
     return capacity_view(match, bundle.providers, bundle.towns, records)
+
+
+# -- the database stopped or unreachable -----------------------------------------------------------
+#: seconds between two checks whether the database answers again
+DB_RETRY_S = 5
+
+
+def database_reachable() -> bool:
+    """Whether the database answers now (a fresh connection; the pool replaces dead ones)."""
+    try:
+        get_store().ping()
+    except DATABASE_DOWN_ERRORS:
+        return False
+    return True
+
+
+@st.fragment(run_every=DB_RETRY_S)
+def _wait_for_database() -> None:
+    if database_reachable():
+        st.rerun(scope="app")
+    st.caption(t("db_down_retry", s=DB_RETRY_S))
+
+
+def database_down(exc: BaseException) -> None:
+    """What every page shows while the database is stopped or unreachable: one Chinese message, no
+    traceback, and a check every few seconds that reruns the app when the database answers again
+    (the session stays signed in: its token is checked again then)."""
+    logger.warning("database unavailable (%s): %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    st.error(t("db_down"))
+    _wait_for_database()
+
+
+# -- satisfaction feedback (满意度) ----------------------------------------------------------------
+@st.cache_data(max_entries=16, show_spinner=False)
+def _feedback_for(dataset: str, version: tuple[int, int], area: AreaFilter) -> pd.DataFrame:
+    frame = svc_fb.feedback_frame(get_bundle(), get_store(), dataset, demo=dataset == DATASET_DEMO)
+    return svc_fb.scoped(frame, area)
+
+
+def feedback_for(dataset: str, area: AreaFilter) -> pd.DataFrame:
+    """The responses ``area`` may see (stored + the demo's synthetic ones), scoped before caching.
+
+    Read once per version (:func:`data.feedback.feedback_version`, which every save changes):
+    a rerun asks the database for that version only, never for the rows again.
+    """
+    return _feedback_for(dataset, feedback_version(get_store(), dataset=dataset), area)
 
 
 def report_sections(dataset: str, version: int, settings: Settings) -> tuple[ReportSection, ...]:

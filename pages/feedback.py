@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
-import pandas as pd
 import streamlit as st
 
 from core.errors import XihuError
 from core.settings import DEFAULT_FEEDBACK_THRESHOLD, FeedbackSettings
 from data.accounts.auth import Role
-from data.feedback import CHANNELS, form_response, import_feedback, save_feedback
+from data.feedback import CHANNELS, form_response, import_feedback, save_feedback, saved_file
 from data.safe_export import frame_to_csv_bytes
 from pages._auth import area_of, get_audit, require_user
-from pages._common import DATASET_DEMO, current_dataset, current_tables, get_bundle, get_store
+from pages._common import current_dataset, current_tables, feedback_for, get_bundle, get_store
 from pages._i18n import label, lang, t
 from pages._lists import read_upload
 from service import feedback as fb
@@ -34,7 +34,7 @@ names = {**dict(zip(tables["providers"]["provider_id"], tables["providers"]["nam
          **dict(zip(tables["hubs"]["hub_id"], tables["hubs"]["name"], strict=True)),
          **dict(zip(bundle.towns["town_code"], bundle.towns["name"], strict=True))}  # fmt: skip
 audit = get_audit()
-frame = fb.scoped(fb.feedback_frame(bundle, store, ds, demo=ds == DATASET_DEMO), af, audit=audit, who=user.username)
+frame = feedback_for(ds, af)
 tab_sum, tab_form, tab_import = st.tabs([t("fb_tab_summary"), t("fb_tab_form"), t("fb_tab_import")])
 
 with tab_sum:
@@ -57,12 +57,7 @@ with tab_sum:
                         format_func=lambda p: names.get(p, p) if p else t("fb_trend_all"))  # fmt: skip
     trend = fb.monthly_trend(frame, provider_id=pick or None)
     st.line_chart(trend["mean_score"].rename(t("fb_col_mean")), y_label=t("fb_col_mean"), x_label=t("mo_col_month"))
-    st.dataframe(
-        pd.DataFrame({t("mo_col_month"): trend.index, t("fb_col_n"): trend["n_responses"].to_numpy(),
-                      t("fb_col_mean"): [fb.shown_mean(m, int(n), lang()) for m, n in
-                                         zip(trend["mean_score"], trend["n_responses"], strict=True)]}),
-        hide_index=True,
-    )  # fmt: skip
+    st.dataframe(fb.labelled_trend(trend, lang()), hide_index=True)
     st.subheader(t("fb_comments"))
     st.dataframe(fb.comments_table(frame, names, lang()), hide_index=True, key="fb_comments")
     if st.button(t("fb_export"), key="fb_export"):
@@ -114,8 +109,16 @@ with tab_import:
             st.dataframe(result.rejected, hide_index=True, key="fb_rejected")
             st.download_button(t("fb_rejected_download"), frame_to_csv_bytes(result.rejected),
                                file_name="feedback_rejected.csv", mime="text/csv", key="fb_rejected_dl")  # fmt: skip
-        if len(result.accepted) and st.button(t("fb_save"), key="fb_import_save"):
-            n = save_feedback(store, audit, result.accepted, dataset=ds, who=user.username, role=user.role.value,
-                              source="import", area=af.as_dict())  # fmt: skip
-            st.session_state[K_FLASH] = t("fb_saved", n=n)
-            st.rerun()
+        sha = hashlib.sha256(upload.getvalue()).hexdigest()
+        if saved_file(store, dataset=ds, file_sha256=sha) is not None:
+            st.warning(t("fb_file_saved_before"))
+        elif len(result.accepted) and st.button(t("fb_save"), key="fb_import_save"):
+            try:
+                n = save_feedback(store, audit, result.accepted, dataset=ds, who=user.username, role=user.role.value,
+                                  source="import", area=af.as_dict(), file_sha256=sha,
+                                  file_name=upload.name)  # fmt: skip
+            except XihuError as exc:  # saved meanwhile (another click or session): nothing written twice
+                st.error(str(exc))
+            else:
+                st.session_state[K_FLASH] = t("fb_saved", n=n)
+                st.rerun()

@@ -46,7 +46,7 @@ K_REMOVE = "planner_remove_hub"
 K_CLICK = "planner_click_mode"
 K_SAVE_NAME = "planner_save_name"
 K_LOAD = "planner_load_id"
-SCENARIO_NAMES = ("方案A", "方案B", "方案C")
+SCENARIO_NAMES = ("A", "B", "C")  # session keys; shown as t("scenario_n"): 方案A / Scenario A
 
 user = require_user()
 if user.role not in (Role.ADMIN, Role.PLANNER):
@@ -133,10 +133,14 @@ st.dataframe(
 # -- what-if scenarios ----------------------------------------------------------------
 st.subheader(t("whatif"))
 scen: dict[str, list[dict[str, Any]]] = st.session_state.setdefault(K_SCENARIOS, {n: [] for n in SCENARIO_NAMES})
-active = st.radio(t("scenario"), SCENARIO_NAMES, key=K_ACTIVE, horizontal=True)
+active = st.radio(
+    t("scenario"), SCENARIO_NAMES, format_func=lambda n: t("scenario_n", n=n), key=K_ACTIVE, horizontal=True
+)
 snapper = bundle_snapper()
 try:
-    scenarios = {n: Scenario.from_payload({"edits": e}, run, snapper, name=n) for n, e in scen.items()}
+    scenarios = {
+        n: Scenario.from_payload({"edits": e}, run, snapper, name=t("scenario_n", n=n)) for n, e in scen.items()
+    }
 except GeoError as exc:
     st.error(str(exc))
     st.stop()
@@ -158,7 +162,7 @@ if a2.button(t("remove"), key="planner_remove") and to_remove:
     scen[active] = cur.edits
 if a3.button(t("reset"), key="planner_reset"):
     scen[active] = []
-    cur = Scenario.from_payload({"edits": []}, run, snapper, name=active)
+    cur = Scenario.from_payload({"edits": []}, run, snapper, name=t("scenario_n", n=active))
 
 click_action = st.radio(
     t("click_action"),
@@ -208,7 +212,7 @@ st.caption(t("whatif_note"))
 s1, s2 = st.columns(2)
 name = s1.text_input(
     t("scenario_name"),
-    value=f"{active} {pd.Timestamp.now():%Y-%m-%d}",
+    value=f"{t('scenario_n', n=active)} {pd.Timestamp.now():%Y-%m-%d}",
     placeholder=t("scenario_name_placeholder"),
     key=K_SAVE_NAME,
 )

@@ -1,8 +1,10 @@
 """Satisfaction feedback for the dashboard: scoped responses, protected means, alerts, trend, export.
 
 Streamlit-free. A mean of fewer than :data:`core.settings.FEEDBACK_MIN_SHOWN` (5) responses is
-never given out: :func:`mean_scores` leaves it NaN and :func:`shown_means` prints "样本不足"
-(like a count of 1-9 elsewhere). Responses are scoped like beneficiary rows
+never given out: :func:`mean_scores` leaves it NaN and :func:`shown_mean` prints "样本不足".
+The number of responses is a small count like any other: the tables print it through the one
+disclosure rule (:func:`geo.disclosure.count_alone`: 1-9 as ``"<10"``; each row stands alone,
+no total of them is printed). Responses are scoped like beneficiary rows
 (:func:`data.accounts.access.filter_frame`: own town / own community, none for a viewer),
 on the server, before anything is counted. Comments stay text: pages show them in
 ``st.dataframe`` (no HTML) or through :func:`escape_comment`; the export guards formulas.
@@ -24,6 +26,7 @@ from data.bundle import Bundle
 from data.feedback import FEEDBACK_COLUMNS, load_feedback, synthetic_feedback
 from data.safe_export import frame_to_csv_bytes
 from data.storage import Store
+from geo.disclosure import count_alone
 
 #: what :func:`mean_scores` groups by
 LEVELS: Final = {"provider": ("provider_id",), "item": ("item_id",), "hub": ("town_code",)}
@@ -116,8 +119,14 @@ def monthly_trend(frame: pd.DataFrame, *, provider_id: str | None = None) -> pd.
     return g
 
 
+def shown_counts(n_responses: pd.Series) -> list[str]:
+    """Numbers of responses as printed: 1-9 as ``"<10"`` (:func:`geo.disclosure.count_alone`)."""
+    return [count_alone(int(n)) for n in n_responses]
+
+
 def labelled_means(means: pd.DataFrame, level: str, names: dict[str, str], lang: str = "zh") -> pd.DataFrame:
-    """:func:`mean_scores` as the page shows it: names, counts and the mean or "样本不足", Chinese headers."""
+    """:func:`mean_scores` as the page shows it: names, counts (1-9 as ``"<10"``) and the mean or
+    "样本不足", Chinese headers."""
     key = LEVELS[level][0]
     if level == "item":
         shown_key = [label("service", v, lang) for v in means[key]]
@@ -126,9 +135,22 @@ def labelled_means(means: pd.DataFrame, level: str, names: dict[str, str], lang:
     return pd.DataFrame(
         {
             t(f"fb_col_{level}", lang): shown_key,
-            t("fb_col_n", lang): means["n_responses"].astype("int64").to_numpy(),
+            t("fb_col_n", lang): shown_counts(means["n_responses"]),
             t("fb_col_mean", lang): [
                 shown_mean(m, int(n), lang) for m, n in zip(means["mean_score"], means["n_responses"], strict=True)
+            ],
+        }
+    )
+
+
+def labelled_trend(trend: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """:func:`monthly_trend` as the page's table shows it: month, count (1-9 as ``"<10"``), mean or "样本不足"."""
+    return pd.DataFrame(
+        {
+            t("mo_col_month", lang): trend.index.astype(str),
+            t("fb_col_n", lang): shown_counts(trend["n_responses"]),
+            t("fb_col_mean", lang): [
+                shown_mean(m, int(n), lang) for m, n in zip(trend["mean_score"], trend["n_responses"], strict=True)
             ],
         }
     )

@@ -41,8 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.errors import AuditError, AuditKeyError
-from data.config import ENV_AUDIT_KEY, default_data_dir, env_value
-from data.idcard import read_or_create_key_file
+from data.config import ENV_AUDIT_KEY, MIN_KEY_BYTES, secret_key
 from data.storage import METADATA, Store
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,6 @@ logger = logging.getLogger(__name__)
 AUDIT_KEY_ENV: Final = ENV_AUDIT_KEY
 #: file name of the generated key under the user data folder
 AUDIT_KEY_FILE: Final = "audit.key"
-MIN_KEY_BYTES: Final = 16
 #: ``prev_mac`` of the first entry
 GENESIS_MAC: Final = "0" * 64
 #: attempts of :meth:`AuditLog.append` when concurrent writers collide
@@ -198,31 +196,16 @@ def audit_key(
         The key is too short or missing (``create=False``), or the key file cannot be
         read or created.
     """
-    from_env = env_value(AUDIT_KEY_ENV, env)
-    if from_env:
-        key = from_env.encode("utf-8")
-        if len(key) < MIN_KEY_BYTES:
-            msg = f"{AUDIT_KEY_ENV} 至少需要 {MIN_KEY_BYTES} 字节 (must hold at least {MIN_KEY_BYTES} bytes)"
-            raise AuditKeyError(msg)
-        return key
-    path = Path(key_file) if key_file is not None else default_data_dir(env) / AUDIT_KEY_FILE
-    if not create and not path.is_file():
-        msg = (
-            f"找不到审计密钥：请设置环境变量 {AUDIT_KEY_ENV} 或提供密钥文件 {path} "
-            f"(no audit key: set {AUDIT_KEY_ENV} or provide the key file)"
-        )
-        raise AuditKeyError(msg)
-    try:
-        key, created = read_or_create_key_file(path)
-    except OSError as exc:
-        msg = f"无法读取或创建审计密钥文件 {path}：{exc} (cannot read or create the audit key file)"
-        raise AuditKeyError(msg) from exc
-    if created:
-        logger.warning("audit: created a new HMAC key file %s; back it up", path)
-    if len(key) < MIN_KEY_BYTES:
-        msg = f"审计密钥文件 {path} 只有 {len(key)} 字节，至少需要 {MIN_KEY_BYTES} 字节 (audit key file too short)"
-        raise AuditKeyError(msg)
-    return key
+    return secret_key(
+        AUDIT_KEY_ENV,
+        AUDIT_KEY_FILE,
+        error=AuditKeyError,
+        what_zh="审计密钥",
+        what_en="audit key",
+        env=env,
+        key_file=key_file,
+        create=create,
+    )
 
 
 # -- canonical form ---------------------------------------------------------------------------------

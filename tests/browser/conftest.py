@@ -40,6 +40,8 @@ AREA_ACCOUNTS = {
     VILLAGE_MANAGER: ("village_manager", None, "330106002051"),
 }
 HEALTH_TIMEOUT_S = 90.0
+#: longest wait for one Streamlit run (the first coverage of a cold server is the slowest)
+RUN_TIMEOUT_S = 120.0
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -167,6 +169,37 @@ def browser(app_server: AppServer) -> Iterator[Browser]:
             b.close()
 
 
+def wait_idle(page: Page, *, settle_s: float = 1.0, timeout_s: float = RUN_TIMEOUT_S) -> None:
+    """Wait until Streamlit has finished running: script not running, no status widget, for ``settle_s``."""
+    t0 = time.monotonic()
+    quiet_since: float | None = None
+    state: str | None = None
+    app = page.locator('[data-testid="stApp"]')
+    while time.monotonic() - t0 < timeout_s:
+        state = app.get_attribute("data-test-script-state") if app.count() else None
+        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        if state == "notRunning" and not busy:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(100)
+    pytest.fail(f"Streamlit still running after {timeout_s:.0f} s (script state {state!r})")
+
+
+def sign_in(page: Page, base_url: str, user: str, password: str = PASSWORD) -> None:
+    """Open the app at ``base_url`` and sign in through the real form (用户名 / 密码 / 登录).
+
+    The one sign-in of the browser tests (and of :class:`Recorded`'s :meth:`Recorded.sign_in`).
+    """
+    page.goto(base_url + "/", wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    wait_idle(page)
+
+
 @dataclass
 class Recorded:
     """A fresh browser page (a new Streamlit session) and everything it did."""
@@ -177,6 +210,10 @@ class Recorded:
     requests: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+
+    def sign_in(self, user: str, password: str = PASSWORD) -> None:
+        """Sign in on this page (:func:`sign_in`)."""
+        sign_in(self.page, self.server.base_url, user, password)
 
 
 @pytest.fixture

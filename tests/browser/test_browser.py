@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,11 @@ from tests.browser.conftest import (
     GUEST,
     PASSWORD,
     PLANNER,
+    RUN_TIMEOUT_S,
     VIEWER,
     Recorded,
     missing_prerequisite,
+    wait_idle,
 )
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -41,7 +42,6 @@ pytestmark = [
 ]
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-RUN_TIMEOUT_S = 120.0
 XSS_HUBS = (
     # hub_id, name, tier, lon, lat, town_code
     ("X1", "<img src=x onerror=alert(1)>", "镇街", 120.14481, 30.271449, "330106002"),
@@ -76,34 +76,6 @@ def expected() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def wait_idle(page: Page, *, settle_s: float = 1.0, timeout_s: float = RUN_TIMEOUT_S) -> None:
-    """Wait until Streamlit has finished running: script not running, no status widget, for ``settle_s``."""
-    t0 = time.monotonic()
-    quiet_since: float | None = None
-    app = page.locator('[data-testid="stApp"]')
-    while time.monotonic() - t0 < timeout_s:
-        state = app.get_attribute("data-test-script-state") if app.count() else None
-        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        if state == "notRunning" and not busy:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle_s:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(100)
-    pytest.fail(f"Streamlit still running after {timeout_s:.0f} s (script state {state!r})")
-
-
-def sign_in(rec: Recorded, user: str, password: str) -> None:
-    """Open the app and sign in through the real form (用户名 / 密码 / 登录)."""
-    page = rec.page
-    page.goto(rec.server.base_url + "/", wait_until="domcontentloaded")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
 
 
 def nav_links(page: Page) -> list[str]:
@@ -254,7 +226,7 @@ def hubs_csv() -> bytes:
 
 def test_wrong_password_shows_error_and_no_content(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, GUEST, PASSWORD + "-wrong")
+    recorded.sign_in(GUEST, PASSWORD + "-wrong")
     error = page.locator('[data-testid="stAlertContentError"]')
     error.wait_for()
     assert error.inner_text().strip(), "the error message is empty"
@@ -271,7 +243,7 @@ def test_wrong_password_shows_error_and_no_content(recorded: Recorded, screens_d
 
 def test_planner_overview_map(recorded: Recorded, screens_dir: Path, expected: dict[str, Any]) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     assert title(page) == "西湖区 10分钟救助服务圈 · 总览"
     assert nav_links(page)[:2] == ["总览", "镇街 / 村社"] and "数据" in nav_links(page)
     assert metric(page, "救助对象（户）") == f"{expected['n']:,}"
@@ -310,7 +282,7 @@ def test_planner_overview_map(recorded: Recorded, screens_dir: Path, expected: d
 
 def test_planner_hub_page_map(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     map_frame(page)
     open_page(page, "镇街 / 村社", "镇街服务站 / 村社服务点")
     frame = map_frame(page)
@@ -325,7 +297,7 @@ def test_planner_hub_page_map(recorded: Recorded, screens_dir: Path) -> None:
 
 def test_uploaded_xss_names_never_run(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     frame = map_frame(page)
     # the dialog listener sees the map frame: a deliberate alert is caught (and then forgotten)
     frame.evaluate("() => alert('probe')")
@@ -442,7 +414,7 @@ def test_uploaded_xss_names_never_run(recorded: Recorded, screens_dir: Path) -> 
 
 def test_viewer_sees_aggregates_only(recorded: Recorded, screens_dir: Path, expected: dict[str, Any]) -> None:
     page = recorded.page
-    sign_in(recorded, VIEWER, PASSWORD)
+    recorded.sign_in(VIEWER)
     assert title(page) == "西湖区 10分钟救助服务圈 · 总览"
     # the overview and the (district-only, protected) reports: no hub view, planner or data page
     assert set(nav_links(page)) == {"总览", "报告"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, PLANNER, VIEWER, Recorded, missing_prerequisite
+from tests.browser.conftest import PLANNER, VIEWER, Recorded, missing_prerequisite, wait_idle
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 
@@ -14,9 +14,7 @@ from tests.browser.test_browser import (
     assert_clean,
     nav_links,
     open_page,
-    sign_in,
     table_cells,
-    wait_idle,
 )
 
 pytestmark = [
@@ -40,7 +38,7 @@ def _forget_overview_errors(rec: Recorded) -> None:
 
 def test_planner_opens_capacity_page(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     assert "服务能力" in nav_links(page) and "重复救助" in nav_links(page)
     _forget_overview_errors(recorded)
     open_page(page, "服务能力", "服务主体能力与可持续性")
@@ -60,7 +58,7 @@ def test_planner_opens_capacity_page(recorded: Recorded, screens_dir: Path) -> N
 
 def test_planner_opens_duplicates_page(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     _forget_overview_errors(recorded)
     open_page(page, "重复救助", "多部门重复救助筛查")
     wait_idle(page, settle_s=2.0)
@@ -77,6 +75,6 @@ def test_planner_opens_duplicates_page(recorded: Recorded, screens_dir: Path) ->
 
 
 def test_viewer_has_neither_page(recorded: Recorded) -> None:
-    sign_in(recorded, VIEWER, PASSWORD)
+    recorded.sign_in(VIEWER)
     links = nav_links(recorded.page)
     assert "服务能力" not in links and "重复救助" not in links

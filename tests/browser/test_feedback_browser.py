@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import test_browser as tb
-from tests.browser.conftest import PASSWORD, PLANNER, Recorded
+from tests.browser.conftest import PLANNER, Recorded, wait_idle
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 
@@ -29,7 +29,7 @@ def assert_clean_since(rec: Recorded, n_errors: int) -> None:
 
 def test_feedback_page_comment_is_text(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    tb.sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     assert "满意度" in tb.nav_links(page) and "月度清单" in tb.nav_links(page)
     tb.open_page(page, "满意度", "服务满意度反馈")
     n_errors = len(recorded.page_errors)
@@ -41,10 +41,10 @@ def test_feedback_page_comment_is_text(recorded: Recorded, screens_dir: Path) ->
     page.get_by_role("tab", name="录入反馈").click()
     page.get_by_role("textbox", name="意见", exact=True).fill(EVIL)
     page.get_by_role("button", name="保存反馈").click()
-    tb.wait_idle(page)
+    wait_idle(page)
     page.get_by_text("已保存 1 条反馈").wait_for()
     page.get_by_role("tab", name="评分统计").click()
-    tb.wait_idle(page)
+    wait_idle(page)
     assert page.evaluate("() => window.__fb_xss === undefined")
     comments = page.locator('[data-testid="stDataFrame"]').last  # newest comment first
     comments.scroll_into_view_if_needed()
@@ -60,18 +60,18 @@ def test_feedback_page_comment_is_text(recorded: Recorded, screens_dir: Path) ->
 
 def test_monthly_page_compares_two_months(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    tb.sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     tb.open_page(page, "月度清单", "月度供需清单 · 动态调整")
     n_errors = len(recorded.page_errors)
     load = page.get_by_role("button", name="载入演示月度清单（合成数据）")
     if load.count():
         load.click()
-        tb.wait_idle(page)
+        wait_idle(page)
     page.locator('[data-testid="stMetric"]').first.wait_for()
     assert int(tb.metric(page, "新增需求").replace(",", "")) > 0
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "2026-05" in body and not CODES.search(body), CODES.search(body)
     page.get_by_text("新增供给能力（").click()
-    tb.wait_idle(page)
+    wait_idle(page)
     page.screenshot(path=str(screens_dir / "monthly_compare.png"), full_page=True)
     assert_clean_since(recorded, n_errors)

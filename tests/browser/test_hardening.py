@@ -11,13 +11,22 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.browser.conftest import PASSWORD, PLANNER, VIEWER, VIEWPORT, AppServer, Recorded, missing_prerequisite
+from tests.browser.conftest import (
+    PLANNER,
+    VIEWER,
+    VIEWPORT,
+    AppServer,
+    Recorded,
+    missing_prerequisite,
+    sign_in,
+    wait_idle,
+)
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 
 from playwright.sync_api import Browser
 
-from tests.browser.test_browser import metric, nav_links, open_page, sign_in, wait_idle
+from tests.browser.test_browser import metric, nav_links, open_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,7 +48,7 @@ def providers_csv() -> tuple[bytes, int]:
 
 def test_hostile_names_upload_then_report_download_has_no_live_formula(recorded: Recorded, tmp_path: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     open_page(page, "数据", "数据导入")
     page.locator('[data-testid="stRadio"]').filter(has_text="数据类型").get_by_text("服务主体", exact=True).click()
     wait_idle(page)
@@ -92,7 +101,7 @@ def test_xlsx_bomb_is_refused_in_chinese_while_another_session_signs_in(
         a, b = ctx_a.new_page(), ctx_b.new_page()
         a.set_default_timeout(60_000)
         b.set_default_timeout(60_000)
-        sign_in(Recorded(page=a, server=app_server, log_offset=0), PLANNER, PASSWORD)
+        sign_in(a, app_server.base_url, PLANNER)
         open_page(a, "数据", "数据导入")
         # page A notes (in its own clock) when the refusal appears, while the test drives page B
         a.evaluate(
@@ -111,7 +120,7 @@ def test_xlsx_bomb_is_refused_in_chinese_while_another_session_signs_in(
         )
         # meanwhile a second user signs in
         t_b = time.monotonic()
-        sign_in(Recorded(page=b, server=app_server, log_offset=0), VIEWER, PASSWORD)
+        sign_in(b, app_server.base_url, VIEWER)
         assert "总览" in nav_links(b)
         signin_s = time.monotonic() - t_b
         error = a.locator('[data-testid="stAlertContentError"]').filter(has_text="解压后")

@@ -16,7 +16,6 @@ import pytest
 
 from tests.browser.conftest import (
     ADMIN,
-    PASSWORD,
     PLANNER,
     TOWN_MANAGER,
     VIEWER,
@@ -24,13 +23,15 @@ from tests.browser.conftest import (
     VILLAGE_MANAGER,
     AppServer,
     missing_prerequisite,
+    sign_in,
+    wait_idle,
 )
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 
 from playwright.sync_api import Browser, Page
 
-from tests.browser.test_browser import nav_links, wait_idle
+from tests.browser.test_browser import nav_links
 
 pytestmark = [
     pytest.mark.browser,
@@ -77,14 +78,6 @@ def codes_on(page: Page) -> set[str]:
     for text in visible_texts(page):
         found.update(m.group(1) for m in CODES.finditer(text))
     return found
-
-
-def sign_in(page: Page, base_url: str, user: str) -> None:
-    page.goto(base_url + "/", wait_until="domcontentloaded")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
 
 
 def settle_map(page: Page) -> None:

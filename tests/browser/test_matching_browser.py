@@ -6,16 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, PLANNER, Recorded
+from tests.browser.conftest import PLANNER, RUN_TIMEOUT_S, Recorded, wait_idle
 from tests.browser.test_browser import (
     MAP_IFRAME,
-    RUN_TIMEOUT_S,
     assert_clean,
     metric,
     open_page,
     shoot_map,
-    sign_in,
-    wait_idle,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,7 +32,7 @@ def _leaflet(page, selector: str):  # type: ignore[no-untyped-def]
 
 def test_planner_matching_page_map(recorded: Recorded, screens_dir: Path) -> None:
     page = recorded.page
-    sign_in(recorded, PLANNER, PASSWORD)
+    recorded.sign_in(PLANNER)
     open_page(page, "匹配", "供需精准匹配")
     assert int(metric(page, "需求数").replace(",", "")) > 0
     frame = _leaflet(page, "path.xihu-search")

@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, VIEWER, VIEWPORT, AppServer, missing_prerequisite
+from tests.browser.conftest import VIEWER, VIEWPORT, AppServer, missing_prerequisite, sign_in, wait_idle
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 
 from playwright.sync_api import Browser, Page
-
-from tests.browser.test_browser import wait_idle
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,10 +55,7 @@ def test_reload_and_second_tab_stay_signed_in_and_signout_reaches_every_tab(
         first = context.new_page()
         first.set_default_timeout(60_000)
         first.on("websocket", lambda ws: urls.append(ws.url))
-        first.goto(app_server.base_url + "/", wait_until="domcontentloaded")
-        first.get_by_label("用户名").fill(VIEWER)
-        first.get_by_label("密码").fill(PASSWORD)
-        first.get_by_role("button", name="登录").click()
+        sign_in(first, app_server.base_url, VIEWER)
         assert signed_in(first)
 
         cookie = session_cookie(first)

@@ -386,9 +386,9 @@ def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> N
     at = signed_in("planner1")
     at.switch_page("pages/planner.py").run()
     at.session_state["planner_scenarios"] = {
-        "方案A": [{"op": "move", "hub_id": "T330106008", "lon": 120.1000, "lat": 30.2700}],
-        "方案B": [],
-        "方案C": [],
+        "A": [{"op": "move", "hub_id": "T330106008", "lon": 120.1000, "lat": 30.2700}],
+        "B": [],
+        "C": [],
     }
     at.run()
     assert not at.exception, at.exception
@@ -398,6 +398,13 @@ def test_planner_move_edit_equals_recompute(direct: tuple[object, Snapper]) -> N
     table = at.dataframe[-1].value
     row = table[(table["分组"] == "总体") & (table["项目"] == "圈内户数")].iloc[0]
     assert _num(row["方案A"]) == full.n_covered
+    assert at.radio(key="planner_active").options == ["方案A", "方案B", "方案C"]
+    # the scenario names come from the catalogue: English on an English screen, edits kept
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="planner_active").options == ["Scenario A", "Scenario B", "Scenario C"]
+    assert "Scenario A" in at.dataframe[-1].value.columns
 
 
 def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -> None:

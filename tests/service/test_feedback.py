@@ -158,3 +158,15 @@ def test_stored_audited_and_scoped_by_area(tmp_path: Path) -> None:
     assert list(village["hub_id"]) == ["V330106002051"]
     assert len(viewer) == 0
     assert list(fb.scoped_hubs(HUBS, AreaFilter(Role.TOWN_MANAGER, "330106001"))["hub_id"]) == ["T1"]
+
+
+def test_numbers_of_responses_follow_the_one_disclosure_rule() -> None:
+    """A count of 1-9 responses prints as "<10" (geo.disclosure.count_alone), beside "样本不足" or a mean."""
+    frame = _frame(_rows("P1", [1, 1, 1]) + _rows("P2", [4, 5, 4, 5, 4, 4]) + _rows("P3", [3] * 12))
+    shown = fb.labelled_means(fb.mean_scores(frame, "provider"), "provider", {"P1": "甲", "P2": "乙", "P3": "丙"})
+    assert list(shown["反馈数"]) == ["<10", "<10", "12"]
+    assert list(shown["平均分"]) == ["样本不足", "4.3", "3.0"]
+    trend = fb.labelled_trend(fb.monthly_trend(frame))
+    assert list(trend.columns) == ["月份", "反馈数", "平均分"] and list(trend["反馈数"]) == ["21"]
+    one = fb.labelled_trend(fb.monthly_trend(frame, provider_id="P1"))
+    assert list(one["反馈数"]) == ["<10"] and list(one["平均分"]) == ["样本不足"]
