@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     PASSWORD,
     PLANNER,
+    RUN_TIMEOUT_S,
     VIEWPORT,
     AppServer,
     Recorded,
@@ -28,8 +29,9 @@ from tests.browser.conftest import (
     _stop,
     _wait_healthy,
     missing_prerequisite,
+    wait_idle,
 )
-from tests.browser.test_browser import MAP_IFRAME, RUN_TIMEOUT_S, assert_clean, metric, open_page, sign_in, wait_idle
+from tests.browser.test_browser import MAP_IFRAME, assert_clean, metric, open_page
 from tests.imported_data import IMPORT_ORDER, UserFiles, import_args, write_user_files
 
 pytestmark = pytest.mark.browser
@@ -115,7 +117,7 @@ def test_matching_page_on_the_imported_dataset(
 ) -> None:
     _, files = imported_server
     page = rec.page
-    sign_in(rec, PLANNER, PASSWORD)
+    rec.sign_in(PLANNER)
     page.locator('[data-testid="stSidebar"]').get_by_text("已导入数据").click()
     wait_idle(page)
     open_page(page, "匹配", "供需精准匹配")
