@@ -13,10 +13,12 @@ from data.accounts.auth import Role
 from pages._auth import current_user, sign_out, signin_form, sync_cookie
 from pages._common import sidebar_settings
 from pages._i18n import t
+from pages._map import load_component
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title=t("app_title"), page_icon="🗺️", layout="wide")
+load_component()  # the map component registers in a session; the warm-up (serve.py) waits for it
 
 user = current_user()
 if user is None:

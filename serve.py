@@ -10,6 +10,8 @@ POSTs.
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +71,18 @@ async def clear_cookie(request: Request) -> Response:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
     return response
 
+
+def _warm_up() -> None:
+    """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
+    from pages._common import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # a failed warm-up only means the first session computes it
+        logging.getLogger(__name__).exception("warm-up failed")
+
+
+threading.Thread(target=_warm_up, name="xihu-warm-up", daemon=True).start()
 
 app = st.App(
     Path(__file__).with_name("app.py"),

@@ -59,7 +59,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(tmp: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
     from argon2 import PasswordHasher
 
     from data.accounts.auth import AuthStore, Role
@@ -68,7 +68,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     db = f"sqlite:///{tmp / 'bench.sqlite'}"
     auth = AuthStore(Store(db), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     auth.add_user(USER, PASSWORD, Role.PLANNER)
-    port = _free_port()
+    port = port or _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db,
@@ -114,10 +114,31 @@ def map_drawn(page) -> None:  # type: ignore[no-untyped-def]
     frame.wait_for_selector("path", state="attached", timeout=120_000)
 
 
+SERVER: dict[str, object] = {}  # "proc": psutil.Process of the server, "cpu": CPU ms per timed input
+
+
+def _server_cpu_ms() -> float:
+    proc = SERVER.get("proc")
+    if proc is None:
+        return float("nan")
+    t = proc.cpu_times()  # type: ignore[attr-defined]
+    return 1000.0 * (t.user + t.system)
+
+
 def timed(page, action) -> float:  # type: ignore[no-untyped-def]
-    """ms from ``action()`` to the run it starts being over and the map drawn."""
+    """ms from ``action()`` to the run it starts being over and the map drawn (the server's CPU ms
+    over the same span, until the app is idle again, is appended to ``SERVER["cpu"]``)."""
     page.evaluate(RECORDER)
     t0 = page.evaluate("performance.now()")
+    cpu0 = _server_cpu_ms()
+    try:
+        return _timed(page, action, t0)
+    finally:
+        wait_idle(page, settle_ms=300)
+        SERVER.setdefault("cpu", []).append(_server_cpu_ms() - cpu0)  # type: ignore[union-attr]
+
+
+def _timed(page, action, t0: float) -> float:  # type: ignore[no-untyped-def]
     action()
     deadline = time.monotonic() + 30  # no run within 30 s: the input started none (nan)
     done = None
@@ -168,8 +189,8 @@ def bench_planner(page, clicks: int) -> list[float]:  # type: ignore[no-untyped-
 def bench_overview(page, steps: int) -> list[float]:  # type: ignore[no-untyped-def]
     open_page(page, "总览")
     map_drawn(page)
-    # the minutes slider's thumb: the parent of its value label
-    thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSliderThumbValue"]').first.locator("xpath=..")
+    # the minutes slider's thumb: a react-aria range input inside the widget keyed "minutes"
+    thumb = page.locator('[data-testid="stSidebar"] .st-key-minutes input[type="range"]').first
     out = []
     for i in range(steps + 1):
         thumb.focus()
@@ -201,11 +222,14 @@ def bench_hubs(page, picks: int) -> list[float]:  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clicks", type=int, default=5)
+    ap.add_argument("--port", type=int, default=0, help="loopback port of the server (default: a free one)")
     args = ap.parse_args()
+    import psutil
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(Path(tmp))
+        proc, base = start_server(Path(tmp), args.port)
+        SERVER["proc"] = psutil.Process(proc.pid)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
@@ -218,25 +242,31 @@ def main() -> None:
                     ("overview: one step of the minutes slider", 500, bench_overview),
                     ("hub view: another hub chosen", 500, bench_hubs),
                 ):
+                    SERVER["cpu"] = []
                     try:
                         ms = fn(page, args.clicks)
                     except Exception as exc:  # report what was measured
                         print(f"{name}: failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
                         ms = []
-                    print(f"{name}: {[f'{m:.0f}' for m in ms]}", file=sys.stderr)
-                    rows.append((name, goal, ms))
+                    cpu = list(SERVER["cpu"])[1:]  # type: ignore[call-overload]  # the first is the warm-up
+                    print(
+                        f"{name}: {[f'{m:.0f}' for m in ms]} (server CPU ms {[f'{c:.0f}' for c in cpu]})",
+                        file=sys.stderr,
+                    )
+                    rows.append((name, goal, ms, cpu))
                 browser.close()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    print("| input -> figures updated | n | median ms | min ms | max ms | goal ms |")
-    print("|---|---|---|---|---|---|")
-    for name, goal, ms in rows:
+    print("| input -> figures updated | n | median ms | min ms | max ms | goal ms | server CPU ms (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, goal, ms, cpu in rows:
         good = [m for m in ms if m == m]
         med = statistics.median(good) if good else float("nan")
         lo, hi = (min(good), max(good)) if good else (float("nan"), float("nan"))
-        print(f"| {name} | {len(good)} | {med:.0f} | {lo:.0f} | {hi:.0f} | {goal} |")
+        c = statistics.median(cpu) if cpu else float("nan")
+        print(f"| {name} | {len(good)} | {med:.0f} | {lo:.0f} | {hi:.0f} | {goal} | {c:.0f} |")
 
 
 if __name__ == "__main__":
