@@ -6,6 +6,11 @@ A Streamlit script cannot answer with ``Set-Cookie``; these routes can (see
 :mod:`data.accounts.handoff`). ``/api/session`` takes a one-time code issued at sign-in and
 sets the HttpOnly session cookie; ``/api/signout`` clears it. Both accept only same-origin
 POSTs.
+
+At start a background thread fills the shared caches a first overview needs
+(:func:`pages._common.warm_up`: bundle, network, base map, and per district role and town the
+coverage summary, the viewer's protected screen and the rendered map), so the first people to
+sign in wait for none of it.
 """
 
 from __future__ import annotations

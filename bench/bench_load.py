@@ -5,7 +5,7 @@
 
 Starts ``streamlit run serve.py`` on a loopback port (a fresh SQLite database, one account per
 session: planners, an admin, viewers, town managers of different towns, village managers of
-different villages), waits for its warm-up, then opens one Chromium context per account (one
+different villages), waits for its warm-up (until it is idle), then opens one Chromium context per account (one
 browser; every request stays on 127.0.0.1) and:
 
 1. **sign-in**: every session clicks "登录" at the same moment; per session the time until the
@@ -248,7 +248,12 @@ async def run(args: argparse.Namespace) -> int:
                 # the warm-up of serve.py starts at server start; one page load lets it render the maps
                 ctx0 = await browser.new_context()
                 await (await ctx0.new_page()).goto(base + "/", wait_until="domcontentloaded")
-                await asyncio.sleep(args.warm_s)
+                deadline = time.monotonic() + args.warm_s
+                while time.monotonic() < deadline:  # until the server is idle (its warm-up done)
+                    c0 = cpu_s(server)
+                    await asyncio.sleep(5)
+                    if cpu_s(server) - c0 < 0.5:
+                        break
                 await ctx0.close()
                 rss_start = rss_mb(server)
                 go = asyncio.Event()
@@ -311,7 +316,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--soak-min", type=float, default=15.0)
     ap.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
-    ap.add_argument("--warm-s", type=float, default=60.0, help="seconds given to the server's warm-up")
+    ap.add_argument("--warm-s", type=float, default=300.0, help="at most this long for the server's warm-up")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 

@@ -424,12 +424,20 @@ def default_settings() -> Settings:
     )
 
 
-def warm_up(areas: tuple[AreaKey, ...] = (("planner", "", ""), ("viewer", "", "")), lang_code: str = "zh") -> None:
+def warm_up_areas() -> tuple[AreaKey, ...]:
+    """The areas whose first overview the warm-up prepares: the district roles, then every town."""
+    towns = tuple(sorted(get_bundle().towns["town_code"].astype(str)))
+    return (("planner", "", ""), ("viewer", "", ""), ("admin", "", ""), *(("town_manager", c, "") for c in towns))
+
+
+def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> None:
     """Fill the shared caches a first overview needs (demo dataset, default settings), so the
     first person to sign in after a start waits for none of it: the bundle, network and base
-    map, and per area the summary, the protected screen (a viewer's takes seconds) and the
-    rendered overview map. Runs in a background thread (no session): a session asking for the
-    same entry meanwhile waits for this computation instead of repeating it."""
+    map, and per area (:func:`warm_up_areas` by default) the summary, the protected screen (a
+    viewer's takes seconds) and the rendered overview map. Runs in a background thread (no
+    session): a session asking for the same entry meanwhile waits for this computation instead
+    of repeating it. Every entry is an ordinary bounded cache entry (``max_entries``)."""
+    areas = warm_up_areas() if areas is None else areas
     settings = default_settings()
     bundle_snapper()
     get_basemap()
