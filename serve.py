@@ -15,7 +15,9 @@ sign in wait for none of it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -81,6 +83,9 @@ def _warm_up() -> None:
     """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
     from pages._common import warm_up
 
+    # below the sessions: a person waiting for a page comes first (on Linux a thread is a task)
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     try:
         warm_up()
     except Exception:  # a failed warm-up only means the first session computes it

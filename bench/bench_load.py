@@ -267,6 +267,9 @@ async def run(args: argparse.Namespace) -> int:
                     if isinstance(pg, BaseException):
                         a.errors.append(f"sign-in: {type(pg).__name__}: {str(pg)[:200]}")
                 live = [(a, pg) for a, pg in zip(accts, pages, strict=True) if not isinstance(pg, BaseException)]
+                data = [a.t_data for a in accts]
+                print(f"sign-ins: map data p50 {pct(data, 0.5):.1f} s, p95 {pct(data, 0.95):.1f} s; server CPU "
+                      f"{cpu_signin:.1f} s; RSS {rss_mb(server):.0f} MB", file=sys.stderr, flush=True)  # fmt: skip
                 # warm overview: away and back, all sessions at once
                 await asyncio.gather(*(open_page(pg, "报告") for _, pg in live))
                 cpu0 = cpu_s(server)
@@ -284,10 +287,23 @@ async def run(args: argparse.Namespace) -> int:
                         else:
                             n_switch += r
                 rss_end = rss_mb(server)
+                report(accts, args, cpu_signin, cpu_warm, (rss_start, rss_warm, rss_end), n_switch)
                 await browser.close()
         finally:
             proc.terminate()
-            proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+    return 1 if any(a.errors for a in accts) else 0
+
+
+def report(
+    accts: list[Account], args: argparse.Namespace, cpu_signin: float, cpu_warm: float,
+    rss: tuple[float, float, float], n_switch: int,
+) -> None:  # fmt: skip
+    rss_start, rss_warm, rss_end = rss
     data = [a.t_data for a in accts]
     draw = [a.t_drawn for a in accts]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {len(accts)} sessions\n")
@@ -308,7 +324,7 @@ async def run(args: argparse.Namespace) -> int:
     for a in bad:
         for e in a.errors:
             print(f"  FAIL {a.username}: {e}")
-    return 1 if bad else 0
+    sys.stdout.flush()
 
 
 def main() -> None:
