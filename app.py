@@ -19,10 +19,12 @@ from data.storage import DATABASE_DOWN_ERRORS
 from pages._auth import current_user, sign_out, signin_form, sync_cookie
 from pages._common import database_down, sidebar_settings
 from pages._i18n import t
+from pages._map import load_component
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title=t("app_title"), page_icon="🗺️", layout="wide")
+load_component()  # the map component registers in a session; the warm-up (serve.py) waits for it
 
 
 def pages_of(user: User) -> list[Any]:

@@ -6,10 +6,19 @@ A Streamlit script cannot answer with ``Set-Cookie``; these routes can (see
 :mod:`data.accounts.handoff`). ``/api/session`` takes a one-time code issued at sign-in and
 sets the HttpOnly session cookie; ``/api/signout`` clears it. Both accept only same-origin
 POSTs.
+
+At start a background thread fills the shared caches a first overview needs
+(:func:`pages._common.warm_up`: bundle, network, base map, and per district role and town the
+coverage summary, the viewer's protected screen and the rendered map), so the first people to
+sign in wait for none of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +78,21 @@ async def clear_cookie(request: Request) -> Response:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
     return response
 
+
+def _warm_up() -> None:
+    """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
+    from pages._common import warm_up
+
+    # below the sessions: a person waiting for a page comes first (on Linux a thread is a task)
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    try:
+        warm_up()
+    except Exception:  # a failed warm-up only means the first session computes it
+        logging.getLogger(__name__).exception("warm-up failed")
+
+
+threading.Thread(target=_warm_up, name="xihu-warm-up", daemon=True).start()
 
 app = st.App(
     Path(__file__).with_name("app.py"),

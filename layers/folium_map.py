@@ -25,9 +25,10 @@ Assets: the map loads Leaflet (and jQuery only if a page adds a Popup) from
 The legend is plain HTML in a Leaflet control (no branca colormap, which would pull d3
 from a CDN).
 
-Pages render the map with ``streamlit_folium.st_folium(m, returned_objects=[])``
-(display only) or with returned objects for clicks; after adding anything to the map
-they call :func:`layers.assets.localize_assets` again.
+Pages render the map once per run key with :func:`pages._map.payload_of` and show it with
+:func:`pages._map.show_map` (streamlit-folium's component; display only unless they ask for
+clicks), or with ``streamlit_folium.st_folium``; after adding anything to the map they call
+:func:`layers.assets.localize_assets` again.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ never mutate what they return. Results are cached by :class:`service.dashboard.R
 from __future__ import annotations
 
 import logging
+import time
 
 import folium
 import geopandas as gpd
@@ -38,6 +39,7 @@ from geo.siting import SitingResult
 from geo.snap import Snapper
 from layers.basemap import basemap_from_network
 from pages._i18n import K_LANG, LANGS, lang, t
+from pages._map import MapPayload, component_ready, payload_of
 from reports.model import Report, ReportSection
 from service import dashboard as svc
 from service import feedback as svc_fb
@@ -248,7 +250,7 @@ def service_areas_for(dataset: str, version: int, settings: Settings) -> gpd.Geo
     return svc.service_areas(bundle_snapper(), get_node_cells(str(b.network_path), b.metric_crs), hubs, settings)
 
 
-def map_for(key: RunKey, hex_metric: str, focus_town: str = "") -> folium.Map:
+def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str | None = None) -> folium.Map:
     """The interactive map of ``key.area`` (maps are built fresh; their inputs are cached)."""
     summary = summary_for(key)
     screen = screen_for(key) if summary.suppressed else None
@@ -262,9 +264,20 @@ def map_for(key: RunKey, hex_metric: str, focus_town: str = "") -> folium.Map:
         areas=service_areas_for(key.dataset, key.version, key.settings.with_(h3_res=DEFAULT_H3_RES)),
         key=key,
         hex_metric=hex_metric,
-        lang=lang(),
+        lang=lang_code or lang(),
         focus_town=focus_town,
     )
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _map_payload(key: RunKey, hex_metric: str, focus_town: str, lang_code: str) -> MapPayload:
+    return payload_of(map_for(key, hex_metric, focus_town, lang_code))
+
+
+def map_payload_for(key: RunKey, hex_metric: str, focus_town: str = "") -> MapPayload:
+    """:func:`map_for` rendered once per run key (area included), colouring, town and language,
+    shared read-only by every session of that area (see :mod:`pages._map`)."""
+    return _map_payload(key, hex_metric, focus_town, lang())
 
 
 @st.cache_data(max_entries=16, show_spinner="求解选址模型… / solving…")
@@ -457,3 +470,52 @@ def report_sections(dataset: str, version: int, settings: Settings) -> tuple[Rep
             duplicate_flags(dataset, version, DEFAULT_PERIOD), load_reviews(get_store(), dataset=dataset)
         )
     return assemble_sections(get_bundle().towns, capacity_for(dataset, version, settings), recs, flags)
+
+
+# -- warm-up at server start (serve.py) -------------------------------------------------------
+#: how long the warm-up waits for a first session before leaving the maps to the sessions
+WARM_UP_WAIT_S = 600.0
+
+
+def default_settings() -> Settings:
+    """The settings of a session whose sidebar has not moved (as :func:`current_settings` reads them)."""
+    return Settings(
+        minutes=float(DEFAULT_MINUTES),
+        speed_kmh=float(DEFAULT_SPEED_KMH),
+        h3_res=int(DEFAULT_H3_RES),
+        metric_crs=get_bundle().metric_crs,
+    )
+
+
+def warm_up_areas() -> tuple[AreaKey, ...]:
+    """The areas whose first overview the warm-up prepares: the district roles, then every town."""
+    towns = tuple(sorted(get_bundle().towns["town_code"].astype(str)))
+    return (("planner", "", ""), ("viewer", "", ""), ("admin", "", ""), *(("town_manager", c, "") for c in towns))
+
+
+def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> None:
+    """Fill the shared caches a first overview needs (demo dataset, default settings), so the
+    first person to sign in after a start waits for none of it: the bundle, network and base
+    map, and per area (:func:`warm_up_areas` by default) the summary, the protected screen (a
+    viewer's takes seconds) and the rendered overview map. Runs in a background thread (no
+    session): a session asking for the same entry meanwhile waits for this computation instead
+    of repeating it. Every entry is an ordinary bounded cache entry (``max_entries``)."""
+    areas = warm_up_areas() if areas is None else areas
+    settings = default_settings()
+    bundle_snapper()
+    get_basemap()
+    for area in areas:
+        key = RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area)
+        summary_for(key)
+        if svc.needs_protection(key):
+            screen_for(key)
+        shown_hexes_for(key)
+        service_areas_for(key.dataset, key.version, key.settings.with_(h3_res=DEFAULT_H3_RES))
+    # the rendered maps need streamlit-folium, which must be imported by a session first
+    deadline = time.monotonic() + WARM_UP_WAIT_S
+    while not component_ready():
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
+    for area in areas:
+        _map_payload(RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area), "coverage_pct", "", lang_code)

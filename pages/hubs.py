@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from core.i18n import labels as labels_of
 from core.vocab import NEED_PRIORITY
@@ -23,11 +22,13 @@ from pages._common import (
     current_settings,
     current_tables,
     get_bundle,
-    map_for,
+    map_payload_for,
     nearest_other_hub,
     share_table,
 )
 from pages._i18n import label, t
+from pages._map import show_map
+from service.dashboard import town_bounds
 
 K_TIER = "hub_tier"
 K_HUB = "hub_pick"
@@ -68,8 +69,10 @@ c3.metric(t("outside"), f"{n - n_in:,}")
 st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
 
 st.subheader(t("hub_area"))
-m = map_for(current_key(area), "uncovered", focus_town=str(hub["town_code"]))
-st_folium(m, returned_objects=[], height=520, use_container_width=True, key="hub_map")
+# one map for every hub of the area (drawn once, kept in the browser); the view moves to the hub's town
+home = area_of(user).town_code or str(hubs["town_code"].min())
+bounds = town_bounds(bundle, str(hub["town_code"]))
+show_map(map_payload_for(current_key(area), "uncovered", focus_town=home), height=520, key="hub_map", fit_bounds=bounds)
 
 st.subheader(t("by_category"))
 counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)

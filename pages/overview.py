@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from core.i18n import CATEGORY_ZH, NEED_TYPE_ZH
 from pages._auth import area_key, require_user
@@ -14,11 +13,12 @@ from pages._common import (
     current_summary,
     dataset_notice,
     get_bundle,
-    map_for,
+    map_payload_for,
     share_table,
     shown_hexes_for,
 )
 from pages._i18n import t
+from pages._map import show_map
 from service.dashboard import grouped, worst_gaps
 
 K_METRIC = "overview_hex_metric"
@@ -60,8 +60,7 @@ metric = st.radio(
     key=K_METRIC,
     horizontal=True,
 )
-m = map_for(current_key(area), metric)
-st_folium(m, returned_objects=[], height=680, use_container_width=True, key="overview_map")
+show_map(map_payload_for(current_key(area), metric), height=680, key="overview_map")
 
 cols = st.columns(2)
 for i, (key, col, labels) in enumerate(

@@ -9,7 +9,6 @@ from typing import Any
 import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from core.errors import DataError, GeoError
 from core.vocab import NEED_TYPES
@@ -18,7 +17,7 @@ from data.accounts.auth import Role
 from data.tables import read_table
 from geo.scenario import Scenario, compare_scenarios
 from geo.siting import DemandWeights
-from layers.assets import localize_assets
+from layers.geojson_layer import esc
 from pages._auth import area_key, require_user
 from pages._common import (
     bundle_snapper,
@@ -29,10 +28,11 @@ from pages._common import (
     dataset_version,
     get_bundle,
     get_store,
-    map_for,
+    map_payload_for,
     recommend_for,
 )
 from pages._i18n import label, lang, t
+from pages._map import map_value, show_map
 from service.display import comparison_table
 
 K_P = "planner_p"
@@ -46,6 +46,8 @@ K_REMOVE = "planner_remove_hub"
 K_CLICK = "planner_click_mode"
 K_SAVE_NAME = "planner_save_name"
 K_LOAD = "planner_load_id"
+K_LIVE = "planner_live"  # (run key, {name: Scenario}): this session's live scenarios
+K_BASELINE = "_baseline"
 SCENARIO_NAMES = ("A", "B", "C")  # session keys; shown as t("scenario_n"): 方案A / Scenario A
 
 user = require_user()
@@ -131,82 +133,116 @@ st.dataframe(
 )
 
 # -- what-if scenarios ----------------------------------------------------------------
+# One fragment: a map click, a mode or a scenario button reruns only this part (the map frame
+# stays, its new stations arrive as a feature group), never the recommendations above.
 st.subheader(t("whatif"))
 scen: dict[str, list[dict[str, Any]]] = st.session_state.setdefault(K_SCENARIOS, {n: [] for n in SCENARIO_NAMES})
-active = st.radio(
-    t("scenario"), SCENARIO_NAMES, format_func=lambda n: t("scenario_n", n=n), key=K_ACTIVE, horizontal=True
-)
 snapper = bundle_snapper()
-try:
-    scenarios = {
-        n: Scenario.from_payload({"edits": e}, run, snapper, name=t("scenario_n", n=n)) for n, e in scen.items()
-    }
-except GeoError as exc:
-    st.error(str(exc))
-    st.stop()
-cur = scenarios[active]
 
-a1, a2, a3 = st.columns(3)
-pick = a1.selectbox(
-    t("add_site"), sites["site_id"].tolist(), format_func=lambda s: f"#{s}", placeholder=t("choose"), key=K_PICK
-)
-if a1.button(t("add"), key="planner_add") and pick is not None:
-    row = sites[sites["site_id"] == pick].iloc[0]
-    cur.add(float(row["lon"]), float(row["lat"]), name=f"推荐站点 {pick}")
-    scen[active] = cur.edits
-active_hubs = cur.hubs_table()
-removable = active_hubs["hub_id"].astype(str).tolist()
-to_remove = a2.selectbox(t("pick_hub_edit"), removable, placeholder=t("choose"), key=K_REMOVE)
-if a2.button(t("remove"), key="planner_remove") and to_remove:
-    cur.remove(to_remove)
-    scen[active] = cur.edits
-if a3.button(t("reset"), key="planner_reset"):
-    scen[active] = []
-    cur = Scenario.from_payload({"edits": []}, run, snapper, name=t("scenario_n", n=active))
 
-click_action = st.radio(
-    t("click_action"),
-    ["none", "add", "move"],
-    format_func=lambda a: t(f"click_{a}"),
-    key=K_CLICK,
-    horizontal=True,
-)
-m = map_for(current_key(area), "uncovered")
-# markers go straight onto the map: a FeatureGroup added after build_map's layer control
-# leaves the st_folium frame empty (height 0)
-for _, r in sites.iterrows():
-    folium.CircleMarker(
-        [r["lat"], r["lon"]], radius=9, color="#6a1b9a", weight=3, fill=True, fill_opacity=0.3,
-        tooltip=f"#{int(r['rank'])} {r['site_id']}",
-    ).add_to(m)  # fmt: skip
-new_hubs = cur.hubs_table()
-for _, r in new_hubs[new_hubs["scenario_status"] != "existing"].iterrows():
-    folium.CircleMarker(
-        [r["lat"], r["lon"]], radius=7, color="#000000", weight=2, fill=True, fill_color="#ffd600",
-        fill_opacity=1.0, tooltip=t("new_station"),
-    ).add_to(m)  # fmt: skip
-localize_assets(m)
-clicked = st_folium(m, returned_objects=["last_clicked"], height=560, use_container_width=True, key="planner_map")
-last = (clicked or {}).get("last_clicked")
-if last:
-    marker = (round(last["lng"], 6), round(last["lat"], 6))
-    if st.session_state.get("planner_last_click") != marker:
-        st.session_state["planner_last_click"] = marker
-        if click_action == "add":
-            cur.add(marker[0], marker[1], name="点选站点")
-        elif click_action == "move" and to_remove:
-            cur.move(to_remove, marker[0], marker[1])
-        if click_action != "none":
+def _markers(sites: pd.DataFrame, cur: Scenario) -> list[folium.FeatureGroup]:
+    """Recommended sites and the scenario's new stations, sent to the live map (not in the cached map)."""
+    group = folium.FeatureGroup(name="planner_markers", control=False)
+    for _, r in sites.iterrows():
+        folium.CircleMarker(
+            [r["lat"], r["lon"]], radius=9, color="#6a1b9a", weight=3, fill=True, fill_opacity=0.3,
+            tooltip=esc(f"#{int(r['rank'])} {r['site_id']}"),
+        ).add_to(group)  # fmt: skip
+    new_hubs = cur.hubs_table()
+    for _, r in new_hubs[new_hubs["scenario_status"] != "existing"].iterrows():
+        folium.CircleMarker(
+            [r["lat"], r["lon"]], radius=7, color="#000000", weight=2, fill=True, fill_color="#ffd600",
+            fill_opacity=1.0, tooltip=esc(t("new_station")),
+        ).add_to(group)  # fmt: skip
+    return [group]
+
+
+def _live_scenarios() -> dict[str, Scenario]:
+    """This session's scenarios, live: kept between reruns while the run key and their edits are
+    unchanged, so a click applies one incremental edit instead of replaying every edit (the
+    baseline too, under :data:`K_BASELINE`)."""
+    key = current_key(area)
+    held = st.session_state.get(K_LIVE)
+    if held is None or held[0] != key:
+        held = (key, {})
+        st.session_state[K_LIVE] = held
+    live: dict[str, Scenario] = held[1]
+    for n, e in [*scen.items(), (K_BASELINE, [])]:
+        if n not in live or live[n].edits != e:
+            live[n] = Scenario.from_payload({"edits": e}, run, snapper, name=n)
+    return live
+
+
+def _remove_chosen(active: str) -> None:
+    """The "remove" button (a callback: the hub list is drawn with the hub already gone)."""
+    hub_id = st.session_state.get(K_REMOVE)
+    if hub_id:
+        cur = _live_scenarios()[active]
+        cur.remove(hub_id)
+        scen[active] = cur.edits
+
+
+@st.fragment
+def whatif(sites: pd.DataFrame) -> None:
+    active = st.radio(
+        t("scenario"), SCENARIO_NAMES, format_func=lambda n: t("scenario_n", n=n), key=K_ACTIVE, horizontal=True
+    )
+    try:
+        scenarios = _live_scenarios()
+    except GeoError as exc:
+        st.error(str(exc))
+        return
+    cur = scenarios[active]
+
+    a1, a2, a3 = st.columns(3)
+    pick = a1.selectbox(
+        t("add_site"), sites["site_id"].tolist(), format_func=lambda s: f"#{s}", placeholder=t("choose"), key=K_PICK
+    )
+    if a1.button(t("add"), key="planner_add") and pick is not None:
+        row = sites[sites["site_id"] == pick].iloc[0]
+        cur.add(float(row["lon"]), float(row["lat"]), name=f"推荐站点 {pick}")
+        scen[active] = cur.edits
+    if a3.button(t("reset"), key="planner_reset"):
+        scen[active] = []
+        cur = scenarios[active] = Scenario.from_payload({"edits": []}, run, snapper, name=active)
+    click_action = st.radio(
+        t("click_action"),
+        ["none", "add", "move"],
+        format_func=lambda a: t(f"click_{a}"),
+        key=K_CLICK,
+        horizontal=True,
+    )
+    payload = map_payload_for(current_key(area), "uncovered")
+    # "does nothing": the map returns nothing, so a click starts no run at all
+    returned = ["last_clicked"] if click_action != "none" else []
+    # the click of the last interaction, applied before the map and the figures are drawn
+    last = (map_value(payload, "planner_map", returned) or {}).get("last_clicked")
+    to_remove = st.session_state.get(K_REMOVE)
+    if last:
+        marker = (round(last["lng"], 6), round(last["lat"], 6))
+        if st.session_state.get("planner_last_click") != marker:
+            st.session_state["planner_last_click"] = marker
+            if click_action == "add":
+                cur.add(marker[0], marker[1], name="点选站点")
+            elif click_action == "move" and to_remove:
+                cur.move(to_remove, marker[0], marker[1])
             scen[active] = cur.edits
-            st.rerun()
+    removable = cur.hubs_table()["hub_id"].astype(str).tolist()
+    a2.selectbox(t("pick_hub_edit"), removable, placeholder=t("choose"), key=K_REMOVE)
+    a2.button(t("remove"), key="planner_remove", on_click=_remove_chosen, args=(active,))
+    show_map(payload, key="planner_map", height=560, returned_objects=returned, feature_groups=_markers(sites, cur))
 
-results = [s.result() for s in scenarios.values()]
-results[SCENARIO_NAMES.index(active)] = cur.result()
-baseline = Scenario.from_payload({"edits": []}, run, snapper, name=t("baseline")).result()
-compared = compare_scenarios(results, baseline=baseline)
-town_names = dict(zip(bundle.towns["town_code"].astype(str), bundle.towns["name"].astype(str), strict=True))
-st.dataframe(comparison_table(compared, town_names, lang()), width="stretch", hide_index=True)
-st.caption(t("whatif_note"))
+    results = [scenarios[n].result(t("scenario_n", n=n)) for n in scen]
+    baseline = scenarios[K_BASELINE].result(t("baseline"))
+    compared = compare_scenarios(results, baseline=baseline)
+    town_names = dict(zip(bundle.towns["town_code"].astype(str), bundle.towns["name"].astype(str), strict=True))
+    st.dataframe(comparison_table(compared, town_names, lang()), width="stretch", hide_index=True)
+    st.caption(t("whatif_note"))
+
+
+whatif(sites)
+active = st.session_state.get(K_ACTIVE, SCENARIO_NAMES[0])
+cur = _live_scenarios()[active]
 
 # -- save / load ---------------------------------------------------------------------------
 s1, s2 = st.columns(2)
