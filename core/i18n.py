@@ -8,6 +8,7 @@ Pages, map layers and reports read their text here; codes of :mod:`core.vocab` (
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Final
 
 import pandas as pd
@@ -865,6 +866,27 @@ def label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
         return item.name_en if lang == "en" else item.name_zh
     pair = LABELS[kind].get(key)
     return pair[_lang(lang)] if pair else key
+
+
+def item_names(catalogue: pd.DataFrame, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """What a person reads for each item of a dataset's catalogue (``item_id``, ``name``): its
+    name there (an imported catalogue's own wording); in English the built-in English name of a
+    built-in item; a missing name reads as the built-in label (or the code)."""
+    out: dict[str, str] = {}
+    for code, name in zip(catalogue["item_id"].astype(str), catalogue["name"], strict=True):
+        builtin = code in ITEM_BY_CODE
+        usable = isinstance(name, str) and bool(name.strip())
+        out[code] = label("service", code, lang) if (lang == "en" and builtin) or not usable else str(name)
+    return out
+
+
+def item_label(code: object, lang: str = DEFAULT_LANG, items: Mapping[str, str] | None = None) -> str:
+    """An item's name: from ``items`` (:func:`item_names` of the dataset's catalogue) when it holds
+    the code, else the built-in label (:func:`label` ``"service"``). The one place an item code
+    becomes words, on every page, table, map and report."""
+    if items is not None and not is_missing(code) and str(code) in items:
+        return items[str(code)]
+    return label("service", code, lang)
 
 
 def labels(kind: str, lang: str = DEFAULT_LANG) -> dict[str, str]:

@@ -46,7 +46,7 @@ from folium.elements import ElementAddToElement
 from folium.template import Template
 
 from core.errors import MapInputError
-from core.i18n import LANGS, label, t
+from core.i18n import LANGS, item_label, label, t
 from geo.disclosure import DEFAULT_THRESHOLD, HEX_DISPLAY_COLUMNS, count_alone, protect_hexes
 from geo.hexes import category_columns, cells_to_polygons
 from geo.metric import metric_crs_for_frame
@@ -158,8 +158,9 @@ def category_label(code: str, lang: str = "zh") -> str:
     return label("category", code, lang)
 
 
-def service_names(codes: Any, lang: str = "zh") -> list[str]:
-    """Display names of a ``;``-separated list of service codes (unknown codes kept as they are)."""
+def service_names(codes: Any, lang: str = "zh", items: Mapping[str, str] | None = None) -> list[str]:
+    """Display names of a ``;``-separated list of service codes (:func:`core.i18n.item_label`:
+    the dataset's names ``items``, else the built-in ones; unknown codes kept as they are)."""
     if codes is None or (isinstance(codes, float) and math.isnan(codes)):
         return []
     out = []
@@ -167,7 +168,7 @@ def service_names(codes: Any, lang: str = "zh") -> list[str]:
         c = c.strip()
         if not c:
             continue
-        out.append(label("service", c, lang))
+        out.append(item_label(c, lang, items))
     return out
 
 
@@ -303,7 +304,9 @@ def hub_tooltips(hubs: pd.DataFrame, *, lang: str = "zh", threshold: int = DEFAU
     return tips
 
 
-def provider_tooltips(providers: pd.DataFrame, *, lang: str = "zh") -> list[str]:
+def provider_tooltips(
+    providers: pd.DataFrame, *, lang: str = "zh", items: Mapping[str, str] | None = None
+) -> list[str]:
     """Tooltip HTML of every provider: name, kind, services (by name), capacity, escaped."""
     sep = _t(lang, "list_sep")
     tips = []
@@ -315,7 +318,7 @@ def provider_tooltips(providers: pd.DataFrame, *, lang: str = "zh") -> list[str]
         dept = row.get("department")
         if isinstance(dept, str) and dept.strip():
             lines.append(_t(lang, "department", d=esc(dept)))
-        services = service_names(row.get("services"), lang)
+        services = service_names(row.get("services"), lang, items)
         if services:
             lines.append(_t(lang, "services", s=sep.join(esc(s) for s in services)))
         cap = pd.to_numeric(pd.Series([row.get("capacity_month")]), errors="coerce").iloc[0]
@@ -458,7 +461,9 @@ def hub_layers(
     return out
 
 
-def provider_layer(providers: pd.DataFrame, *, lang: str = "zh", show: bool = True) -> DataLayer:
+def provider_layer(
+    providers: pd.DataFrame, *, lang: str = "zh", show: bool = True, items: Mapping[str, str] | None = None
+) -> DataLayer:
     """Providers as diamonds coloured by kind (one layer)."""
     if not {"lon", "lat"} <= set(providers.columns):
         msg = "the provider table needs the columns lon and lat"
@@ -472,7 +477,7 @@ def provider_layer(providers: pd.DataFrame, *, lang: str = "zh", show: bool = Tr
         {"html": _diamond_svg(s, KIND_COLOR.get(k, OTHER_KIND_COLOR)), "size": [s, s], "anchor": [s // 2, s // 2]}
         for k in order
     ]
-    tips = provider_tooltips(rows, lang=lang)
+    tips = provider_tooltips(rows, lang=lang, items=items)
     feats_ = [
         {"type": "Feature", "geometry": shapely.geometry.mapping(p), "properties": {"s": int(i), "t": t}}
         for p, i, t in zip(pts, idx, tips, strict=True)
@@ -716,6 +721,7 @@ def build_map(
     threshold: int = DEFAULT_THRESHOLD,
     service_area_simplify_m: float | None = 10.0,
     collapsed_control: bool = True,
+    items: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The interactive coverage map, offline (every asset served by the app) and light.
 
@@ -762,6 +768,8 @@ def build_map(
         Extra simplification of the service areas for display, in metres.
     collapsed_control : bool
         Collapse the layer control into its button.
+    items : mapping of str to str, optional
+        The dataset's item names (:func:`core.i18n.item_names`) for the providers' services.
 
     Returns
     -------
@@ -844,7 +852,7 @@ def build_map(
             has_gaps = True
     kinds: list[str] = []
     if providers is not None and len(providers):
-        provider_layer(providers, lang=lang, show=vis["providers"]).add_to(m)
+        provider_layer(providers, lang=lang, show=vis["providers"], items=items).add_to(m)
         kinds = sorted(set(providers["kind"].astype(str))) if "kind" in providers.columns else []
     tiers: list[str] = []
     if hubs is not None and len(hubs):

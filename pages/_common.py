@@ -8,16 +8,22 @@ never mutate what they return. Results are cached by :class:`service.dashboard.R
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import ParamSpec
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from core.i18n import item_names
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
-from data.accounts.access import AreaFilter
+from data.accounts.access import AreaFilter, filter_frame
 from data.accounts.audit import sha256_hex
 from data.basemap import basemap_frames_from_shared, named_roads
 from data.bundle import Bundle, with_tables
@@ -51,6 +57,7 @@ from service.records import DatasetRecords, demo_records, imported_records
 from service.report_sections import report_sections as assemble_sections
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -183,6 +190,18 @@ def current_tables() -> dict[str, pd.DataFrame]:
     return dataset_tables(ds, dataset_version(ds))
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _item_names(dataset: str, version: int, lang_code: str) -> Mapping[str, str]:
+    return MappingProxyType(item_names(dataset_tables(dataset, version)["catalogue"], lang_code))
+
+
+def current_item_names() -> Mapping[str, str]:
+    """The current dataset's item names in the session's language (:func:`core.i18n.item_names`):
+    what every page passes as ``items`` wherever an item code becomes words (read-only, shared)."""
+    ds = current_dataset()
+    return _item_names(ds, dataset_version(ds), lang())
+
+
 def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None = None) -> None:
     """Say where the tables of ``kinds`` of ``dataset`` (default: the current one) came from (nothing for the demo)."""
     ds = dataset or current_dataset()
@@ -261,6 +280,7 @@ def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str |
         hexes=shown_hexes_for(key),
         served_txt=None if screen is None or screen.served is None else list(screen.served),
         providers=dataset_tables(key.dataset, key.version)["providers"],
+        items=item_names(dataset_tables(key.dataset, key.version)["catalogue"], lang_code or lang()),
         areas=service_areas_for(key.dataset, key.version, key.settings.with_(h3_res=DEFAULT_H3_RES)),
         key=key,
         hex_metric=hex_metric,
@@ -382,6 +402,30 @@ def accessibility_for(key: RunKey) -> pd.DataFrame:
     )
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def matching_map_payload(
+    key: RunKey,
+    changes: tuple[svc_match.CapacityChange, ...],
+    added: tuple[svc_match.AddedOffer, ...],
+    search: tuple[tuple[float, float], float, str, str, bool] | None,
+    access_group: str,
+    lang_code: str,
+) -> MapPayload:
+    """The 匹配 page's map of ``key.area`` rendered once per search (point, minutes, item, keyword,
+    capacity only) and accessibility layer, shared read-only (see :mod:`pages._map`): a rerun that
+    changes neither sends the same frame again instead of rendering the map anew."""
+    tables = dataset_tables(key.dataset, key.version)
+    res = None if search is None else search_for(key, changes, added, *search)
+    m = svc_match.matching_map(
+        bundle=get_bundle(), basemap=get_basemap(),
+        hubs=filter_frame("hubs", tables["hubs"], svc.area_filter_of(key.area)).sort_values("hub_id"),
+        providers=tables["providers"], search=res, point=None if search is None else search[0],
+        access=accessibility_for(key) if access_group else None, access_group=access_group,
+        settings=key.settings, focus_town=key.area[1], lang=lang_code,
+    )  # fmt: skip
+    return payload_of(m)
+
+
 # -- service records, duplicate flags, provider capacity (#13) ------------------------------
 @st.cache_resource(max_entries=3, show_spinner="读取服务记录… / reading service records…")
 def _records_for(dataset: str, version: int, key_sha: str) -> DatasetRecords | None:
@@ -443,6 +487,26 @@ def database_down(exc: BaseException) -> None:
     logger.warning("database unavailable (%s): %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
     st.error(t("db_down"))
     _wait_for_database()
+
+
+def page_fragment(fn: Callable[P, None]) -> Callable[P, None]:
+    """``st.fragment`` that fails like a page when the database is down. Streamlit shows an error
+    raised in a fragment as a traceback (``app.py``'s guard never sees it), so the fragment shows
+    :func:`database_down`'s Chinese message and check itself; in a fragment-only rerun (a map
+    click) it reruns the whole app instead, where ``app.py`` does the same for every page."""
+
+    @functools.wraps(fn)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except DATABASE_DOWN_ERRORS as exc:
+            ctx = get_script_run_ctx()
+            if ctx is not None and ctx.fragment_ids_this_run:
+                logger.warning("database unavailable in a fragment rerun: rerunning the app")
+                st.rerun(scope="app")
+            database_down(exc)
+
+    return st.fragment(guarded)
 
 
 # -- satisfaction feedback (满意度) ----------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from core import i18n
 from core.i18n import LANGS
 
 K_LANG = "lang"
-__all__ = ["K_LANG", "LANGS", "label", "lang", "t"]
+__all__ = ["K_LANG", "LANGS", "item_name", "label", "lang", "t"]
 
 
 def lang() -> str:
@@ -20,6 +22,12 @@ def lang() -> str:
 def t(key: str, **fmt: object) -> str:
     """The UI string ``key`` in the session's language, formatted with ``fmt``."""
     return i18n.t(key, lang(), **fmt)
+
+
+def item_name(code: object, items: Mapping[str, str] | None) -> str:
+    """An item's name in the session's language (:func:`core.i18n.item_label`; ``items`` from
+    :func:`pages._common.current_item_names`)."""
+    return i18n.item_label(code, lang(), items)
 
 
 def label(kind: str, code: object) -> str:

@@ -20,7 +20,7 @@ from data.safe_export import frame_to_csv_bytes
 from data.tables import read_table
 from pages._aliases import need_alias_section
 from pages._auth import get_audit
-from pages._common import DATASET_USER, get_store
+from pages._common import DATASET_USER, current_item_names, get_store
 from pages._i18n import lang, t
 from service.display import reason_table, warnings_table
 from service.imports import accepted_view, rejected_view
@@ -96,7 +96,9 @@ def show_outcome(res: Outcome, kind: str, file_name: str, user: User) -> None:
         need_alias_section(summary.get("unmapped_needs") or {}, user)
     if len(res.accepted):
         st.subheader(t("import_preview"))
-        st.dataframe(accepted_view(res, lang()), width="stretch", hide_index=True)
+        st.dataframe(
+            accepted_view(res, lang(), kind=kind, items=current_item_names()), width="stretch", hide_index=True
+        )
 
 
 def save_section(res: Outcome, kind: str, file_name: str, file_sha: str, user: User, area: dict[str, object]) -> None:

@@ -5,6 +5,7 @@ Session-state keys of the page are here; the page reads them through :func:`what
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,7 +18,7 @@ from data.accounts.audit import sha256_hex
 from data.accounts.auth import User
 from data.safe_export import frame_to_xlsx_bytes
 from pages._auth import area_of, get_audit
-from pages._i18n import lang, t
+from pages._i18n import item_name, lang, t
 from service import matching as svc
 
 K_CHANGES, K_ADDED, K_POINT = "match_changes", "match_added", "match_point"
@@ -42,7 +43,7 @@ def remember_click(out: dict[str, object] | None, point: tuple[float, float] | N
 
 
 def whatif_controls(
-    am: svc.AreaMatching, names: pd.Series, hubs: pd.DataFrame, items: list[str], item_names: dict[str, str]
+    am: svc.AreaMatching, names: pd.Series, hubs: pd.DataFrame, items: list[str], item_names: Mapping[str, str]
 ) -> str:
     """Change an offer's capacity or add an offer at a hub (the what-if); returns the chosen hub id."""
     changes, added = whatif_state()
@@ -58,7 +59,7 @@ def whatif_controls(
             t("match_whatif_hub"), list(hub_names), format_func=hub_names.__getitem__, key="match_hub"
         )
         item = st.selectbox(
-            t("match_whatif_item"), items, format_func=lambda c: svc.item_label(c, lang(), item_names), key="match_item"
+            t("match_whatif_item"), items, format_func=lambda c: item_name(c, item_names), key="match_item"
         )
         b1, b2, b3 = st.columns(3)
         if b1.button(t("match_whatif_apply"), key="match_apply", disabled=pick is None):
@@ -76,7 +77,7 @@ def whatif_controls(
 
 
 def plan_export(
-    user: User, am: svc.AreaMatching, providers: pd.DataFrame, settings: Settings, item_names: dict[str, str]
+    user: User, am: svc.AreaMatching, providers: pd.DataFrame, settings: Settings, item_names: Mapping[str, str]
 ) -> None:
     """The 一户一策 XLSX in two steps (as on the hub page): the audit entry is written first,
     then a download button exists for that one rerun, its data generated at the click."""
@@ -110,12 +111,12 @@ class SearchForm:
     access_group: str | None  # None: no accessibility layer
 
 
-def search_form(items: list[str], minutes: float, item_names: dict[str, str]) -> SearchForm:
+def search_form(items: list[str], minutes: float, item_names: Mapping[str, str]) -> SearchForm:
     """The provider search (检索) form."""
     s1, s2, s3 = st.columns(3)
     item = s1.selectbox(
         t("search_item"), ["", *items], key="search_item",
-        format_func=lambda c: svc.item_label(c, lang(), item_names) if c else t("search_any_item"),
+        format_func=lambda c: item_name(c, item_names) if c else t("search_any_item"),
     )  # fmt: skip
     keyword = s2.text_input(t("search_keyword"), key="search_keyword")
     m = s3.slider(t("search_minutes"), 5, 30, int(minutes), key="search_minutes")

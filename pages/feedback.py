@@ -13,8 +13,8 @@ from data.accounts.auth import Role
 from data.feedback import CHANNELS, form_response, import_feedback, save_feedback, saved_file
 from data.safe_export import frame_to_csv_bytes
 from pages._auth import area_of, get_audit, require_user
-from pages._common import current_dataset, current_tables, feedback_for, get_bundle, get_store
-from pages._i18n import label, lang, t
+from pages._common import current_dataset, current_item_names, current_tables, feedback_for, get_bundle, get_store
+from pages._i18n import item_name, lang, t
 from pages._lists import read_upload
 from service import feedback as fb
 
@@ -26,6 +26,7 @@ if user.role is Role.VIEWER:
     st.stop()
 ds, bundle, store = current_dataset(), get_bundle(), get_store()
 tables = current_tables()  # the dataset's providers, hubs and catalogue
+item_names = current_item_names()
 st.title(t("fb_title"))
 st.caption(t("fb_note"))
 if K_FLASH in st.session_state:  # what the last save said, shown after the rerun that includes it
@@ -50,7 +51,7 @@ with tab_sum:
         st.success(t("fb_no_alerts"))
     level = st.radio(t("fb_by_level"), list(fb.LEVELS), format_func=lambda v: t(f"fb_level_{v}"), horizontal=True,
                      key="fb_level")  # fmt: skip
-    st.dataframe(fb.labelled_means(fb.mean_scores(frame, level), level, names, lang()), hide_index=True)
+    st.dataframe(fb.labelled_means(fb.mean_scores(frame, level), level, names, lang(), item_names), hide_index=True)
     st.subheader(t("fb_trend"))
     rated = sorted(set(frame["provider_id"].dropna()))
     pick = st.selectbox(t("fb_trend_provider"), ["", *rated], key="fb_trend_pick",
@@ -59,7 +60,7 @@ with tab_sum:
     st.line_chart(trend["mean_score"].rename(t("fb_col_mean")), y_label=t("fb_col_mean"), x_label=t("mo_col_month"))
     st.dataframe(fb.labelled_trend(trend, lang()), hide_index=True)
     st.subheader(t("fb_comments"))
-    st.dataframe(fb.comments_table(frame, names, lang()), hide_index=True, key="fb_comments")
+    st.dataframe(fb.comments_table(frame, names, lang(), item_names), hide_index=True, key="fb_comments")
     if st.button(t("fb_export"), key="fb_export"):
         try:
             data = fb.export_feedback_csv(frame, af, who=user.username, audit=audit, lang=lang())
@@ -77,7 +78,7 @@ with tab_form, st.form("fb_form", clear_on_submit=True):
     hid = st.selectbox(
         t("fb_target_hub"), list(hubs["hub_id"]), key="fb_form_hub", format_func=lambda h: names.get(h, h)
     )
-    item = st.selectbox(t("fb_col_item"), items, key="fb_form_item", format_func=lambda i: label("service", i))
+    item = st.selectbox(t("fb_col_item"), items, key="fb_form_item", format_func=lambda i: item_name(i, item_names))
     score = st.slider(t("fb_col_score"), 1, 5, 4, key="fb_form_score")
     channel = st.selectbox(t("fb_col_channel"), list(CHANNELS), index=2, key="fb_form_channel",
                            format_func=lambda c: t(f"fb_channel_{c}"))  # fmt: skip

@@ -17,6 +17,7 @@ from geo.figures import coverage_pct
 from pages._auth import area_key, area_of, get_audit, require_user
 from pages._common import (
     bundle_snapper,
+    current_item_names,
     current_key,
     current_run,
     current_settings,
@@ -26,7 +27,7 @@ from pages._common import (
     nearest_other_hub,
     share_table,
 )
-from pages._i18n import label, t
+from pages._i18n import item_name, label, t
 from pages._map import show_map
 from service.dashboard import town_bounds
 
@@ -142,8 +143,8 @@ rows = [
     if code
 ]
 if rows:
-    by_item = pd.DataFrame(rows)
-    by_item["service"] = by_item["service"].map(lambda c: label("service", c))
+    by_item, item_names = pd.DataFrame(rows), current_item_names()
+    by_item["service"] = by_item["service"].map(lambda c: item_name(c, item_names))
     by_item = by_item.sort_values(["service", "walk_m"]).rename(
         columns={"service": t("col_service"), "provider": t("col_provider"),
                  "capacity_month": t("col_capacity"), "walk_m": t("col_walk_m")}

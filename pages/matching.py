@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from data.accounts.access import filter_frame
 from pages._auth import area_key, area_of, require_user
 from pages._common import (
-    accessibility_for,
+    current_item_names,
     current_key,
     current_tables,
     dataset_notice,
-    get_basemap,
     get_bundle,
     matching_for,
+    matching_map_payload,
     search_for,
 )
 from pages._i18n import lang, t
+from pages._map import show_map
 from pages._match_widgets import (
     clicked_point,
     plan_export,
@@ -32,7 +32,7 @@ user = require_user()
 key = current_key(area_key(user))
 tables, bundle = current_tables(), get_bundle()
 items = [str(i) for i in tables["catalogue"]["item_id"]]
-item_names = svc.item_names(tables["catalogue"], lang())  # the dataset's catalogue's wording
+item_names = current_item_names()  # the dataset's catalogue's wording
 changes, added = whatif_state()
 am = matching_for(key, changes, added)
 names = tables["providers"].set_index(tables["providers"]["provider_id"].astype(str))["name"]
@@ -80,16 +80,13 @@ if form.origin == "hub" and hub_id:
     point = (float(h["lon"]), float(h["lat"]))
 elif point is None:
     st.caption(t("search_click_hint"))
-res = None
+search = None
 if point is not None:
-    res = search_for(key, changes, added, point, form.minutes, form.item_id, form.keyword, form.with_capacity)
-m = svc.matching_map(
-    bundle=bundle, basemap=get_basemap(), hubs=hubs, providers=tables["providers"], search=res, point=point,
-    access=accessibility_for(key) if form.access_group else None, access_group=form.access_group or "",
-    settings=key.settings, focus_town=area_of(user).town_code or "", lang=lang(),
-)  # fmt: skip
+    search = (point, form.minutes, form.item_id, form.keyword, form.with_capacity)
+res = None if search is None else search_for(key, changes, added, *search)
+payload = matching_map_payload(key, changes, added, search, form.access_group or "", lang())
 clicks = ["last_clicked"] if form.origin == "click" else []
-out = st_folium(m, returned_objects=clicks, height=520, use_container_width=True, key="match_map")
+out = show_map(payload, key="match_map", height=520, returned_objects=clicks)
 if form.origin == "click":
     remember_click(out, point)
 if res is not None and len(res):

@@ -12,7 +12,7 @@ from data.idcard import id_hash_key
 from data.import_kinds import save_accepted
 from data.monthly import LIST_KINDS, check_month, list_versions
 from pages._auth import area_of, get_audit, require_user
-from pages._common import DATASET_DEMO, current_dataset, current_tables, get_bundle, get_store
+from pages._common import DATASET_DEMO, current_dataset, current_item_names, current_tables, get_bundle, get_store
 from pages._i18n import lang, t
 from pages._lists import demo_records, households_for_lists, read_upload
 from service import monthly as mo
@@ -49,6 +49,7 @@ else:
     b = c2.selectbox(t("mo_month_b"), all_months, index=len(all_months) - 1, key="mo_b")
     diff = mo.compare_months(store, a, b, dataset=ds, households=households_for_lists(ds), area_filter=af)
     names = dict(zip(tables["providers"]["provider_id"], tables["providers"]["name"], strict=True))
+    items = current_item_names()
     st.caption(
         t("mo_compared")
         + "；".join(
@@ -56,10 +57,10 @@ else:
         )
     )
     sections = [
-        ("mo_new_needs", mo.needs_table(diff.new_needs, lang())),
-        ("mo_resolved_needs", mo.needs_table(diff.resolved_needs, lang())),
-        ("mo_capacity_added", mo.capacity_table(diff.capacity_added, names, lang())),
-        ("mo_capacity_withdrawn", mo.capacity_table(diff.capacity_withdrawn, names, lang())),
+        ("mo_new_needs", mo.needs_table(diff.new_needs, lang(), items)),
+        ("mo_resolved_needs", mo.needs_table(diff.resolved_needs, lang(), items)),
+        ("mo_capacity_added", mo.capacity_table(diff.capacity_added, names, lang(), items)),
+        ("mo_capacity_withdrawn", mo.capacity_table(diff.capacity_withdrawn, names, lang(), items)),
         ("mo_dup_found", mo.flags_table(diff.dup_found, lang())),
         ("mo_dup_cleared", mo.flags_table(diff.dup_cleared, lang())),
     ]

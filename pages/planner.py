@@ -29,6 +29,7 @@ from pages._common import (
     get_bundle,
     get_store,
     map_payload_for,
+    page_fragment,
     recommend_for,
 )
 from pages._i18n import label, lang, t
@@ -182,7 +183,7 @@ def _remove_chosen(active: str) -> None:
         scen[active] = cur.edits
 
 
-@st.fragment
+@page_fragment
 def whatif(sites: pd.DataFrame) -> None:
     active = st.radio(
         t("scenario"), SCENARIO_NAMES, format_func=lambda n: t("scenario_n", n=n), key=K_ACTIVE, horizontal=True

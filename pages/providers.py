@@ -10,17 +10,15 @@ from pages._auth import area_of, require_user
 from pages._common import (
     capacity_for,
     current_dataset,
+    current_item_names,
     current_settings,
-    current_tables,
     dataset_notice,
     dataset_version,
     get_bundle,
     service_records,
 )
-from pages._i18n import lang, t
+from pages._i18n import item_name, lang, t
 from service.capacity import FORMULA_EN, FORMULA_ZH, scope_table
-from service.matching import item_label
-from service.matching import item_names as item_names_of
 
 K_TREND = "cap_trend_pick"
 
@@ -102,12 +100,12 @@ if picked:
 st.subheader(t("cap_items"))
 items = view.items[view.items["provider_id"].isin(set(providers["provider_id"]))]
 items = items.merge(providers[["provider_id", "name"]], on="provider_id")
-item_names = item_names_of(current_tables()["catalogue"], lang())  # the dataset's catalogue's wording
-items = items.assign(item_id=items["item_id"].map(lambda c: item_label(c, lang(), item_names)))
+item_names = current_item_names()  # the dataset's catalogue's wording
+items = items.assign(item_id=items["item_id"].map(lambda c: item_name(c, item_names)))
 item_cols = ["name", "item_id", "capacity_per_month", "assigned", "district_demand", "share_of_demand", "sole_provider"]
 st.dataframe(_shown(items, item_cols), hide_index=True, width="stretch")
 
 st.subheader(t("cap_sole"))
 sole = view.sole.merge(view.providers[["provider_id", "name", "town_code"]], on="provider_id")
-sole = sole.assign(item_id=sole["item_id"].map(lambda c: item_label(c, lang(), item_names)))
+sole = sole.assign(item_id=sole["item_id"].map(lambda c: item_name(c, item_names)))
 st.dataframe(_shown(sole, ["item_id", "name", "town_code", "capacity_per_month"]), hide_index=True, width="stretch")

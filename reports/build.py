@@ -32,6 +32,7 @@ import geopandas as gpd
 import pandas as pd
 
 from core.errors import CHINA_TZ, ReportError
+from core.i18n import item_names
 from core.settings import Settings
 from data.bundle import Bundle, matching_frames
 from data.network import load_network
@@ -234,7 +235,8 @@ def _matching_section(
     elif not len(result.needs):
         return None
     town = bundle.beneficiaries[["beneficiary_id", "town_code"]].rename(columns={"beneficiary_id": "household_id"})
-    return matching_tables(result.needs.merge(town, on="household_id", how="left"), towns)
+    names = item_names(bundle.catalogue, "zh") if len(bundle.catalogue) else None
+    return matching_tables(result.needs.merge(town, on="household_id", how="left"), towns, names)
 
 
 def write_reports(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.i18n import label
+from core.i18n import item_label, label
 from core.vocab import MATCH_REASONS, NEED_TYPES
 from geo.disclosure import Screen, ShownScreen
 
@@ -96,14 +96,20 @@ def _by_type_frame(sc: _Scope, shown: ShownScreen) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _unmet_frame(sc: _Scope, shown: ShownScreen, items: Sequence[str], reasons: Sequence[str]) -> pd.DataFrame:
+def _unmet_frame(
+    sc: _Scope,
+    shown: ShownScreen,
+    items: Sequence[str],
+    reasons: Sequence[str],
+    names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     heads = [label("match_reason", r) for r in reasons]
     rows = []
     for i, item in enumerate(items):
         if shown.values[sc.b_row[i]] == 0:
             continue  # nothing unmet for this item here (a printed 0)
         rows.append(
-            {"item_zh": label("service", item), **dict(zip(heads, shown.texts(sc.b[i]), strict=True)),
+            {"item_zh": item_label(item, "zh", names), **dict(zip(heads, shown.texts(sc.b[i]), strict=True)),
              "total": shown.text(int(sc.b_row[i]))}
         )  # fmt: skip
     rows.append({"item_zh": TOTAL_ZH, **dict(zip(heads, shown.texts(sc.b_col), strict=True)),
@@ -111,7 +117,9 @@ def _unmet_frame(sc: _Scope, shown: ShownScreen, items: Sequence[str], reasons: 
     return pd.DataFrame(rows)
 
 
-def matching_tables(needs: pd.DataFrame, town_codes: Sequence[str]) -> MatchingTables:
+def matching_tables(
+    needs: pd.DataFrame, town_codes: Sequence[str], names: Mapping[str, str] | None = None
+) -> MatchingTables:
     """Protect and print the matching section of the district and every town.
 
     Parameters
@@ -120,6 +128,7 @@ def matching_tables(needs: pd.DataFrame, town_codes: Sequence[str]) -> MatchingT
         The ``needs`` of a :class:`geo.matching.MatchingResult` with the household's
         ``town_code`` (needs of households with no town count in the district only).
     town_codes : the towns that get a report.
+    names : the dataset's item names (:func:`core.i18n.item_names` of its catalogue).
     """
     items = sorted(needs.loc[~needs["matched"], "item_id"].dropna().astype(str).unique())
     reasons = [r for r in MATCH_REASONS if (needs["reason"] == r).any()]
@@ -139,7 +148,7 @@ def matching_tables(needs: pd.DataFrame, town_codes: Sequence[str]) -> MatchingT
     shown = scr.protect()
     return MatchingTables(
         by_type={k: _by_type_frame(s, shown) for k, s in scopes.items()},
-        unmet={k: _unmet_frame(s, shown, items, reasons) for k, s in scopes.items()},
+        unmet={k: _unmet_frame(s, shown, items, reasons, names) for k, s in scopes.items()},
     )
 
 

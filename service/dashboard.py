@@ -9,6 +9,7 @@ these functions in ``st.cache_data`` / ``st.cache_resource`` keyed by the run ke
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import folium
@@ -210,6 +211,7 @@ def dashboard_map(
     hex_metric: str,
     lang: str,
     focus_town: str = "",
+    items: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The interactive map of ``key.area``, built fresh (rendering a folium map mutates it).
 
@@ -235,6 +237,7 @@ def dashboard_map(
         lang=lang,
         attribution=bundle.attribution,
         show=None if town else {"providers": False},
+        items=items,
     )
 
 

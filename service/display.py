@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.i18n import LABELS, label, t
+from core.i18n import LABELS, item_label, label, t
 from core.i18n import is_missing as _is_missing
 from core.vocab import LIST_SEP
 from data.idcard import mask_id_number, mask_name
@@ -51,11 +51,11 @@ def _yes_no(value: object, lang: str) -> str:
     return t("yes", lang) if bool(value) else t("no", lang)
 
 
-def _service_list(value: object, lang: str) -> str:
+def _service_list(value: object, lang: str, items: Mapping[str, str] | None = None) -> str:
     if is_missing(value):
         return ""
     codes = [c.strip() for c in str(value).split(LIST_SEP) if c.strip()]
-    return t("map_list_sep", lang).join(label("service", c, lang) for c in codes)
+    return t("map_list_sep", lang).join(item_label(c, lang, items) for c in codes)
 
 
 def _coded(kind: str, value: object, lang: str) -> str:
@@ -82,9 +82,10 @@ def reason_table(counts: Mapping[str, int], lang: str, *, kind: str = "import_re
     )
 
 
-def preview_table(accepted: pd.DataFrame, lang: str) -> pd.DataFrame:
+def preview_table(accepted: pd.DataFrame, lang: str, items: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Accepted rows of an import, every cell as text: coded values as words, lists of items
-    as item names, flags as yes/no, missing as empty; headers translated. ``id_hash`` is left out."""
+    as item names (``items``: the dataset's, :func:`core.i18n.item_names`), flags as yes/no,
+    missing as empty; headers translated. ``id_hash`` is left out."""
     out: dict[str, list[str]] = {}
     for col in accepted.columns:
         if col == "id_hash":
@@ -93,7 +94,7 @@ def preview_table(accepted: pd.DataFrame, lang: str) -> pd.DataFrame:
         if col in CODED_COLUMNS:
             cells = [_coded(CODED_COLUMNS[col], v, lang) for v in values]
         elif col in SERVICE_LIST_COLUMNS:
-            cells = [_service_list(v, lang) for v in values]
+            cells = [_service_list(v, lang, items) for v in values]
         elif col in FLAG_COLUMNS:
             cells = [_yes_no(v, lang) for v in values]
         elif col in ("lon", "lat"):

@@ -13,12 +13,13 @@ on the server, before anything is counted. Comments stay text: pages show them i
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from core.i18n import label, t
+from core.i18n import item_label, t
 from core.settings import DEFAULT_FEEDBACK_SETTINGS, FEEDBACK_MIN_SHOWN, FeedbackSettings
 from data.accounts.access import AreaFilter, audit_details, ensure_can_export_individuals, filter_frame
 from data.accounts.audit import AuditLog, sha256_hex
@@ -124,12 +125,14 @@ def shown_counts(n_responses: pd.Series) -> list[str]:
     return [count_alone(int(n)) for n in n_responses]
 
 
-def labelled_means(means: pd.DataFrame, level: str, names: dict[str, str], lang: str = "zh") -> pd.DataFrame:
+def labelled_means(
+    means: pd.DataFrame, level: str, names: dict[str, str], lang: str = "zh", items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """:func:`mean_scores` as the page shows it: names, counts (1-9 as ``"<10"``) and the mean or
     "样本不足", Chinese headers."""
     key = LEVELS[level][0]
     if level == "item":
-        shown_key = [label("service", v, lang) for v in means[key]]
+        shown_key = [item_label(v, lang, items) for v in means[key]]
     else:
         shown_key = [names.get(str(v), str(v)) for v in means[key]]
     return pd.DataFrame(
@@ -167,7 +170,9 @@ def escape_comment(text: object) -> str:
     return escaped
 
 
-def comments_table(frame: pd.DataFrame, names: dict[str, str], lang: str = "zh") -> pd.DataFrame:
+def comments_table(
+    frame: pd.DataFrame, names: dict[str, str], lang: str = "zh", items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The responses with a comment, newest first, Chinese headers (for ``st.dataframe``: text, never HTML)."""
     sub = frame.loc[frame["comment"].notna()].sort_values("date", ascending=False, kind="stable")
     return pd.DataFrame(
@@ -176,7 +181,7 @@ def comments_table(frame: pd.DataFrame, names: dict[str, str], lang: str = "zh")
                 names.get(str(p), str(p)) if isinstance(p, str) else names.get(str(h), t("not_recorded", lang))
                 for p, h in zip(sub["provider_id"], sub["hub_id"], strict=True)
             ],
-            t("fb_col_item", lang): [label("service", v, lang) for v in sub["item_id"]],
+            t("fb_col_item", lang): [item_label(v, lang, items) for v in sub["item_id"]],
             t("fb_col_score", lang): sub["score"].astype("int64").to_numpy(),
             t("fb_col_channel", lang): [t(f"fb_channel_{c}", lang) for c in sub["channel"]],
             t("fb_col_date", lang): sub["date"].astype(str).to_numpy(),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.i18n import item_names
 from data.import_kinds import LIST_IMPORT_KINDS, Outcome, check_context, check_kind, validate_list
 from data.importer import import_table
 from service.display import preview_table, rejected_table
@@ -68,13 +69,19 @@ def validate_upload(
     )
 
 
-def accepted_view(result: Outcome, lang: str, *, limit: int = 200) -> pd.DataFrame:
-    """The first accepted rows as a person reads them (no hashes; dates as dates)."""
+def accepted_view(
+    result: Outcome, lang: str, *, kind: str = "", limit: int = 200, items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The first accepted rows as a person reads them (no hashes; dates as dates; item codes as
+    the names of ``items``, the dataset's catalogue, and of the catalogue being imported when
+    ``kind`` is ``catalogue``)."""
     rows = result.accepted.head(limit).drop(columns=[c for c in HIDDEN_COLUMNS if c in result.accepted.columns])
     for col in rows.columns:
         if pd.api.types.is_datetime64_any_dtype(rows[col]):
             rows[col] = rows[col].dt.strftime("%Y-%m-%d")
-    return preview_table(rows, lang)
+    if kind == "catalogue" and {"item_id", "name"} <= set(result.accepted.columns):
+        items = {**(items or {}), **item_names(result.accepted, lang)}
+    return preview_table(rows, lang, items)
 
 
 def rejected_view(result: Outcome, lang: str) -> pd.DataFrame:

@@ -21,9 +21,9 @@ import folium
 import numpy as np
 import pandas as pd
 
-from core.i18n import label, t
+from core.i18n import item_label, label, t
 from core.settings import Settings
-from core.vocab import ITEM_BY_CODE, NEED_PRIORITY, NEED_TYPES
+from core.vocab import NEED_PRIORITY, NEED_TYPES
 from data.accounts.access import can_see_individuals, filter_frame
 from data.bundle import Bundle, matching_frames, with_tables
 from geo.disclosure import HIDDEN_MARK, count_alone
@@ -175,24 +175,6 @@ def area_matching(
         ].reset_index(drop=True),
         district=district,
     )
-
-
-def item_names(catalogue: pd.DataFrame, lang: str) -> dict[str, str]:
-    """What a person reads for each item of the dataset's catalogue: its name there (an imported
-    catalogue's own wording), in English the built-in English name of a built-in item."""
-    out: dict[str, str] = {}
-    for code, name in zip(catalogue["item_id"].astype(str), catalogue["name"], strict=True):
-        builtin = code in ITEM_BY_CODE
-        usable = isinstance(name, str) and bool(name.strip())
-        out[code] = label("service", code, lang) if (lang == "en" and builtin) or not usable else str(name)
-    return out
-
-
-def item_label(code: object, lang: str, items: Mapping[str, str] | None = None) -> str:
-    """An item's name: from ``items`` (:func:`item_names`) when it holds the code, else the built-in label."""
-    if items is not None and str(code) in items:
-        return items[str(code)]
-    return label("service", code, lang)
 
 
 def provider_name(pid: object, names: pd.Series, lang: str) -> str:

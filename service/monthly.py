@@ -8,13 +8,14 @@ viewer) before they are compared. Offers are organisations' (public): every role
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.errors import MonthlyListError
-from core.i18n import label, t
+from core.i18n import item_label, t
 from data.accounts.access import AreaFilter, filter_frame
 from data.accounts.audit import AuditLog
 from data.duplicates import JOIN, flag_duplicates
@@ -179,13 +180,13 @@ def month_tables(
 
 
 # -- tables as the page shows them -------------------------------------------------------------
-def needs_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+def needs_table(frame: pd.DataFrame, lang: str = "zh", items: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Needs with Chinese headers and item names."""
     return pd.DataFrame(
         {
             t("mo_col_need_id", lang): frame.get("need_id", pd.Series(dtype=str)).astype(str).to_numpy(),
             t("mo_col_household_id", lang): frame.get("household_id", pd.Series(dtype=str)).astype(str).to_numpy(),
-            t("mo_col_item", lang): [label("service", v, lang) for v in frame.get("item_id", [])],
+            t("mo_col_item", lang): [item_label(v, lang, items) for v in frame.get("item_id", [])],
             t("mo_col_urgency", lang): [
                 t("not_recorded", lang) if pd.isna(u) else str(int(u)) for u in frame.get("urgency", [])
             ],
@@ -193,12 +194,14 @@ def needs_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     )
 
 
-def capacity_table(frame: pd.DataFrame, names: dict[str, str], lang: str = "zh") -> pd.DataFrame:
+def capacity_table(
+    frame: pd.DataFrame, names: dict[str, str], lang: str = "zh", items: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Capacity changes with provider and item names."""
     return pd.DataFrame(
         {
             t("mo_col_provider", lang): [names.get(str(p), str(p)) for p in frame["provider_id"]],
-            t("mo_col_item", lang): [label("service", v, lang) for v in frame["item_id"]],
+            t("mo_col_item", lang): [item_label(v, lang, items) for v in frame["item_id"]],
             t("mo_col_cap_a", lang): frame["capacity_a"].to_numpy(),
             t("mo_col_cap_b", lang): frame["capacity_b"].to_numpy(),
             t("mo_col_change", lang): [f"{c:+d}" for c in frame["change"]],

@@ -239,7 +239,8 @@ def test_report_matching_section_counts_the_imported_needs(world: World, xihu_ne
 
 
 def test_the_imported_catalogues_wording_is_what_people_read(world: World) -> None:
-    from service.matching import item_names, search_view, share_view
+    from core.i18n import item_names
+    from service.matching import search_view, share_view
 
     key = RunKey("user", 1, Settings(), ("planner", "", ""))
     am = area_matching(world.result, key, world.tables["beneficiaries"], world.tables["providers"])
@@ -255,3 +256,34 @@ def test_the_imported_catalogues_wording_is_what_people_read(world: World) -> No
                         "walk_min": [1.6], "capacity_per_month": [10], "remaining": [4]})  # fmt: skip
     for lang in ("zh", "en"):
         assert search_view(res, lang=lang, items=item_names(cat, lang)).iloc[0, 1] == "社区理发"  # its own name
+
+
+def test_the_imported_catalogues_wording_on_every_other_screen_and_report(world: World) -> None:
+    """The renamed item reads as the imported catalogue names it on 月度清单, 满意度, the Data
+    preview, map tooltips and the report's matching section, and a new code by its own name."""
+    from core.i18n import item_names
+    from layers.folium_map import provider_tooltips
+    from reports.matching import matching_tables
+    from service import feedback as fb
+    from service import monthly as mo
+    from service.display import preview_table
+
+    zh = item_names(world.tables["catalogue"], "zh")
+    new, renamed = "助餐送餐（本区）", "助餐送餐"
+    needs = world.tables["needs"].head(5).assign(item_id="S06")
+    assert set(mo.needs_table(needs, "zh", zh).iloc[:, 2]) == {new}
+    cap = pd.DataFrame({"provider_id": ["UP0001"], "item_id": ["S06"], "capacity_a": [1], "capacity_b": [3],
+                        "change": [2]})  # fmt: skip
+    assert mo.capacity_table(cap, {}, "zh", zh).iloc[0, 1] == new
+    means = pd.DataFrame({"item_id": ["S06"], "n_responses": [12], "mean_score": [4.2]})
+    assert fb.labelled_means(means, "item", {}, "zh", zh).iloc[0, 0] == new
+    offers = pd.DataFrame({"provider_id": ["UP0001"], "item_id": ["S06"], "capacity_per_month": [3]})
+    assert preview_table(offers, "zh", zh).iloc[0, 1] == new
+    prov = pd.DataFrame({"provider_id": ["UP0001"], "name": ["某社工站"], "kind": ["social_org"],
+                         "services": ["S06;X01"], "capacity_month": [3]})  # fmt: skip
+    tip = provider_tooltips(prov, lang="zh", items={**zh, "X01": "社区理发"})[0]
+    assert new in tip and "社区理发" in tip and "X01" not in tip
+    unmet = world.result.needs.assign(town_code="330106001")
+    unmet = unmet.assign(matched=False, reason=unmet["reason"].fillna("no_offer"), item_id="S06")
+    frame = matching_tables(unmet, ["330106001"], zh).unmet[""]
+    assert new in set(frame["item_zh"]) and renamed not in set(frame["item_zh"])
