@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 PAYLOAD_VERSION = 1
 SCENARIO_OPS = ("add", "move", "remove")
@@ -232,6 +233,7 @@ class Scenario:
         self._columns = [*base_cols, "scenario_status"]
         self._slot: dict[str, int] = {str(h): int(s) for h, s in zip(hubs["hub_id"], hubs["slot"], strict=True)}
         self._edits: list[dict[str, Any]] = []
+        self._memo: tuple[int, str, ScenarioResult] | None = None  # the last result (edits only append)
         self._n_new = 0
 
     # -- state -------------------------------------------------------------------------
@@ -405,14 +407,23 @@ class Scenario:
         return out.reset_index(drop=True)
 
     def result(self, name: str | None = None) -> ScenarioResult:
-        """The figures now (see :class:`ScenarioResult`)."""
+        """The figures now (see :class:`ScenarioResult`). Asked again with no edit in between,
+        the same (read-only) result is returned: the planner asks every scenario on each click."""
+        label = self.name if name is None else str(name)
+        if self._memo is not None and self._memo[:2] == (len(self._edits), label):
+            return self._memo[2]
+        res = self._result(label)
+        self._memo = (len(self._edits), label, res)
+        return res
+
+    def _result(self, name: str) -> ScenarioResult:
         cov = self.covered()
         k = self._cells.shape[0]
         n_cell = np.bincount(self._cell_inv, minlength=k).astype(np.int64)
         c_cell = np.bincount(self._cell_inv[cov[self._placed]], minlength=k).astype(np.int64)
         hexes = pd.DataFrame({"h3": self._cell_ids, "n": n_cell, "covered": c_cell, "uncovered": n_cell - c_cell})
         return ScenarioResult(
-            name=self.name if name is None else str(name),
+            name=name,
             settings=self.settings,
             n_points=self.n_points,
             n_covered=int(cov.sum()),
@@ -519,46 +530,42 @@ def compare_scenarios(results: Sequence[ScenarioResult], *, baseline: ScenarioRe
             msg = f"scenario {r.name!r} is over other beneficiaries or settings than the baseline"
             raise ScenarioError(msg)
 
-    def rows(r: ScenarioResult) -> pd.DataFrame:
-        parts = [
-            pd.DataFrame(
-                {
-                    "group": ["overall", "overall"],
-                    "key": ["covered", "hubs"],
-                    "n": [float(r.n_points), np.nan],
-                    "value": [float(r.n_covered), float(r.n_hubs)],
-                    "pct": [r.coverage_pct, np.nan],
-                }
-            )
-        ]
+    def rows(r: ScenarioResult) -> tuple[list[tuple[str, str]], FloatArray, FloatArray, FloatArray]:
+        """(group, key) per row, then n, value and pct (plain arrays: a click's comparison is
+        rebuilt on every planner rerun, where small DataFrames and a merge cost ~70 ms)."""
+        keys: list[tuple[str, str]] = [("overall", "covered"), ("overall", "hubs")]
+        n: list[FloatArray] = [np.array([float(r.n_points), np.nan])]
+        value: list[FloatArray] = [np.array([float(r.n_covered), float(r.n_hubs)])]
+        pct: list[FloatArray] = [np.array([r.coverage_pct, np.nan])]
         for group, frame, col in (
             ("category", r.by_category, "category"),
             ("need_type", r.by_need_type, "need_type"),
             ("town", r.by_town, "town_code"),
         ):
             if len(frame):
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "group": group,
-                            "key": frame[col].astype(str).to_numpy(),
-                            "n": frame["n"].to_numpy(dtype=np.float64),
-                            "value": frame["covered"].to_numpy(dtype=np.float64),
-                            "pct": frame["coverage_pct"].to_numpy(dtype=np.float64),
-                        }
-                    )
-                )
-        return pd.concat(parts, ignore_index=True)
+                keys.extend((group, str(k)) for k in frame[col].tolist())
+                n.append(frame["n"].to_numpy(dtype=np.float64))
+                value.append(frame["covered"].to_numpy(dtype=np.float64))
+                pct.append(frame["coverage_pct"].to_numpy(dtype=np.float64))
+        return keys, np.concatenate(n), np.concatenate(value), np.concatenate(pct)
 
-    base = rows(baseline)
-    out = base[["group", "key", "n"]].copy()
-    out[baseline.name] = base["value"].to_numpy()
-    out[f"{baseline.name} %"] = base["pct"].to_numpy()
+    keys, base_n, base_value, base_pct = rows(baseline)
+    columns: dict[str, Any] = {
+        "group": [g for g, _ in keys],
+        "key": [k for _, k in keys],
+        "n": base_n,
+        baseline.name: base_value,
+        f"{baseline.name} %": base_pct,
+    }
     for r in others:
-        cur = rows(r)
-        merged = base[["group", "key"]].merge(cur, on=["group", "key"], how="left")
-        out[r.name] = merged["value"].to_numpy()
-        out[f"{r.name} %"] = merged["pct"].to_numpy()
-        out[f"{r.name} Δ"] = merged["value"].to_numpy() - base["value"].to_numpy()
-        out[f"{r.name} Δpp"] = merged["pct"].to_numpy() - base["pct"].to_numpy()
-    return out
+        cur_keys, _, cur_value, cur_pct = rows(r)
+        where = {k: i for i, k in enumerate(cur_keys)}
+        # the baseline's rows, in its order; a row the scenario lacks is NaN (a left join)
+        idx = np.array([where.get(k, -1) for k in keys], dtype=np.int64)
+        value = np.where(idx >= 0, cur_value[idx], np.nan)
+        pct = np.where(idx >= 0, cur_pct[idx], np.nan)
+        columns[r.name] = value
+        columns[f"{r.name} %"] = pct
+        columns[f"{r.name} Δ"] = value - base_value
+        columns[f"{r.name} Δpp"] = pct - base_pct
+    return pd.DataFrame(columns)

@@ -10,8 +10,8 @@ with streamlit-folium's own browser component:
 * the same payload gives the same component key: the browser keeps its frame and its map,
   and Streamlit's message cache does not send the unchanged megabyte again;
 * what changes per click (a scenario's new stations, recommended sites) goes as
-  ``feature_group`` script that the component swaps in the live map (streamlit-folium's
-  ``feature_group_to_add``);
+  ``feature_group`` script (:func:`marks_script`) that the component swaps in the live map
+  (streamlit-folium's ``feature_group_to_add``);
 * a click is reported at once (:data:`FAST_CLICK_JS`), not after the component's 250 ms debounce;
 * ``returned_objects`` is part of the component key: the component reads it only when its
   frame is created, so a map that returned nothing (a "do nothing" click mode) would otherwise
@@ -32,6 +32,8 @@ from typing import Any
 
 import folium
 import streamlit as st
+
+from layers.geojson_layer import esc, js_json
 
 
 def _stf() -> Any:
@@ -122,17 +124,46 @@ def payload_of(m: folium.Map) -> MapPayload:
     )
 
 
-def feature_group_script(groups: Sequence[folium.FeatureGroup]) -> str | None:
-    """The script that adds ``groups`` to the live map (``st_folium``'s ``feature_group_to_add``).
+@dataclass(frozen=True)
+class Mark:
+    """A circle marker drawn on the live map, not in the shared rendered map (a scenario's new
+    stations, recommended sites). ``tooltip`` is plain text (escaped when sent)."""
 
-    Rendered against a fresh empty map: only its name is used (replaced by the component's
-    ``map_div``), so nothing shared is touched.
-    """
-    if not groups:
+    lat: float
+    lon: float
+    tooltip: str
+    radius: int = 7
+    color: str = "#000000"
+    weight: int = 2
+    fill_color: str = ""  # "" = ``color``
+    fill_opacity: float = 0.3
+
+
+def marks_script(marks: Sequence[Mark]) -> str | None:
+    """The script that adds ``marks`` to the live map as one feature group, in the form
+    streamlit-folium's component expects of ``feature_group_to_add`` (a ``feature_group_*``
+    layer added to ``map_div`` and pushed on ``window.feature_group``, which the component
+    removes before the next one). Written here rather than rendered through folium's templates:
+    a planner click sends it, and folium compiled a Jinja template per marker (~45 ms a click)."""
+    if not marks:
         return None
-    stf = _stf()
-    host = folium.Map(tiles=None)
-    return "".join(stf._get_feature_group_string(g, map=host, idx=i) for i, g in enumerate(groups))
+    rows = [
+        [float(m.lat), float(m.lon), int(m.radius), m.color, int(m.weight), m.fill_color or m.color,
+         float(m.fill_opacity), esc(m.tooltip)]
+        for m in marks
+    ]  # fmt: skip
+    return (
+        "var feature_group_feature_group_0 = L.featureGroup();\n"
+        f"{js_json(rows)}.forEach(function (m) {{\n"
+        "    L.circleMarker([m[0], m[1]], {radius: m[2], color: m[3], weight: m[4], fill: true,"
+        " fillColor: m[5], fillOpacity: m[6]})\n"
+        "        .bindTooltip('<div>' + m[7] + '</div>', {sticky: true})\n"
+        "        .addTo(feature_group_feature_group_0);\n"
+        "});\n"
+        "map_div.addLayer(feature_group_feature_group_0);\n"
+        "window.feature_group = window.feature_group || [];\n"
+        "window.feature_group.push(feature_group_feature_group_0);\n"
+    )
 
 
 #: Sent with a map that returns only its last click: streamlit-folium's frame reports map events
@@ -158,10 +189,8 @@ FAST_CLICK_JS = """
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 
-def _dynamic_script(
-    groups: Sequence[folium.FeatureGroup], returned_objects: Sequence[str], fit_bounds: Bounds | None
-) -> str | None:
-    script = feature_group_script(groups) or ""
+def _dynamic_script(marks: Sequence[Mark], returned_objects: Sequence[str], fit_bounds: Bounds | None) -> str | None:
+    script = marks_script(marks) or ""
     if list(returned_objects) == ["last_clicked"]:
         script += FAST_CLICK_JS
     if fit_bounds is not None:
@@ -189,12 +218,12 @@ def show_map(
     key: str,
     height: int,
     returned_objects: Sequence[str] = (),
-    feature_groups: Sequence[folium.FeatureGroup] = (),
+    marks: Sequence[Mark] = (),
     fit_bounds: Bounds | None = None,
 ) -> dict[str, Any] | None:
     """Show ``payload`` full width with streamlit-folium's component; returns its value.
 
-    ``feature_groups`` are drawn on the live map; ``fit_bounds`` ((south, west), (north, east))
+    ``marks`` are drawn on the live map; ``fit_bounds`` ((south, west), (north, east))
     moves its view there, whenever it changes (another town) without loading the map again.
     """
     objs = list(returned_objects)
@@ -210,7 +239,7 @@ def show_map(
         default=payload.default(objs),
         zoom=None,
         center=None,
-        feature_group=_dynamic_script(feature_groups, objs, fit_bounds),
+        feature_group=_dynamic_script(marks, objs, fit_bounds),
         return_on_hover=False,
         layer_control=None,
         pixelated=False,

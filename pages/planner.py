@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -17,7 +16,6 @@ from data.accounts.auth import Role
 from data.tables import read_table
 from geo.scenario import Scenario, compare_scenarios
 from geo.siting import DemandWeights
-from layers.geojson_layer import esc
 from pages._auth import area_key, require_user
 from pages._common import (
     bundle_snapper,
@@ -33,7 +31,7 @@ from pages._common import (
     recommend_for,
 )
 from pages._i18n import label, lang, t
-from pages._map import map_value, show_map
+from pages._map import Mark, map_value, show_map
 from service.display import comparison_table
 
 K_P = "planner_p"
@@ -141,21 +139,19 @@ scen: dict[str, list[dict[str, Any]]] = st.session_state.setdefault(K_SCENARIOS,
 snapper = bundle_snapper()
 
 
-def _markers(sites: pd.DataFrame, cur: Scenario) -> list[folium.FeatureGroup]:
+def _markers(sites: pd.DataFrame, cur: Scenario) -> list[Mark]:
     """Recommended sites and the scenario's new stations, sent to the live map (not in the cached map)."""
-    group = folium.FeatureGroup(name="planner_markers", control=False)
-    for _, r in sites.iterrows():
-        folium.CircleMarker(
-            [r["lat"], r["lon"]], radius=9, color="#6a1b9a", weight=3, fill=True, fill_opacity=0.3,
-            tooltip=esc(f"#{int(r['rank'])} {r['site_id']}"),
-        ).add_to(group)  # fmt: skip
+    marks = [
+        Mark(float(lat), float(lon), f"#{int(rank)} {site}", radius=9, color="#6a1b9a", weight=3)
+        for lat, lon, rank, site in zip(sites["lat"], sites["lon"], sites["rank"], sites["site_id"], strict=True)
+    ]
     new_hubs = cur.hubs_table()
-    for _, r in new_hubs[new_hubs["scenario_status"] != "existing"].iterrows():
-        folium.CircleMarker(
-            [r["lat"], r["lon"]], radius=7, color="#000000", weight=2, fill=True, fill_color="#ffd600",
-            fill_opacity=1.0, tooltip=esc(t("new_station")),
-        ).add_to(group)  # fmt: skip
-    return [group]
+    new_hubs = new_hubs[new_hubs["scenario_status"] != "existing"]
+    marks += [
+        Mark(float(lat), float(lon), t("new_station"), fill_color="#ffd600", fill_opacity=1.0)
+        for lat, lon in zip(new_hubs["lat"], new_hubs["lon"], strict=True)
+    ]
+    return marks
 
 
 def _live_scenarios() -> dict[str, Scenario]:
@@ -231,7 +227,7 @@ def whatif(sites: pd.DataFrame) -> None:
     removable = cur.hubs_table()["hub_id"].astype(str).tolist()
     a2.selectbox(t("pick_hub_edit"), removable, placeholder=t("choose"), key=K_REMOVE)
     a2.button(t("remove"), key="planner_remove", on_click=_remove_chosen, args=(active,))
-    show_map(payload, key="planner_map", height=560, returned_objects=returned, feature_groups=_markers(sites, cur))
+    show_map(payload, key="planner_map", height=560, returned_objects=returned, marks=_markers(sites, cur))
 
     results = [scenarios[n].result(t("scenario_n", n=n)) for n in scen]
     baseline = scenarios[K_BASELINE].result(t("baseline"))

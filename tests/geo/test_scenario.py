@@ -117,6 +117,20 @@ def test_compare_scenarios(lattice_net: WalkNetwork, settings: Settings) -> None
         compare_scenarios([results[0], results[0]], baseline=base)
 
 
+def test_result_is_reused_until_the_next_edit(lattice_net: WalkNetwork, settings: Settings) -> None:
+    """The planner asks every scenario for its result on each click: unchanged, the same result."""
+    run, snapper = lattice_run(lattice_net, settings)
+    sc = Scenario(run, snapper, name="A")
+    first = sc.result()
+    assert sc.result() is first
+    assert sc.result("方案A") is not first and sc.result("方案A").name == "方案A"
+    sc.add(node=10 * N + 10)
+    after = sc.result("方案A")
+    assert after.n_covered == first.n_covered + 15 and after.n_hubs == first.n_hubs + 1
+    replay = Scenario.from_payload(sc.to_payload(), run, snapper).result("方案A")
+    assert replay.n_covered == after.n_covered and (replay.covered == after.covered).all()
+
+
 # ------------------------------------------------------------------------------ the Xihu demo
 
 

@@ -6,29 +6,23 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from pages._map import FAST_CLICK_JS
+from pages._map import FAST_CLICK_JS, Mark, marks_script
 
 SCRIPT = """
-import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 from layers.folium_map import build_map
-from pages._map import payload_of, show_map
+from pages._map import Mark, payload_of, show_map
 
 def make():
     hubs = pd.DataFrame({"hub_id": ["a", "b"], "name": ["站<b>", "二"], "tier": ["town", "village"],
                          "lon": [120.1, 120.12], "lat": [30.25, 30.26], "served": [4, 12]})
     return build_map(hubs=hubs)
 
-def group():
-    g = folium.FeatureGroup(name="extra", control=False)
-    folium.CircleMarker([30.25, 120.11], radius=7, tooltip="x").add_to(g)
-    return g
-
-st_folium(make(), key="ref", height=400, returned_objects=["last_clicked"], use_container_width=True,
-          feature_group_to_add=[group()])
-show_map(payload_of(make()), key="ours", height=400, returned_objects=["last_clicked"], feature_groups=[group()])
+st_folium(make(), key="ref", height=400, returned_objects=["last_clicked"], use_container_width=True)
+show_map(payload_of(make()), key="ours", height=400, returned_objects=["last_clicked"],
+         marks=[Mark(30.25, 120.11, "新站 <b>x</b>'`")])
 show_map(payload_of(make()), key="ours", height=400, returned_objects=[])
 """
 
@@ -48,10 +42,16 @@ def test_payload_equals_what_st_folium_sends() -> None:
         if name in ("key", "feature_group"):
             continue
         assert ours[name] == ref[name], name
-    # the feature groups as st_folium sends them, then the immediate click report (a click map)
-    assert ours["feature_group"] == ref["feature_group"] + FAST_CLICK_JS
-    assert "feature_group_feature_group_0" in str(ours["feature_group"])
-    assert "map_div" in str(ours["feature_group"])
+    # the marks as a feature group in the component's form, then the immediate click report
+    assert ref["feature_group"] is None
+    sent = str(ours["feature_group"])
+    assert sent == marks_script([Mark(30.25, 120.11, "新站 <b>x</b>'`")]) + FAST_CLICK_JS
+    assert "var feature_group_feature_group_0 = L.featureGroup();" in sent
+    assert "map_div.addLayer(feature_group_feature_group_0)" in sent
+    assert "window.feature_group.push(feature_group_feature_group_0)" in sent
+    # the tooltip is data: HTML-escaped, and the JSON holds no quote or bracket that ends it
+    assert "<b>" not in sent and "\\u0026lt;b\\u0026gt;x" in sent and "'`" not in sent
+    assert marks_script([]) is None
 
 
 def test_returned_objects_are_part_of_the_component_key() -> None:
