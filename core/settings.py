@@ -11,6 +11,7 @@ Minutes and speed are always printed in every report.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,7 +31,9 @@ XIHU_METRIC_CRS = "EPSG:32651"
 STORAGE_CRS = "EPSG:4326"
 
 
+@functools.cache
 def _default_shared_data() -> Path:
+    # once per process: every Settings (each rerun of each page builds one) resolved it again
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

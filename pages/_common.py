@@ -8,12 +8,13 @@ never mutate what they return. Results are cached by :class:`service.dashboard.R
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import ParamSpec
+from typing import ParamSpec, TypeVar
 
 import folium
 import geopandas as gpd
@@ -58,6 +59,40 @@ from service.report_sections import report_sections as assemble_sections
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def handed_out(value: T) -> T:
+    """A shared cache entry as one caller gets it: every DataFrame in it (in dicts and frozen
+    dataclasses too) a shallow copy. pandas copies on write, so a caller's change never reaches
+    the entry, and nothing is copied or unpickled (``st.cache_data`` unpickled the whole entry
+    on every call: the dataset's tables, 2 MB, on every rerun of every page)."""
+    if isinstance(value, pd.DataFrame):
+        return value.copy(deep=False)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: handed_out(v) for k, v in value.items()}  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: handed_out(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changed)  # type: ignore[return-value]
+    return value
+
+
+def shared_result(max_entries: int, show_spinner: bool | str = False) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """``st.cache_resource`` (one entry shared by every session, role and area in the key) with
+    each call's result :func:`handed_out`: what ``st.cache_data`` guaranteed, without its copy."""
+
+    def wrap(fn: Callable[P, T]) -> Callable[P, T]:
+        cached = st.cache_resource(max_entries=max_entries, show_spinner=show_spinner)(fn)
+
+        @functools.wraps(fn)
+        def call(*args: P.args, **kwargs: P.kwargs) -> T:
+            return handed_out(cached(*args, **kwargs))
+
+        call.clear = cached.clear  # type: ignore[attr-defined]
+        return call
+
+    return wrap
+
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -180,7 +215,7 @@ def current_key(area: AreaKey) -> RunKey:
 
 
 # -- cached results --------------------------------------------------------------------------
-@st.cache_data(max_entries=8, show_spinner=False)
+@shared_result(max_entries=8)
 def dataset_tables(dataset: str, version: int) -> dict[str, pd.DataFrame]:
     return svc.dataset_tables(get_bundle(), get_store() if dataset == DATASET_USER else None, dataset)
 
@@ -216,7 +251,7 @@ def run_for(key: RunKey) -> CoverageRun:
     return svc.coverage_for(bundle_snapper(), dataset_tables(key.dataset, key.version), key)
 
 
-@st.cache_data(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
+@shared_result(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
 def summary_for(key: RunKey) -> Summary:
     """Aggregates for ``key.area``. A viewer gets district aggregates computed here, so no
     cache entry reachable by a viewer holds a household."""
@@ -239,7 +274,7 @@ def nearest_other_hub(key: RunKey, exclude_hub: str) -> pd.DataFrame:
     return _nearest_other_hub(run_for(key), exclude_hub)
 
 
-@st.cache_data(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+@shared_result(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
 def screen_for(key: RunKey) -> CoverageScreen:
     """Every count a protected overview shows, protected together (see :func:`service.dashboard.protect_screen`)."""
     return svc.protect_screen(summary_for(key))
@@ -251,7 +286,7 @@ def current_screen(area: AreaKey) -> CoverageScreen | None:
     return screen_for(key) if svc.needs_protection(key) else None
 
 
-@st.cache_data(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+@shared_result(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
 def shown_hexes_for(key: RunKey) -> pd.DataFrame:
     """The hexes as the map and the gap table print them (one form for both)."""
     summary = summary_for(key)
