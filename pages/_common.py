@@ -60,6 +60,10 @@ from service.report_sections import report_sections as assemble_sections
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
+#: entries per area-keyed cache: the warm-up's 15 areas (3 district roles, 12 towns) plus the
+#: towns and villages of the people signed in, so one person's area never evicts another's
+#: (16 did: 20 people of 13 areas recomputed what the warm-up had built)
+AREA_ENTRIES = 64
 
 
 def handed_out(value: T) -> T:
@@ -245,13 +249,13 @@ def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None 
         st.info("\n\n".join(notes))
 
 
-@st.cache_data(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
+@st.cache_data(max_entries=32, show_spinner="计算步行覆盖… / computing coverage…")
 def run_for(key: RunKey) -> CoverageRun:
     """The coverage run of the households ``key.area`` may see (filtered before caching)."""
     return svc.coverage_for(bundle_snapper(), dataset_tables(key.dataset, key.version), key)
 
 
-@shared_result(max_entries=16, show_spinner="计算步行覆盖… / computing coverage…")
+@shared_result(max_entries=AREA_ENTRIES, show_spinner="计算步行覆盖… / computing coverage…")
 def summary_for(key: RunKey) -> Summary:
     """Aggregates for ``key.area``. A viewer gets district aggregates computed here, so no
     cache entry reachable by a viewer holds a household."""
@@ -274,7 +278,7 @@ def nearest_other_hub(key: RunKey, exclude_hub: str) -> pd.DataFrame:
     return _nearest_other_hub(run_for(key), exclude_hub)
 
 
-@shared_result(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+@shared_result(max_entries=AREA_ENTRIES, show_spinner="统计与隐私保护… / computing and protecting figures…")
 def screen_for(key: RunKey) -> CoverageScreen:
     """Every count a protected overview shows, protected together (see :func:`service.dashboard.protect_screen`)."""
     return svc.protect_screen(summary_for(key))
@@ -286,7 +290,7 @@ def current_screen(area: AreaKey) -> CoverageScreen | None:
     return screen_for(key) if svc.needs_protection(key) else None
 
 
-@shared_result(max_entries=16, show_spinner="统计与隐私保护… / computing and protecting figures…")
+@shared_result(max_entries=AREA_ENTRIES, show_spinner="统计与隐私保护… / computing and protecting figures…")
 def shown_hexes_for(key: RunKey) -> pd.DataFrame:
     """The hexes as the map and the gap table print them (one form for both)."""
     summary = summary_for(key)
@@ -324,7 +328,7 @@ def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str |
     )
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=2 * AREA_ENTRIES, show_spinner=False)
 def _map_payload(key: RunKey, hex_metric: str, focus_town: str, lang_code: str) -> MapPayload:
     return payload_of(map_for(key, hex_metric, focus_town, lang_code))
 
@@ -601,6 +605,7 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
     of repeating it. Every entry is an ordinary bounded cache entry (``max_entries``)."""
     areas = warm_up_areas() if areas is None else areas
     settings = default_settings()
+    t0 = time.monotonic()
     bundle_snapper()
     get_basemap()
     for area in areas:
@@ -618,3 +623,4 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
         time.sleep(0.2)
     for area in areas:
         _map_payload(RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area), "coverage_pct", "", lang_code)
+    logger.info("warm-up done: %d areas in %.1f s", len(areas), time.monotonic() - t0)
