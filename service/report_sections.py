@@ -11,7 +11,8 @@ Every count of households, needs or flags is protected by the one disclosure mod
 relations a reader holding every report knows:
 
 * 服务能力: a town's matched load (已匹配需求) and unmet demand in reach are the sums of its
-  providers' (printed in the town and village reports). A utilisation prints only when its
+  providers' (printed in the town and village reports); all providers' loads add up to the
+  district's matched needs, which the matching section prints. A utilisation prints only when its
   load prints (capacity is public, so a utilisation would give the load back); an indicator
   likewise (its headroom term is the utilisation), and a town's indicator (capacity-weighted
   mean of its providers') only when every provider's load of the town prints.
@@ -66,6 +67,7 @@ DUPLICATE_HEADERS = {
     "amount": "金额（元）",
 }
 #: the columns of each section that are counts of households, needs, flags or records
+KNOWN_WEIGHT = 1e6  # the cost of withholding a count another section prints
 PROTECTED_COLUMNS = {"capacity": ("assigned", "unmet_in_reach"), "duplicates": ("n_flags", "n_records")}
 CAPACITY_NOTE = (
     FORMULA_ZH + "已匹配需求与可承接的未满足需求为户的需求数：1–9 记为“<10”，可由镇街合计推算的数一并隐藏；"
@@ -110,6 +112,10 @@ def capacity_frames(view: CapacityView, town_names: Mapping[str, str]) -> dict[s
         rows = np.flatnonzero((prov["town_code"] == code).to_numpy())
         for c in PROTECTED_COLUMNS["capacity"]:
             scr.relate(p_cells[c][rows], int(t_cells[c][j]))
+    # the district's matched needs are the providers' loads summed: the matching section prints
+    # that total, so it is known here (a weight no solution pays: never withheld in this screen,
+    # as it is not there; a total of 1-9 is "<10" in both)
+    scr.relate(p_cells["assigned"], scr.cell(int(prov["assigned"].sum()), weight=KNOWN_WEIGHT))
     shown = scr.protect()
 
     def printed(cells: np.ndarray) -> list[str]:

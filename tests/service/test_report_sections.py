@@ -58,3 +58,29 @@ def test_duplicate_rows_print_large_counts_and_their_amounts() -> None:
     rows = duplicate_rows(many, RECORDS, HOUSEHOLDS, DISTRICT).set_index("department")
     assert rows.loc["医保", "n_flags"] == "12" and rows.loc["医保", "amount"] == 800.0 * 12
     assert rows.loc["合计", "amount"] == (800.0 + 500.0) * 12
+
+
+def test_a_town_load_is_not_given_back_by_the_matching_sections_total() -> None:
+    """The matching section prints the district's matched needs, the sum of every provider's load:
+    a single withheld town load would be that total minus the printed ones."""
+    prov = pd.DataFrame(
+        {
+            "provider_id": ["p1", "p2", "p3"],
+            "name": ["甲站", "乙站", "丙站"],
+            "town_code": ["A", "B", "C"],
+            "capacity_per_month": [100, 100, 100],
+            "assigned": [54, 5, 40],
+            "unmet_in_reach": [20, 20, 20],
+            "sole_items": [0, 0, 0],
+            "months_active": [3, 3, 3],
+            "activity_known": [True, True, True],
+            "sustainability": [0.5, 0.5, 0.5],
+        }
+    )
+    prov["utilisation"] = prov["assigned"] / prov["capacity_per_month"]
+    view = CapacityView(prov, town_table(prov), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    district = capacity_rows(view, DISTRICT, {"A": "甲", "B": "乙", "C": "丙"})
+    loads = district["assigned"].tolist()
+    assert loads[1] == "<10"  # 5
+    hidden = [v for v in loads if not v.isdigit()]
+    assert len(hidden) >= 2, loads  # 99 - 54 - 40 would give 乙's 5 back
