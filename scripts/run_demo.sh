@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+.venv/bin/python -m data prepare   # the demo bundle, network and font caches, before anyone waits
 if [ ! -s .demo_credentials ]; then
   pw="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')"
   if printf '%s\n' "$pw" | .venv/bin/python -m data users add --username demo_planner --role planner --password-stdin; then

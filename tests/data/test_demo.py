@@ -394,3 +394,18 @@ def test_default_bundle_falls_back_without_shared_data(tmp_path: Path) -> None:
     warm = load_default_bundle(tmp_path / "no-shared-data", cache_dir=tmp_path / "cache")
     assert warm.meta["from_cache"] and warm.network_path == bundle.network_path
     assert_frame_equal(warm.beneficiaries, bundle.beneficiaries)
+
+
+def test_prepare_command_writes_the_first_start_caches(tmp_path, monkeypatch, capsys):
+    """``python -m data prepare`` (run by run_demo.sh) leaves the bundle and its parsed network on
+    disk, so that the first sign-in after setup does not build them; a second run reads them."""
+    from data.__main__ import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    assert main(["prepare"]) == 0
+    root = tmp_path / ".cache" / "xihu-service-map"
+    assert list((root / "bundles").glob("*/bundle.json")), "no bundle cached"
+    assert list((root / "networks").glob("*.npz")), "no network cached"
+    assert "prepared" in capsys.readouterr().out
+    assert main(["prepare"]) == 0
