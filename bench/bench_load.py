@@ -157,9 +157,17 @@ async def idle(page: Any, settle_ms: int = 600, timeout_s: float = 300) -> None:
 
 
 async def drawn(page: Any) -> None:
-    frame = await (await page.locator(MAP).first.element_handle()).content_frame()
-    await frame.wait_for_selector(".leaflet-container", state="attached", timeout=300_000)
-    await frame.wait_for_selector("path", state="attached", timeout=300_000)
+    """Until the map frame on the page holds a drawn Leaflet map; a frame replaced while waiting
+    (a rerun that sends the map again) is looked up anew, at most five times."""
+    for attempt in range(5):
+        frame = await (await page.locator(MAP).first.element_handle()).content_frame()
+        try:
+            await frame.wait_for_selector(".leaflet-container", state="attached", timeout=300_000)
+            await frame.wait_for_selector("path", state="attached", timeout=300_000)
+            return
+        except Exception as exc:  # playwright's Error: "Frame was detached"
+            if "detached" not in str(exc) or attempt == 4:
+                raise
 
 
 async def check(page: Any, a: Account, where: str) -> None:
