@@ -94,7 +94,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
 from core.errors import SuppressionError
@@ -408,23 +408,30 @@ class _PerturbationLp:
         self.ub = np.concatenate([hi[cells[self.hid]] - vh, up, down]).astype(np.float64)
         self.k = int(np.flatnonzero(cells[self.hid] == i)[0])
         self._memo: dict[int, tuple[IntArray, FloatArray] | None] = {}
+        self._lp: highs.Model | None = None
 
     def step(self, step: int, stats: _Stats) -> tuple[IntArray, FloatArray] | None:
-        """The cheapest perturbation moving cell ``i`` by ``step``: (printed cells to hide, d), or None."""
+        """The cheapest perturbation moving cell ``i`` by ``step``: (printed cells to hide, d), or None.
+
+        The programme stays loaded in HiGHS (presolve off) and the steps re-solve warm from
+        the last basis: only the bounds of ``d_i`` change between them.
+        """
         if step in self._memo:
             return self._memo[step]
         self._memo[step] = None
         if not (self.lo_i <= self.v_i + step <= self.hi_i):
             return None
-        lb, ub = self.lb.copy(), self.ub.copy()
-        lb[self.k] = ub[self.k] = float(step)
-        res = linprog(
-            self.c, A_eq=self.M, b_eq=np.zeros(self.M.shape[0]), bounds=np.column_stack([lb, ub]), method="highs"
-        )
+        if self._lp is None:
+            zero = np.zeros(self.M.shape[0])
+            self._lp = highs.Model(
+                self.c, self.M, row_lower=zero, row_upper=zero, col_lower=self.lb, col_upper=self.ub, presolve=False
+            )
+        self._lp.set_col_bounds([self.k], float(step), float(step))
+        res = self._lp.solve()
         stats.solves += 1
-        if res.status != 0 or res.x is None:
+        if not res.optimal:
             return None
-        x = np.asarray(res.x, dtype=np.float64)
+        x = res.x
         nh, npub = self.hid.shape[0], self.pub.shape[0]
         d = np.zeros(self.cells.shape[0])
         d[self.hid] = x[:nh]

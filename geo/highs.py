@@ -117,6 +117,10 @@ class Model:
         Solver time limit in seconds (HiGHS' default, none, when None).
     mip_rel_gap : float, optional
         Relative MIP gap at which HiGHS stops (its default when None).
+    presolve : bool
+        HiGHS' presolve (on by default). Off for a model re-solved warm many times with
+        small changes: each solve then starts from the last basis without reducing the
+        model again.
 
     Raises
     ------
@@ -137,6 +141,7 @@ class Model:
         sense: Literal["min", "max"] = "min",
         time_limit_s: float | None = None,
         mip_rel_gap: float | None = None,
+        presolve: bool = True,
     ) -> None:
         csc = sp.csc_array(A)
         m, n = (int(s) for s in csc.shape)
@@ -146,6 +151,8 @@ class Model:
             h.setOptionValue("time_limit", float(time_limit_s))
         if mip_rel_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        if not presolve:
+            h.setOptionValue("presolve", "off")
         lp = highspy.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = m
@@ -177,6 +184,13 @@ class Model:
     def set_cost(self, c: npt.ArrayLike) -> None:
         """Replace the objective coefficients (the next solve starts warm from the last basis)."""
         self._h.changeColsCost(self.n, self._cols, np.asarray(c, dtype=np.float64))
+
+    def set_col_bounds(self, cols: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike) -> None:
+        """Replace the bounds of the columns ``cols`` (the next solve starts warm from the last basis)."""
+        idx = np.asarray(cols, dtype=np.int32).ravel()
+        lo = np.broadcast_to(np.asarray(lower, dtype=np.float64), idx.shape).copy()
+        up = np.broadcast_to(np.asarray(upper, dtype=np.float64), idx.shape).copy()
+        self._h.changeColsBounds(int(idx.shape[0]), idx, lo, up)
 
     def solve(self, start: npt.ArrayLike | None = None) -> HighsResult:
         """Solve, optionally from a start point (a feasible ``x`` for a MIP's first incumbent)."""

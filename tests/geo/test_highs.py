@@ -47,6 +47,27 @@ def test_warm_resolve_with_new_cost() -> None:
     assert model.solve().x[0] == pytest.approx(3.0)
 
 
+def test_warm_resolve_with_new_column_bounds_presolve_off() -> None:
+    # x + y + z = 6, 0 <= x, y, z <= 4, min x + 2y + 3z; fixing x, then infeasible, then fixed again
+    A = sp.csr_array(np.array([[1.0, 1.0, 1.0]]))
+    m = highs.Model(
+        [1.0, 2.0, 3.0], A, row_lower=[6.0], row_upper=[6.0], col_lower=np.zeros(3), col_upper=np.full(3, 4.0),
+        presolve=False,
+    )  # fmt: skip
+    first = m.solve()
+    np.testing.assert_allclose(first.x, [4.0, 2.0, 0.0])
+    m.set_col_bounds([0], 1.0, 1.0)
+    res = m.solve()
+    assert res.optimal
+    np.testing.assert_allclose(res.x, [1.0, 4.0, 1.0])
+    m.set_col_bounds([1, 2], [0.0, 0.0], [1.0, 1.0])  # 1 + 1 + 1 < 6
+    assert not m.solve().optimal
+    m.set_col_bounds([0, 1, 2], 0.0, 4.0)
+    again = m.solve()
+    assert again.optimal
+    np.testing.assert_allclose(again.x, first.x)
+
+
 def test_infeasible_is_not_optimal() -> None:
     res = highs.solve(
         [1.0], sp.csr_array(np.array([[1.0]])), row_lower=[5.0], row_upper=[5.0], col_lower=[0.0], col_upper=[1.0]
