@@ -82,6 +82,7 @@ import hashlib
 import json
 import logging
 import math
+import multiprocessing as mp
 import os
 import time
 import zipfile
@@ -195,6 +196,26 @@ class _Model:
         a, b = self.At.indptr[i], self.At.indptr[i + 1]
         return self.At.indices[a:b]
 
+    def rows_of_cells(self, cells: IntArray) -> IntArray:
+        """The sorted rows any of ``cells`` is in."""
+        return np.unique(_gather(self.At, cells))
+
+    def cells_of_rows(self, rows: IntArray) -> IntArray:
+        """The sorted cells of any of ``rows``."""
+        return np.unique(_gather(self.A, rows))
+
+
+def _gather(m: sp.csr_array, rows: IntArray) -> IntArray:
+    """The column indices stored in the given rows of ``m``, concatenated (with repeats)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = m.indptr[rows].astype(np.int64)
+    lens = m.indptr[rows + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=m.indices.dtype)
+    offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    return m.indices[offsets + np.arange(total)]
+
 
 def _bounds(
     status: StatusArray, values: IntArray, threshold: int, big: int, lt_lower: int = 0
@@ -304,12 +325,12 @@ def _neighbourhood(model: _Model, i: int, variable: BoolArray, depth: int | None
     frontier = np.array([i], dtype=np.int64)
     level = 0
     while frontier.size and (depth is None or level < depth):
-        rows = np.unique(np.concatenate([model.rows_of(int(c)) for c in frontier]))
+        rows = model.rows_of_cells(frontier)
         rows = rows[~seen_rows[rows]]
         seen_rows[rows] = True
         if rows.size == 0:
             break
-        members = np.unique(np.concatenate([model.row(int(r))[0] for r in rows]))
+        members = model.cells_of_rows(rows)
         new = members[variable[members] & ~seen[members]]
         seen[new] = True
         frontier = new
@@ -390,7 +411,7 @@ class _PerturbationLp:
         v = model.values
         self.i, self.cells = i, cells
         self.v_i, self.lo_i, self.hi_i = int(v[i]), int(lo[i]), int(hi[i])
-        rows = np.unique(np.concatenate([model.rows_of(int(c)) for c in cells]))
+        rows = model.rows_of_cells(cells)
         A = model.A[rows][:, cells]
         free = hidden[cells]
         self.hid = np.flatnonzero(free)
@@ -1725,6 +1746,158 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "xihu-service-map" / "suppression"
 
 
+def _suppress_publication(
+    values: npt.NDArray[np.int64],
+    pop_rel: list[Constraint],
+    all_rel: list[Constraint],
+    population: npt.NDArray[np.bool_],
+    cost: FloatArray,
+    keep: BoolArray,
+    threshold: int,
+    protection: int,
+) -> tuple[SuppressionResult, SuppressionResult, float]:
+    """The two stages of :func:`publish` (population counts, then the rest): results and seconds."""
+    t0 = time.perf_counter()
+    first = suppress(
+        values, pop_rel, threshold=threshold, protection=protection, eligible=population, cost=cost, keep=keep
+    )
+    second = suppress(
+        values,
+        all_rel,
+        threshold=threshold,
+        protection=protection,
+        status=first.status,
+        eligible=~population,
+        cost=cost,
+        keep=keep,
+        last_resort=population,
+    )
+    return first, second, time.perf_counter() - t0
+
+
+class PendingPublication:
+    """A publication whose suppression is being computed (see :func:`start_publish`).
+
+    :meth:`result` waits for it and returns the :class:`PublishedReport`; :meth:`cancel`
+    stops a background computation that is no longer wanted.
+    """
+
+    def __init__(
+        self,
+        tables: Any,
+        index: dict[str, Any],
+        *,
+        threshold: int,
+        protection: int,
+        path: Path | None,
+        done: tuple[SuppressionResult, SuppressionResult, float] | None = None,
+        pool: Any = None,
+        job: Any = None,
+    ) -> None:
+        self._tables, self._index = tables, index
+        self._threshold, self._protection = threshold, protection
+        self._path = path
+        self._done = done
+        self._pool, self._job = pool, job
+        self._background = pool is not None
+        self._published: PublishedReport | None = None
+        #: seconds the suppression took where it ran (0 when read from the cache)
+        self.seconds = 0.0
+
+    @property
+    def background(self) -> bool:
+        """Whether the suppression runs (or ran) in another process."""
+        return self._background
+
+    def cancel(self) -> None:
+        """Stop the background process, if any (idempotent)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = self._job = None
+
+    def result(self) -> PublishedReport:
+        """The protected publication (waits for a background computation)."""
+        if self._published is not None:
+            return self._published
+        if self._done is None:
+            try:
+                self._done = self._job.get()
+            finally:
+                self.cancel()
+            self._write_cache()
+        first, second, self.seconds = self._done
+        self._published = _published(self._tables, self._index, first, second, self._threshold, self._protection)
+        return self._published
+
+    def _write_cache(self) -> None:
+        if self._path is None or self._done is None:
+            return
+        first, second, sec = self._done
+        log.info("suppression computed in %.1f s", sec)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._path.parent / f".{self._path.stem}.{os.getpid()}.npz"
+            with open(tmp, "wb") as out_fh:
+                np.savez(out_fh, **_result_to(first, "first"), **_result_to(second, "second"))  # type: ignore[arg-type]
+            tmp.replace(self._path)
+        except OSError as exc:
+            log.warning("cannot write the suppression cache %s: %s", self._path, exc)
+
+
+def start_publish(
+    tables: Any,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    protection: int = DEFAULT_PROTECTION,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    background: bool = False,
+) -> PendingPublication:
+    """Start suppressing the counts of a whole publication (see :func:`publish`).
+
+    With ``background`` the suppression (when not cached) runs in a new process (spawned,
+    not forked: the parent may hold solver threads), so that the caller can compute what
+    does not depend on it meanwhile; :meth:`PendingPublication.result` collects it. The
+    result is the same as :func:`publish`'s.
+    """
+    values, pop_rel, all_rel, population, index = publication_model(tables)
+    n = values.shape[0]
+    weight = np.ones(n)
+    keep = np.zeros(n, dtype=bool)
+    F = index["n_cols"]
+    levels = tables.areas["level"].to_numpy()
+    for r, level in enumerate(levels.tolist()):
+        weight[index["areas"] + r * F : index["areas"] + (r + 1) * F] = LEVEL_COST[level]
+        if level == LEVEL_DISTRICT:
+            keep[index["areas"] + r * F : index["areas"] + (r + 1) * F] = True
+    cost = np.maximum(values, threshold) * weight
+    params = {"threshold": threshold, "protection": protection, "lt_lower": DEFAULT_LT_LOWER}
+    key = _cache_key(values, all_rel, {**params, "population": population.tobytes().hex()})
+    cdir = cache_dir if cache_dir is not None else default_cache_dir()
+    path = cdir / f"{key}.npz"
+    kw: dict[str, Any] = {"threshold": threshold, "protection": protection, "path": path if use_cache else None}
+    if use_cache and path.is_file():
+        try:
+            with open(path, "rb") as fh, np.load(fh) as z:
+                done = (_result_from(z, "first"), _result_from(z, "second"), 0.0)
+            return PendingPublication(tables, index, done=done, **{**kw, "path": None})
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("suppression cache %s unreadable (%s); recomputing", path, exc)
+    args = (values, pop_rel, all_rel, population, cost, keep, threshold, protection)
+    if background:
+        pool = mp.get_context("spawn").Pool(1)
+        try:
+            job = pool.apply_async(_suppress_publication, args)
+        except BaseException:
+            pool.terminate()
+            raise
+        return PendingPublication(tables, index, pool=pool, job=job, **kw)
+    pending = PendingPublication(tables, index, done=_suppress_publication(*args), **kw)
+    pending._write_cache()
+    return pending
+
+
 def publish(
     tables: Any,
     *,
@@ -1748,57 +1921,22 @@ def publish(
     -------
     PublishedReport
     """
-    values, pop_rel, all_rel, population, index = publication_model(tables)
-    n = values.shape[0]
-    weight = np.ones(n)
-    keep = np.zeros(n, dtype=bool)
+    return start_publish(
+        tables, threshold=threshold, protection=protection, cache_dir=cache_dir, use_cache=use_cache
+    ).result()
+
+
+def _published(
+    tables: Any,
+    index: dict[str, Any],
+    first: SuppressionResult,
+    second: SuppressionResult,
+    threshold: int,
+    protection: int,
+) -> PublishedReport:
+    """The :class:`PublishedReport` of the two stages' results."""
+    n = second.status.shape[0]
     F = index["n_cols"]
-    levels = tables.areas["level"].to_numpy()
-    for r, level in enumerate(levels.tolist()):
-        weight[index["areas"] + r * F : index["areas"] + (r + 1) * F] = LEVEL_COST[level]
-        if level == LEVEL_DISTRICT:
-            keep[index["areas"] + r * F : index["areas"] + (r + 1) * F] = True
-    cost = np.maximum(values, threshold) * weight
-    params = {"threshold": threshold, "protection": protection, "lt_lower": DEFAULT_LT_LOWER}
-    key = _cache_key(values, all_rel, {**params, "population": population.tobytes().hex()})
-    cdir = cache_dir if cache_dir is not None else default_cache_dir()
-    path = cdir / f"{key}.npz"
-    first: SuppressionResult | None = None
-    second: SuppressionResult | None = None
-    if use_cache and path.is_file():
-        try:
-            with open(path, "rb") as fh, np.load(fh) as z:
-                first = _result_from(z, "first")
-                second = _result_from(z, "second")
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            log.warning("suppression cache %s unreadable (%s); recomputing", path, exc)
-            first = second = None
-    if first is None or second is None:
-        t0 = time.perf_counter()
-        first = suppress(
-            values, pop_rel, threshold=threshold, protection=protection, eligible=population, cost=cost, keep=keep
-        )
-        second = suppress(
-            values,
-            all_rel,
-            threshold=threshold,
-            protection=protection,
-            status=first.status,
-            eligible=~population,
-            cost=cost,
-            keep=keep,
-            last_resort=population,
-        )
-        log.info("suppression computed in %.1f s", time.perf_counter() - t0)
-        if use_cache:
-            try:
-                cdir.mkdir(parents=True, exist_ok=True)
-                tmp = cdir / f".{key}.{os.getpid()}.npz"
-                with open(tmp, "wb") as out_fh:
-                    np.savez(out_fh, **_result_to(first, "first"), **_result_to(second, "second"))  # type: ignore[arg-type]
-                tmp.replace(path)
-            except OSError as exc:
-                log.warning("cannot write the suppression cache %s: %s", path, exc)
     st = second.status
     areas = tables.areas
     a_st = st[index["areas"] : index["areas"] + len(areas) * F].reshape(len(areas), F)
@@ -1870,6 +2008,7 @@ __all__ = [
     "SECONDARY",
     "SECONDARY_ZERO",
     "CoverageScreen",
+    "PendingPublication",
     "PublishedReport",
     "RecoveredCell",
     "Screen",
@@ -1887,5 +2026,6 @@ __all__ = [
     "publication_model",
     "publish",
     "recoverable_cells",
+    "start_publish",
     "suppress",
 ]

@@ -131,6 +131,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     built = dataset_report(
         bundle, net, store, dataset=dataset, settings=settings, key=id_hash_key(), month=args.month,
         scenario_sites=sites, scenario_name=name, font=args.font, use_cache=not args.no_cache,
+        background=args.workers != 1,
     )  # fmt: skip
     report = built.report
     out = Path(args.out)

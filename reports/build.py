@@ -24,6 +24,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from core.settings import Settings
 from data.bundle import Bundle, matching_frames
 from data.network import load_network
 from geo.analysis import CoverageRun, coverage_run
-from geo.disclosure import publish
+from geo.disclosure import PendingPublication, start_publish
 from geo.graph import WalkNetwork
 from geo.matching import MatchingResult, matching_problem
 from geo.service_area import NodeCells, service_area_polygons
@@ -47,6 +48,7 @@ from reports.content import (
     LEVEL_TOWN,
     LEVELS,
     ReportInfo,
+    ReportTables,
     build_report_tables,
 )
 from reports.fonts import find_cjk_font
@@ -107,6 +109,123 @@ def report_info_from_bundle(
     )
 
 
+@dataclass
+class ReportDraft:
+    """A report being prepared (see :func:`start_report`): the coverage, the exact tables and
+    the disclosure control under way, possibly in another process."""
+
+    bundle: Bundle
+    settings: Settings
+    network: WalkNetwork
+    run: CoverageRun
+    tables: ReportTables
+    pending: PendingPublication
+    font: Path
+    say: Progress
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def cancel(self) -> None:
+        """Stop a background disclosure control that is no longer wanted."""
+        self.pending.cancel()
+
+
+def start_report(
+    bundle: Bundle,
+    *,
+    settings: Settings | None = None,
+    network: WalkNetwork | None = None,
+    scenario_sites: pd.DataFrame | None = None,
+    scenario_name: str = "",
+    font: str | Path | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    month: str | None = None,
+    label_zh: str = "",
+    note_zh: str = "",
+    background: bool = False,
+) -> ReportDraft:
+    """The first half of :func:`prepare_report`: coverage, tables, and the disclosure control started.
+
+    With ``background`` the disclosure control (when not cached) runs in another process
+    (:func:`geo.disclosure.start_publish`) while the caller computes what does not depend
+    on it (matching, sections); :func:`finish_report` collects it. Call
+    :meth:`ReportDraft.cancel` when the draft is abandoned.
+    """
+    say = progress or _noop
+    month = check_report_month(month) if month else current_month()
+    font_path = find_cjk_font(font)
+    base = settings or Settings()
+    s = base.with_(metric_crs=bundle.metric_crs)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say(0.02, "读取路网…")
+    net = network if network is not None else load_network(bundle.network_path, metric_crs=bundle.metric_crs)
+    say(0.08, "计算步行覆盖…")
+    run = coverage_run(Snapper(net), bundle.hubs, bundle.beneficiaries, s)
+    timings["coverage"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say(0.15, "汇总各级数字…")
+    tables = build_report_tables(
+        run,
+        towns=bundle.towns,
+        communities=bundle.communities,
+        providers=bundle.providers,
+        info=report_info_from_bundle(bundle, net, month=month, label_zh=label_zh, note_zh=note_zh),
+        scenario_sites=scenario_sites,
+        scenario_name=scenario_name,
+    )
+    timings["tables"] = time.perf_counter() - t0
+    say(0.25, "小数隐藏与防反推核验…")
+    pending = start_publish(tables, use_cache=use_cache, background=background)
+    return ReportDraft(bundle, s, net, run, tables, pending, font_path, say, timings)
+
+
+def finish_report(draft: ReportDraft, *, matching_result: MatchingResult | None = None) -> Report:
+    """The second half of :func:`prepare_report`: service areas, the protected publication, maps, matching."""
+    say, timings, net, s = draft.say, draft.timings, draft.network, draft.settings
+    try:
+        t0 = time.perf_counter()
+        say(0.35, "生成服务范围…")
+        sa = hub_service_areas(draft.run, draft.tables.hubs, max_access_m=s.max_access_m)
+        timings["service_areas"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        say(0.4, "供需匹配与小数隐藏…")
+        towns = draft.bundle.towns["town_code"].astype(str).tolist()
+        matching = _matching_section(draft.bundle, net, s, towns, matching_result)
+        timings["matching"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        say(0.45, "小数隐藏与防反推核验…")
+        pub = draft.pending.result()
+    finally:
+        draft.cancel()
+    # the seconds of the computation where it ran (another process in the background)
+    timings["suppression"] = draft.pending.seconds if draft.pending.background else time.perf_counter() - t0
+    if draft.pending.background:
+        timings["suppression_wait"] = time.perf_counter() - t0
+    md = map_data(
+        net,
+        draft.tables.hexes,
+        pub.hex_pct_visible(),
+        hubs=draft.tables.hubs,
+        sites=draft.tables.sites,
+        service_areas=sa,
+        font=draft.font,
+        attribution=draft.tables.info.attribution,
+    )
+    say(0.5, "准备完成")
+    return Report(
+        published=pub,
+        network=net,
+        service_areas=sa,
+        map_data=md,
+        towns=draft.bundle.towns,
+        district=draft.bundle.district,
+        font=draft.font,
+        timings=timings,
+        matching=matching,
+    )
+
+
 def prepare_report(
     bundle: Bundle,
     *,
@@ -145,64 +264,11 @@ def prepare_report(
     reports.fonts.FontMissingError
         When no CJK font is found (checked first, before any computation).
     """
-    say = progress or _noop
-    month = check_report_month(month) if month else current_month()
-    font_path = find_cjk_font(font)
-    base = settings or Settings()
-    s = base.with_(metric_crs=bundle.metric_crs)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    say(0.02, "读取路网…")
-    net = network if network is not None else load_network(bundle.network_path, metric_crs=bundle.metric_crs)
-    say(0.08, "计算步行覆盖…")
-    run = coverage_run(Snapper(net), bundle.hubs, bundle.beneficiaries, s)
-    timings["coverage"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    say(0.15, "汇总各级数字…")
-    tables = build_report_tables(
-        run,
-        towns=bundle.towns,
-        communities=bundle.communities,
-        providers=bundle.providers,
-        info=report_info_from_bundle(bundle, net, month=month, label_zh=label_zh, note_zh=note_zh),
-        scenario_sites=scenario_sites,
-        scenario_name=scenario_name,
-    )
-    timings["tables"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    say(0.25, "小数隐藏与防反推核验…")
-    pub = publish(tables, use_cache=use_cache)
-    timings["suppression"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    say(0.45, "生成服务范围…")
-    sa = hub_service_areas(run, tables.hubs, max_access_m=s.max_access_m)
-    timings["service_areas"] = time.perf_counter() - t0
-    md = map_data(
-        net,
-        tables.hexes,
-        pub.hex_pct_visible(),
-        hubs=tables.hubs,
-        sites=tables.sites,
-        service_areas=sa,
-        font=font_path,
-        attribution=tables.info.attribution,
-    )
-    t0 = time.perf_counter()
-    say(0.48, "供需匹配与小数隐藏…")
-    matching = _matching_section(bundle, net, s, bundle.towns["town_code"].astype(str).tolist(), matching_result)
-    timings["matching"] = time.perf_counter() - t0
-    say(0.5, "准备完成")
-    return Report(
-        published=pub,
-        network=net,
-        service_areas=sa,
-        map_data=md,
-        towns=bundle.towns,
-        district=bundle.district,
-        font=font_path,
-        timings=timings,
-        matching=matching,
-    )
+    draft = start_report(
+        bundle, settings=settings, network=network, scenario_sites=scenario_sites, scenario_name=scenario_name,
+        font=font, progress=progress, use_cache=use_cache, month=month, label_zh=label_zh, note_zh=note_zh,
+    )  # fmt: skip
+    return finish_report(draft, matching_result=matching_result)
 
 
 def hub_service_areas(run: CoverageRun, hubs: pd.DataFrame, *, max_access_m: float) -> gpd.GeoDataFrame:

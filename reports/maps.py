@@ -10,9 +10,10 @@ of 1-9 or a hidden count) is drawn grey, never coloured: a colour is a printed f
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
@@ -23,11 +24,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from PIL import Image as PILImage
 from shapely.geometry.base import BaseGeometry
 
 from geo.graph import WalkNetwork
@@ -171,7 +176,9 @@ def coverage_map_png(
     """
     fp = FontProperties(fname=str(md.font))
     minx, miny, maxx, maxy = bounds
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    norm = Normalize(vmin=0, vmax=100)
+    cmap = plt.get_cmap(CMAP)
+    fig, ax = _canvas(figsize, dpi, str(md.font))
     try:
         # streets in view
         inside = ((md.seg_lon >= minx) & (md.seg_lon <= maxx)).any(axis=1) & (
@@ -184,8 +191,6 @@ def coverage_map_png(
         box = shapely.box(minx, miny, maxx, maxy)
         cent = md.hex_cent
         near = shapely.contains_xy(box.buffer(0.005), cent[:, 0], cent[:, 1]) if len(cent) else np.zeros(0, bool)
-        norm = Normalize(vmin=0, vmax=100)
-        cmap = plt.get_cmap(CMAP)
         vis = near & md.hex_visible
         hid = near & ~md.hex_visible
         if hid.any():
@@ -300,11 +305,6 @@ def coverage_map_png(
         fp7 = fp.copy()
         fp7.set_size(7)
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=3, prop=fp7, frameon=False)
-        sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-        cb = fig.colorbar(sm, ax=ax, shrink=0.55, pad=0.01)
-        fp8 = fp.copy()
-        fp8.set_size(8)
-        cb.set_label("六边形内10分钟圈内户数占比（%）", fontproperties=fp8)
         ax.set_xlim(minx, maxx)
         ax.set_ylim(miny, maxy)
         ax.set_aspect(1.0 / np.cos(np.radians((miny + maxy) / 2)))
@@ -342,12 +342,50 @@ def coverage_map_png(
                 zorder=7,
             )
         fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.1)
+        canvas = cast(FigureCanvasAgg, fig.canvas)
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]  # the figure is opaque: no alpha channel
         buf = io.BytesIO()
-        # zlib level 1: the PDF writer decodes and recompresses the pixels anyway
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        # 8-bit RGB, zlib level 1: the PDF copies these bytes as they are (reports.pdf_png)
+        PILImage.fromarray(rgb).save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
     finally:
-        plt.close(fig)
+        _clear(ax)
+
+
+#: one figure per (size, dpi, font) and thread, re-used by every map drawn there (the
+#: same PNG bytes as a new figure, a quarter less time): its axes and colour bar are
+#: built once; each map adds its layers and removes them when saved
+_LOCAL = threading.local()
+
+
+def _canvas(figsize: tuple[float, float], dpi: int, font: str) -> tuple[Figure, Any]:
+    """This thread's figure and map axes for this size, with the colour bar drawn beside them."""
+    canvases: dict[tuple[tuple[float, float], int, str], tuple[Figure, Any]] = _LOCAL.__dict__.setdefault(
+        "canvases", {}
+    )
+    key = (figsize, int(dpi), font)
+    if key not in canvases:
+        fig = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        sm = ScalarMappable(norm=Normalize(vmin=0, vmax=100), cmap=plt.get_cmap(CMAP))
+        cb = fig.colorbar(sm, ax=ax, shrink=0.55, pad=0.01)
+        fp8 = FontProperties(fname=font)
+        fp8.set_size(8)
+        cb.set_label("六边形内10分钟圈内户数占比（%）", fontproperties=fp8)
+        canvases[key] = (fig, ax)
+    return canvases[key]
+
+
+def _clear(ax: Any) -> None:
+    """Remove one map's layers, texts, legend and title from the re-used axes."""
+    for artist in [*ax.lines, *ax.collections, *ax.texts, *ax.patches]:
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    ax.set_title("")
 
 
 def _broken(seg_x: npt.NDArray[np.float64], seg_y: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], ...]:

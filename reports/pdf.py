@@ -50,6 +50,7 @@ from reports.labels import (
 )
 from reports.matching import by_type_headers, scope_key, unmet_headers
 from reports.model import Report, Scope
+from reports.pdf_png import PngImage, png_data
 from reports.xlsx import scope_frames
 
 # Images as binary streams, not ASCII85 text: without reportlab's C accelerator (a separate
@@ -354,11 +355,16 @@ def _towns_table(towns: pd.DataFrame, report: Report, st: _Styles) -> Flowable:
     )
 
 
-def _map(report: Report, scope: Scope, height_mm: float) -> Image:
+def _map(report: Report, scope: Scope, height_mm: float) -> Flowable:
     png = report.map_png(scope)
+    data = png_data(png)
+    h = height_mm * mm
+    if data is not None:  # the PNG's pixel data copied as it is
+        ratio = data.width / data.height
+        w = min(BODY_W, h * ratio)
+        return PngImage(data, w, w / ratio)
     img = Image(io.BytesIO(png))
     ratio = img.imageWidth / img.imageHeight
-    h = height_mm * mm
     w = min(BODY_W, h * ratio)
     img.drawWidth, img.drawHeight = w, w / ratio
     return img

@@ -32,7 +32,7 @@ from data.monthly import months
 from data.storage import Store
 from geo.graph import WalkNetwork
 from geo.snap import Snapper
-from reports.build import Progress, check_report_month, prepare_report
+from reports.build import Progress, check_report_month, finish_report, start_report
 from reports.model import Report
 from service.dashboard import DATASET_DEMO, DATASET_USER, KINDS, dataset_tables
 from service.matching import district_problem, matching_inputs
@@ -124,9 +124,14 @@ def dataset_report(
     font: str | Path | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    background: bool = False,
 ) -> DatasetReport:
     """The protected report of a dataset (``demo`` or ``user``) for a month, with the matching,
     服务能力 and 重复救助 sections, as the Reports page builds it.
+
+    With ``background`` the disclosure control runs in another process while this one
+    solves the matching and builds the sections (the command line; the server computes in
+    its own process). The report is the same.
 
     Raises
     ------
@@ -138,24 +143,31 @@ def dataset_report(
     tables, used = month_tables(dataset_tables(bundle, store, dataset), store, dataset, month)
     data = with_tables(bundle, tables)
     s = settings.with_(metric_crs=bundle.metric_crs)
-    t0 = time.perf_counter()
-    needs, offers, _ = matching_inputs(bundle, tables)
-    match = district_problem(Snapper(network), bundle, tables, s).solve() if len(needs) and len(offers) else None
-    t_match = time.perf_counter() - t0
     label, note = ("", "")
     if dataset == DATASET_USER and store is not None:
         label, note = _imported_label(store, used, month)
     if not used and store is not None and any(months(store, dataset=dataset, kind=k) for k in MONTH_KINDS):
         note = (note or bundle.note_zh) + " " + t("rep_month_no_lists", month=month)
-    report = prepare_report(
+    draft = start_report(
         data, settings=s, network=network, scenario_sites=scenario_sites, scenario_name=scenario_name, font=font,
-        use_cache=use_cache, month=month, label_zh=label, note_zh=note, matching_result=match, progress=progress,
+        use_cache=use_cache, month=month, label_zh=label, note_zh=note, progress=progress, background=background,
     )  # fmt: skip
-    t0 = time.perf_counter()
-    recs = dataset_records(bundle, tables, dataset, key)
-    sections = dataset_sections(data, match, recs, store, dataset)
+    try:
+        # what does not depend on the disclosure control (it may be running in another process)
+        t0 = time.perf_counter()
+        needs, offers, _ = matching_inputs(bundle, tables)
+        match = district_problem(Snapper(network), bundle, tables, s).solve() if len(needs) and len(offers) else None
+        t_match = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        recs = dataset_records(bundle, tables, dataset, key)
+        sections = dataset_sections(data, match, recs, store, dataset)
+        t_sections = time.perf_counter() - t0
+    except BaseException:
+        draft.cancel()
+        raise
+    report = finish_report(draft, matching_result=match)
     report.timings["matching"] = report.timings.get("matching", 0.0) + t_match
-    report.timings["sections"] = time.perf_counter() - t0
+    report.timings["sections"] = t_sections
     return DatasetReport(replace(report, sections=sections), month, dataset, used)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +118,69 @@ def test_missing_font_fails_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(FontMissingError, match=r"fonts-wqy-zenhei|找不到"):
         find_cjk_font(tmp_path / "nope.ttc")
     assert find_cjk_font().is_file()
+
+
+def test_maps_on_the_reused_figure_are_the_same_as_on_a_new_one(report: Report) -> None:
+    # every thread re-uses one figure per size; a map must not depend on what was drawn before it
+    import threading
+
+    from reports.maps import coverage_map_png
+
+    town = next(s for s in report.scopes(LEVEL_TOWN) if s.area_id == "330106109")
+    village = report.scopes(LEVEL_VILLAGE)[3]
+    md = report.map_data
+
+    def draw(sc: object) -> bytes:
+        return coverage_map_png(md, bounds=report.bounds(sc), outline=report.outline(sc), title=str(sc))  # type: ignore[arg-type]
+
+    def fresh(sc: object) -> bytes:
+        out: list[bytes] = []
+        th = threading.Thread(target=lambda: out.append(draw(sc)))  # a new thread: a new figure
+        th.start()
+        th.join()
+        return out[0]
+
+    first_town, first_village = draw(town), draw(village)
+    again_town = draw(town)
+    assert first_town == again_town == fresh(town)
+    assert first_village == fresh(village)
+    assert first_town != first_village
+
+
+def test_map_pixels_are_copied_into_the_pdf_unchanged(pdfs: dict[str, Path], report: Report, tmp_path: Path) -> None:
+    # the map's PNG data goes into the PDF as it is (reports.pdf_png): what a reader decodes is the map
+    village = report.scopes(LEVEL_VILLAGE)[3]
+    listing = subprocess.run(["pdfimages", "-list", str(pdfs["village"])], capture_output=True, text=True, check=True)
+    assert "Syntax Error" not in listing.stderr
+    rows = listing.stdout.splitlines()[2:]
+    assert len(rows) == 1 and " rgb " in f" {rows[0]} "
+    subprocess.run(["pdfimages", "-png", str(pdfs["village"]), str(tmp_path / "img")], check=True)
+    got = np.asarray(Image.open(tmp_path / "img-000.png").convert("RGB"))
+    want = np.asarray(Image.open(io.BytesIO(report.map_png(village))).convert("RGB"))
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+def test_png_data_takes_only_8_bit_rgb_non_interlaced_intact_pngs() -> None:
+    from reports.pdf_png import png_data
+
+    def png(mode: str) -> bytes:
+        buf = io.BytesIO()
+        Image.new(mode, (7, 5), "red" if mode != "L" else 128).save(buf, format="PNG")
+        return buf.getvalue()
+
+    rgb = png("RGB")
+    data = png_data(rgb)
+    assert data is not None and (data.width, data.height) == (7, 5)
+    assert len(zlib.decompress(data.idat)) == 5 * (1 + 7 * 3)  # one filter byte per row
+    assert png_data(png("RGBA")) is None
+    assert png_data(png("L")) is None
+    # the same header marked interlaced (Adam7), with a valid CRC
+    ihdr = bytearray(rgb[12:29])  # b"IHDR" + 13 bytes
+    ihdr[-1] = 1
+    interlaced = rgb[:12] + bytes(ihdr) + zlib.crc32(bytes(ihdr)).to_bytes(4, "big") + rgb[33:]
+    assert png_data(interlaced) is None
+    damaged = bytearray(rgb)
+    damaged[40] ^= 0xFF
+    assert png_data(bytes(damaged)) is None
+    assert png_data(b"not a png") is None
