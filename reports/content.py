@@ -215,6 +215,8 @@ class ReportTables:
     sites: pd.DataFrame
     scenario_name: str
     n_no_coords: int
+    #: per-level rows and names, computed once (never passed: replace() starts a new one)
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def settings(self) -> Any:
@@ -222,11 +224,25 @@ class ReportTables:
 
     def level(self, level: str) -> pd.DataFrame:
         """The area rows of one level (a copy, fresh index)."""
-        return self.areas[self.areas["level"] == level].reset_index(drop=True)
+        key = ("level", level)
+        if key not in self._memo:
+            self._memo[key] = self.areas[self.areas["level"] == level].reset_index(drop=True)
+        return self._memo[key].copy()  # type: ignore[no-any-return]
 
     def town_names(self) -> dict[str, str]:
-        t = self.level(LEVEL_TOWN)
-        return dict(zip(t["area_id"], t["name"], strict=True))
+        """Town code -> name."""
+        return dict(self._names(LEVEL_TOWN))
+
+    def village_names(self) -> dict[str, str]:
+        """Village point (community) code -> name."""
+        return dict(self._names(LEVEL_VILLAGE))
+
+    def _names(self, level: str) -> dict[str, str]:
+        key = ("names", level)
+        if key not in self._memo:
+            t = self.level(level)
+            self._memo[key] = dict(zip(t["area_id"], t["name"], strict=True))
+        return self._memo[key]  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS
 
 from core.i18n import TIER_ZH
 from geo.disclosure import PUBLISHED, PublishedReport
@@ -72,6 +73,8 @@ SITE_FIELDS = {
 }
 NOTE_FIELD = "隐藏说明"
 _SYNC = "OGR_SQLITE_SYNCHRONOUS"
+#: the layers' coordinate reference system (one object: parsing "EPSG:4326" per layer was slow)
+WGS84 = CRS.from_epsg(4326)
 #: coordinate grid of the polygon layers (GeoJSON's 7 decimals, about 1 cm)
 GRID_DEG = 1e-7
 GEOM_TYPES = {
@@ -109,8 +112,28 @@ def _multipolygon(geom: Any) -> Any:
     return shapely.MultiPolygon(polys) if polys else None
 
 
-def _hex_layer(printed: pd.DataFrame) -> gpd.GeoDataFrame:
-    geom = cells_to_polygons(printed["h3"].tolist()).geometry if len(printed) else gpd.GeoSeries([], crs=4326)
+def _frame(data: dict[str, Any], geoms: Any) -> gpd.GeoDataFrame:
+    """A layer: the columns of ``data`` and a ``geometry`` column of ``geoms`` (EPSG:4326).
+
+    The geometry goes in as a geometry array: ``GeoDataFrame(data, geometry=list, crs=...)``
+    looked up a CRS on the frame it was still building, several times slower.
+    """
+    arr = gpd.array.from_shapely(np.asarray(geoms, dtype=object), crs=WGS84)
+    return gpd.GeoDataFrame({**data, "geometry": arr}, geometry="geometry")
+
+
+def _hex_polygons(report: Report) -> dict[str, Any]:
+    """h3 -> hexagon polygon of every hex of the report, built once."""
+    if "hex_polygons" not in report.memo:
+        h3 = report.published.tables.hexes["h3"].astype(str).tolist()
+        polys = cells_to_polygons(h3).geometry.tolist() if h3 else []
+        report.memo["hex_polygons"] = dict(zip(h3, polys, strict=True))
+    return report.memo["hex_polygons"]  # type: ignore[no-any-return]
+
+
+def _hex_layer(report: Report, printed: pd.DataFrame) -> gpd.GeoDataFrame:
+    polygons = _hex_polygons(report)
+    geom = [polygons[h] for h in printed["h3"].astype(str)]
     data: dict[str, Any] = {
         HEX_FIELDS["h3"]: printed["h3"].astype(str).to_numpy(),
         HEX_FIELDS["town_name"]: printed["town_name"].astype(str).to_numpy(),
@@ -121,7 +144,7 @@ def _hex_layer(printed: pd.DataFrame) -> gpd.GeoDataFrame:
         [None if v is None else round(float(v), 1) for v in printed["pct_inside"]], dtype="Float64"
     )
     data[NOTE_FIELD] = _note(printed, HEX_FIELDS, ("n", "inside", "outside"))
-    return gpd.GeoDataFrame(data, geometry=list(geom), crs=4326)
+    return _frame(data, geom)
 
 
 def scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
@@ -132,16 +155,35 @@ def scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
     return {k: v.copy() for k, v in report.memo[key].items()}
 
 
+def _hubs(report: Report) -> tuple[pd.DataFrame, pd.Series]:
+    """The printed hubs and each one's town code as text (None when unknown), computed once."""
+    if "gis_hubs" not in report.memo:
+        hubs = report.published.hubs_display()
+        town = hubs["town_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+        report.memo["gis_hubs"] = (hubs, town)
+    hubs, town = report.memo["gis_hubs"]
+    return hubs.copy(), town
+
+
+def _service_area_shapes(report: Report, sa: gpd.GeoDataFrame) -> list[Any]:
+    """:func:`_multipolygon` of each hub's service area, computed once per hub."""
+    shapes: dict[str, Any] = report.memo.setdefault("gis_service_areas", {})
+    out = []
+    for hub, g in zip(sa["hub_id"].astype(str), sa.geometry, strict=True):
+        if hub not in shapes:
+            shapes[hub] = _multipolygon(g)
+        out.append(shapes[hub])
+    return out
+
+
 def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
     pub: PublishedReport = report.published
     t = pub.tables
     allh, gaps = scope_hexes(report, scope)
-    layers: dict[str, gpd.GeoDataFrame] = {"hexes": _hex_layer(allh), "gaps": _hex_layer(gaps)}
-    hubs = pub.hubs_display()
+    layers: dict[str, gpd.GeoDataFrame] = {"hexes": _hex_layer(report, allh), "gaps": _hex_layer(report, gaps)}
+    hubs, hub_town = _hubs(report)
     if scope.level == LEVEL_TOWN:
-        sel = (
-            hubs["town_code"].astype(object).map(lambda v: None if pd.isna(v) else str(v)) == scope.area_id
-        ).to_numpy()
+        sel = (hub_town == scope.area_id).to_numpy()
     elif scope.level == LEVEL_VILLAGE:
         sel = (hubs["hub_id"].astype(str) == scope.hub_id).to_numpy()
     else:
@@ -154,14 +196,12 @@ def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
         else:
             hub_data[f] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in hubs[c]]
     hub_data[NOTE_FIELD] = _note(hubs, HUB_FIELDS, ("served",))
-    layers["hubs"] = gpd.GeoDataFrame(
-        hub_data, geometry=shapely.points(hubs["lon"].to_numpy(float), hubs["lat"].to_numpy(float)), crs=4326
-    )
+    layers["hubs"] = _frame(hub_data, shapely.points(hubs["lon"].to_numpy(float), hubs["lat"].to_numpy(float)))
     sa = report.service_areas
     sa = sa[sa["hub_id"].isin(set(hubs["hub_id"].astype(str)))].reset_index(drop=True)
     served = dict(zip(hubs["hub_id"].astype(str), hubs["served"], strict=True))
-    geoms = [_multipolygon(g) for g in sa.geometry]
-    layers["service_areas"] = gpd.GeoDataFrame(
+    geoms = _service_area_shapes(report, sa)
+    layers["service_areas"] = _frame(
         {
             "编号": sa["hub_id"].astype(str).to_numpy(),
             "名称": sa["name"].astype(str).to_numpy(),
@@ -169,16 +209,14 @@ def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
             "面积平方公里": np.round(sa["area_km2"].to_numpy(float), 4),
             "服务户数": _numeric(pd.Series([served.get(h) for h in sa["hub_id"].astype(str)], dtype=object)),
         },
-        geometry=geoms,
-        crs=4326,
+        geoms,
     )
     sites = pub.sites_display()
     if len(sites):
         sites = sites[scope_mask(report, scope, t.sites, town_col="town_code", community_col="community_code")]
     sites = sites.reindex(columns=[*sites.columns, *[c for c in ("town_code", "community_code") if c not in sites]])
     names = t.town_names()
-    vill = t.level(LEVEL_VILLAGE)
-    com_names = dict(zip(vill["area_id"], vill["name"], strict=True))
+    com_names = t.village_names()
     sdata: dict[str, Any] = {
         "编号": [str(v) for v in sites["site_id"]],
         "名称": [str(v) for v in sites["name"]],
@@ -190,7 +228,7 @@ def _scope_layers(report: Report, scope: Scope) -> dict[str, gpd.GeoDataFrame]:
     if "new_covered" in t.sites.columns:
         sdata["新增覆盖户数"] = _numeric(sites["new_covered"])
     pts = shapely.points(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float)) if len(sites) else []
-    layers["recommended_sites"] = gpd.GeoDataFrame(sdata, geometry=gpd.GeoSeries(pts, crs=4326), crs=4326)
+    layers["recommended_sites"] = _frame(sdata, pts)
     return layers
 
 

@@ -200,20 +200,49 @@ def scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFram
 
     The hexes are listed only when the scope's households count is printed, its gap
     hexes only when its outside count is printed: how many hexes an area touches would
-    otherwise bound a hidden count.
+    otherwise bound a hidden count. Computed once per scope (copies are returned).
     """
+    key = ("hexes", scope)
+    if key not in report.memo:
+        report.memo[key] = _scope_hexes(report, scope)
+    allh, gaps = report.memo[key]
+    return allh.copy(), gaps.copy()
+
+
+def _hex_index(report: Report) -> tuple[pd.DataFrame, dict[tuple[str, str], tuple[set[str], set[str]]], dict[Any, int]]:
+    """Shared by every scope: the printed hexes with their sort key, each area's hexes and
+    gap hexes, and each area's row in ``tables.areas``."""
+    if "hex_index" not in report.memo:
+        pub = report.published
+        t = pub.tables
+        hx = pub.hex_display()
+        hx["_key"] = printed_order(hx["outside"], pub.ge)
+        links = t.hex_links
+        by_area: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        for level, area, h3, gap in zip(
+            links["level"], links["area_id"].astype(str), links["h3"], links["gap"], strict=True
+        ):
+            cells, gaps = by_area.setdefault((level, area), (set(), set()))
+            cells.add(h3)
+            if gap:
+                gaps.add(h3)
+        rows: dict[Any, int] = {}
+        for i, level, area in zip(t.areas.index, t.areas["level"], t.areas["area_id"].astype(str), strict=True):
+            rows.setdefault((level, area), i)  # the first row of an area, as .index[...][0]
+        report.memo["hex_index"] = (hx, by_area, rows)
+    return report.memo["hex_index"]  # type: ignore[no-any-return]
+
+
+def _scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     pub = report.published
-    t = pub.tables
-    links = t.hex_links
-    sel = links[(links["level"] == scope.level) & (links["area_id"].astype(str) == scope.area_id)]
-    row = t.areas.index[(t.areas["level"] == scope.level) & (t.areas["area_id"].astype(str) == scope.area_id)]
-    st = pub.area_status.loc[row[0]] if len(row) else None
-    hx = pub.hex_display()
-    hx["_key"] = printed_order(hx["outside"], pub.ge)
-    show_all = st is not None and int(st["n"]) == 0
-    show_gap = st is not None and int(st["outside"]) == 0
-    allh = hx[hx["h3"].isin(set(sel["h3"]))] if show_all else hx.iloc[0:0]
-    gaps = hx[hx["h3"].isin(set(sel.loc[sel["gap"], "h3"]))] if show_gap else hx.iloc[0:0]
+    hx, by_area, rows = _hex_index(report)
+    cells, gap_cells = by_area.get((scope.level, scope.area_id), (set(), set()))
+    row = rows.get((scope.level, scope.area_id))
+    st = pub.area_status
+    show_all = row is not None and int(st["n"].to_numpy()[st.index.get_loc(row)]) == 0
+    show_gap = row is not None and int(st["outside"].to_numpy()[st.index.get_loc(row)]) == 0
+    allh = hx[hx["h3"].isin(cells)] if show_all else hx.iloc[0:0]
+    gaps = hx[hx["h3"].isin(gap_cells)] if show_gap else hx.iloc[0:0]
     allh = allh.sort_values(["_key", "h3"]).drop(columns="_key").reset_index(drop=True)
     gaps = gaps.sort_values(["_key", "h3"]).drop(columns="_key").reset_index(drop=True)
     return allh, gaps

@@ -190,6 +190,26 @@ def scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
     return {k: v.copy() for k, v in report.memo[key].items()}
 
 
+def _level_rows(report: Report, level: str) -> pd.DataFrame:
+    """The printed area rows of a level with their ``hub_status`` (computed once; a copy)."""
+    key = ("level_rows", level)
+    if key not in report.memo:
+        d = report.published.area_display(level)
+        d["hub_status"] = [hub_status(r) for r in records(d)]
+        report.memo[key] = d
+    return report.memo[key].copy()  # type: ignore[no-any-return]
+
+
+def _area_names(report: Report) -> dict[tuple[str, str], str]:
+    """(level, area id) -> area name, computed once."""
+    if "area_names" not in report.memo:
+        a = report.published.tables.areas
+        report.memo["area_names"] = {
+            (lv, ai): n for lv, ai, n in zip(a["level"], a["area_id"].astype(str), a["name"], strict=True)
+        }
+    return report.memo["area_names"]  # type: ignore[no-any-return]
+
+
 def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
     pub = report.published
     t = pub.tables
@@ -200,13 +220,11 @@ def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
         LEVEL_VILLAGE: (LEVEL_VILLAGE,),
     }[scope.level]
     for level in levels:
-        d = pub.area_display(level)
+        d = _level_rows(report, level)
         if scope.level == LEVEL_TOWN:
             d = d[d["town_code"].astype(str) == scope.area_id]
         elif scope.level == LEVEL_VILLAGE:
             d = d[d["area_id"].astype(str) == scope.area_id]
-        d = d.copy()
-        d["hub_status"] = [hub_status(r) for r in records(d)]
         out[SHEET_LEVEL[level]] = d.reset_index(drop=True)
     _, gaps = scope_hexes(report, scope)
     out["缺口六边形"] = gaps
@@ -214,7 +232,7 @@ def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
     prov = prov.copy()
     prov["kind_zh"] = prov["kind"].map(kind_zh)
     names = t.town_names()
-    com_names = dict(zip(t.level(LEVEL_VILLAGE)["area_id"], t.level(LEVEL_VILLAGE)["name"], strict=True))
+    com_names = t.village_names()
     prov["town_name"] = prov["town_code"].map(names).fillna("区外")
     prov["community_name"] = prov["community_code"].map(com_names).fillna("—")
     out["服务主体"] = prov.sort_values("provider_id").reset_index(drop=True)
@@ -229,9 +247,7 @@ def _scope_frames(report: Report, scope: Scope) -> dict[str, pd.DataFrame]:
     else:
         sel = (items["level"] == LEVEL_VILLAGE) & (items["area_id"] == scope.area_id)
     it = items[sel].copy()
-    area_names = {
-        (lv, a): n for lv, a, n in zip(t.areas["level"], t.areas["area_id"].astype(str), t.areas["name"], strict=True)
-    }
+    area_names = _area_names(report)
     it["area_name"] = [area_names.get((lv, str(a)), str(a)) for lv, a in zip(it["level"], it["area_id"], strict=True)]
     it["level_zh"] = it["level"].map(LEVEL_NAME_ZH)
     it["need_zh"] = it["need_type"].map(lambda k: t.groups.label("need", str(k)))
