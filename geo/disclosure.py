@@ -82,8 +82,12 @@ import hashlib
 import json
 import logging
 import math
-import multiprocessing as mp
 import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -95,7 +99,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
 from core.errors import SuppressionError
@@ -476,16 +479,26 @@ class _Stats:
     last_resort: int = 0
 
 
-def _milp(c: FloatArray, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
-    """An integer optimum of ``c @ x`` subject to ``A x = b``, ``lo <= x <= hi``."""
-    res = milp(
+def _milp(
+    c: FloatArray, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray, start: FloatArray | None = None
+) -> FloatArray:
+    """An integer optimum of ``c @ x`` subject to ``A x = b``, ``lo <= x <= hi`` (proven: no gap).
+
+    ``start``, a known integer solution (the true table), gives HiGHS its first incumbent.
+    """
+    res = highs.solve(
         c,
-        constraints=LinearConstraint(A, b, b),
-        integrality=np.ones(c.shape[0]),
-        bounds=Bounds(lo.astype(np.float64), hi.astype(np.float64)),
+        A,
+        row_lower=b,
+        row_upper=b,
+        col_lower=lo.astype(np.float64),
+        col_upper=hi.astype(np.float64),
+        integrality=np.ones(c.shape[0], dtype=bool),
+        mip_rel_gap=0.0,
+        start=start,
     )
-    if res.x is None:  # cannot happen for a consistent table: the true values are feasible
-        msg = f"the disclosure audit found no solution ({res.message})"
+    if not res.optimal:  # cannot happen for a consistent table: the true values are feasible
+        msg = f"the disclosure audit found no solution ({res.status})"
         raise SuppressionError(msg)
     return np.rint(res.x)
 
@@ -499,8 +512,10 @@ class _Lp:
     (:class:`geo.highs.Model`) and re-solves warm (about 5x faster than ``linprog``).
     """
 
-    def __init__(self, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray) -> None:
-        self.A, self.b, self.lo, self.hi = A, b, lo, hi
+    def __init__(
+        self, A: sp.csr_array, b: FloatArray, lo: IntArray, hi: IntArray, truth: FloatArray | None = None
+    ) -> None:
+        self.A, self.b, self.lo, self.hi, self.truth = A, b, lo, hi, truth
         self.n = A.shape[1]
         self._model = highs.Model(
             np.zeros(self.n),
@@ -526,7 +541,7 @@ class _Lp:
     def integer(self, c: FloatArray) -> FloatArray:
         """An integer optimum (the LP's vertex when integral, else an integer programme)."""
         x, integral = self.solve(c)
-        return x if integral else _milp(c, self.A, self.b, self.lo, self.hi)
+        return x if integral else _milp(c, self.A, self.b, self.lo, self.hi, start=self.truth)
 
 
 def _components(model: _Model, unknown: IntArray) -> list[tuple[IntArray, IntArray]]:
@@ -580,7 +595,7 @@ def _component_widths(
     if not targets.any():
         return obs_lo, obs_hi
     stats.components += 1
-    lp = _Lp(A, b, lo[cells], hi[cells])
+    lp = _Lp(A, b, lo[cells], hi[cells], truth=model.values[cells].astype(np.float64))
 
     def see(x: FloatArray) -> None:
         xi = x.astype(np.int64)
@@ -1775,6 +1790,72 @@ def _suppress_publication(
     return first, second, time.perf_counter() - t0
 
 
+class SuppressionWorker:
+    """A process (``python -m geo.disclosure_worker``) ready to run one publication's suppression.
+
+    Started early (its imports overlap the caller's own work), given its arguments by
+    :func:`start_publish`, read by :meth:`result`; :meth:`close` stops it whatever state
+    it is in. A new interpreter, not a fork: the caller may hold solver threads, and a
+    lean module imports faster than the caller's main module would.
+    """
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="disclosure-")
+        self._out = Path(self._dir) / "result.pickle"
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", "geo.disclosure_worker", str(self._out)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            cwd=root,
+        )
+
+    def submit(self, args: tuple[Any, ...]) -> None:
+        """Send the arguments of :func:`_suppress_publication` (once)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            msg = "the suppression worker is closed"
+            raise SuppressionError(msg)
+        try:
+            pickle.dump(args, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            proc.stdin.close()
+        except BrokenPipeError as exc:
+            msg = f"the suppression worker stopped (exit status {proc.poll()})"
+            raise SuppressionError(msg) from exc
+
+    def result(self) -> tuple[SuppressionResult, SuppressionResult, float]:
+        """Wait for the worker and return its results (its exception is raised here)."""
+        proc = self._proc
+        if proc is None:
+            msg = "the suppression worker is closed"
+            raise SuppressionError(msg)
+        code = proc.wait()
+        try:
+            with open(self._out, "rb") as fh:
+                status, value = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            msg = f"the suppression worker gave no result (exit status {code})"
+            raise SuppressionError(msg) from exc
+        finally:
+            self.close()
+        if status == "error":
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the worker (if running) and remove its files (idempotent)."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
 class PendingPublication:
     """A publication whose suppression is being computed (see :func:`start_publish`).
 
@@ -1791,15 +1872,14 @@ class PendingPublication:
         protection: int,
         path: Path | None,
         done: tuple[SuppressionResult, SuppressionResult, float] | None = None,
-        pool: Any = None,
-        job: Any = None,
+        worker: SuppressionWorker | None = None,
     ) -> None:
         self._tables, self._index = tables, index
         self._threshold, self._protection = threshold, protection
         self._path = path
         self._done = done
-        self._pool, self._job = pool, job
-        self._background = pool is not None
+        self._worker = worker
+        self._background = worker is not None
         self._published: PublishedReport | None = None
         #: seconds the suppression took where it ran (0 when read from the cache)
         self.seconds = 0.0
@@ -1811,18 +1891,20 @@ class PendingPublication:
 
     def cancel(self) -> None:
         """Stop the background process, if any (idempotent)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = self._job = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     def result(self) -> PublishedReport:
         """The protected publication (waits for a background computation)."""
         if self._published is not None:
             return self._published
         if self._done is None:
+            if self._worker is None:
+                msg = "the suppression was cancelled"
+                raise SuppressionError(msg)
             try:
-                self._done = self._job.get()
+                self._done = self._worker.result()
             finally:
                 self.cancel()
             self._write_cache()
@@ -1852,14 +1934,14 @@ def start_publish(
     protection: int = DEFAULT_PROTECTION,
     cache_dir: Path | None = None,
     use_cache: bool = True,
-    background: bool = False,
+    worker: SuppressionWorker | None = None,
 ) -> PendingPublication:
     """Start suppressing the counts of a whole publication (see :func:`publish`).
 
-    With ``background`` the suppression (when not cached) runs in a new process (spawned,
-    not forked: the parent may hold solver threads), so that the caller can compute what
-    does not depend on it meanwhile; :meth:`PendingPublication.result` collects it. The
-    result is the same as :func:`publish`'s.
+    With a ``worker`` (:class:`SuppressionWorker`) the suppression, when not cached, runs
+    in that process so that the caller can compute what does not depend on it meanwhile;
+    :meth:`PendingPublication.result` collects it (the same result as :func:`publish`'s).
+    The worker is closed when the suppression is read from the cache.
     """
     values, pop_rel, all_rel, population, index = publication_model(tables)
     n = values.shape[0]
@@ -1881,18 +1963,19 @@ def start_publish(
         try:
             with open(path, "rb") as fh, np.load(fh) as z:
                 done = (_result_from(z, "first"), _result_from(z, "second"), 0.0)
+            if worker is not None:
+                worker.close()
             return PendingPublication(tables, index, done=done, **{**kw, "path": None})
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("suppression cache %s unreadable (%s); recomputing", path, exc)
     args = (values, pop_rel, all_rel, population, cost, keep, threshold, protection)
-    if background:
-        pool = mp.get_context("spawn").Pool(1)
+    if worker is not None:
         try:
-            job = pool.apply_async(_suppress_publication, args)
+            worker.submit(args)
         except BaseException:
-            pool.terminate()
+            worker.close()
             raise
-        return PendingPublication(tables, index, pool=pool, job=job, **kw)
+        return PendingPublication(tables, index, worker=worker, **kw)
     pending = PendingPublication(tables, index, done=_suppress_publication(*args), **kw)
     pending._write_cache()
     return pending
@@ -2015,6 +2098,7 @@ __all__ = [
     "ShownScreen",
     "SuppressionError",
     "SuppressionResult",
+    "SuppressionWorker",
     "count_alone",
     "count_text",
     "feasible_intervals",

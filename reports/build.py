@@ -38,7 +38,7 @@ from core.settings import Settings
 from data.bundle import Bundle, matching_frames
 from data.network import load_network
 from geo.analysis import CoverageRun, coverage_run
-from geo.disclosure import PendingPublication, start_publish
+from geo.disclosure import PendingPublication, SuppressionWorker, start_publish
 from geo.graph import WalkNetwork
 from geo.matching import MatchingResult, matching_problem
 from geo.service_area import NodeCells, service_area_polygons
@@ -147,8 +147,9 @@ def start_report(
     """The first half of :func:`prepare_report`: coverage, tables, and the disclosure control started.
 
     With ``background`` the disclosure control (when not cached) runs in another process
-    (:func:`geo.disclosure.start_publish`) while the caller computes what does not depend
-    on it (matching, sections); :func:`finish_report` collects it. Call
+    (:class:`geo.disclosure.SuppressionWorker`, started before the coverage) while the
+    caller computes what does not depend on it (matching, sections); :func:`finish_report`
+    collects it. Call
     :meth:`ReportDraft.cancel` when the draft is abandoned.
     """
     say = progress or _noop
@@ -157,26 +158,33 @@ def start_report(
     base = settings or Settings()
     s = base.with_(metric_crs=bundle.metric_crs)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    say(0.02, "读取路网…")
-    net = network if network is not None else load_network(bundle.network_path, metric_crs=bundle.metric_crs)
-    say(0.08, "计算步行覆盖…")
-    run = coverage_run(Snapper(net), bundle.hubs, bundle.beneficiaries, s)
-    timings["coverage"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    say(0.15, "汇总各级数字…")
-    tables = build_report_tables(
-        run,
-        towns=bundle.towns,
-        communities=bundle.communities,
-        providers=bundle.providers,
-        info=report_info_from_bundle(bundle, net, month=month, label_zh=label_zh, note_zh=note_zh),
-        scenario_sites=scenario_sites,
-        scenario_name=scenario_name,
-    )
-    timings["tables"] = time.perf_counter() - t0
-    say(0.25, "小数隐藏与防反推核验…")
-    pending = start_publish(tables, use_cache=use_cache, background=background)
+    # started first: its interpreter starts while the coverage and the tables are computed here
+    worker = SuppressionWorker() if background else None
+    try:
+        t0 = time.perf_counter()
+        say(0.02, "读取路网…")
+        net = network if network is not None else load_network(bundle.network_path, metric_crs=bundle.metric_crs)
+        say(0.08, "计算步行覆盖…")
+        run = coverage_run(Snapper(net), bundle.hubs, bundle.beneficiaries, s)
+        timings["coverage"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        say(0.15, "汇总各级数字…")
+        tables = build_report_tables(
+            run,
+            towns=bundle.towns,
+            communities=bundle.communities,
+            providers=bundle.providers,
+            info=report_info_from_bundle(bundle, net, month=month, label_zh=label_zh, note_zh=note_zh),
+            scenario_sites=scenario_sites,
+            scenario_name=scenario_name,
+        )
+        timings["tables"] = time.perf_counter() - t0
+        say(0.25, "小数隐藏与防反推核验…")
+        pending = start_publish(tables, use_cache=use_cache, worker=worker)
+    except BaseException:
+        if worker is not None:
+            worker.close()
+        raise
     return ReportDraft(bundle, s, net, run, tables, pending, font_path, say, timings)
 
 

@@ -210,3 +210,44 @@ def test_inconsistent_relations_are_refused() -> None:
         suppress([1, 2, 3], [([0, 5], 2)])
     with pytest.raises(SuppressionError, match="non-negative"):
         suppress([-1, 2, 1], [([0, 1], 2)])
+
+
+def _publication_args(table: np.ndarray) -> tuple[object, ...]:
+    values, rel = two_way(table)
+    n = values.shape[0]
+    population = np.ones(n, dtype=bool)  # every cell a population count: the first stage hides
+    cost = np.maximum(values, 10).astype(np.float64)
+    return (values, rel, rel, population, cost, np.zeros(n, dtype=bool), 10, 3)
+
+
+def test_suppression_worker_gives_what_the_caller_would_compute() -> None:
+    from geo.disclosure import SuppressionWorker, _suppress_publication
+
+    args = _publication_args(np.array([[3, 40, 25], [12, 6, 30], [20, 22, 2]]))
+    want = _suppress_publication(*args)  # type: ignore[arg-type]
+    worker = SuppressionWorker()
+    worker.submit(args)
+    got = worker.result()
+    for g, w in zip(got[:2], want[:2], strict=True):
+        assert np.array_equal(g.status, w.status)
+        assert (g.status == SECONDARY).any()
+    assert not worker._proc and not __import__("os").path.exists(worker._dir)  # closed, files removed
+
+
+def test_suppression_worker_raises_the_error_in_the_caller_and_can_be_closed_early() -> None:
+    from geo.disclosure import SuppressionWorker
+
+    values, rel, *rest = _publication_args(np.array([[3, 40], [12, 6]]))
+    broken = np.asarray(values).copy()
+    broken[-1] += 1  # the grand total no longer adds up
+    worker = SuppressionWorker()
+    worker.submit((broken, rel, *rest))
+    with pytest.raises(SuppressionError, match="does not hold"):
+        worker.result()
+    idle = SuppressionWorker()
+    proc = idle._proc
+    idle.close()  # never given any work: stopped, nothing left behind
+    assert proc is not None and proc.poll() is not None
+    idle.close()
+    with pytest.raises(SuppressionError, match="closed"):
+        idle.submit(())
