@@ -12,6 +12,9 @@ Peers, in the same run on the same prepared report:
 
 * **one process**: the same report prepared (disclosure control in line) and written by one
   process (``workers=1``), as the Reports page does;
+* **the Reports page's way**: the files written again by a fork server's processes (the
+  report pickled to them; the maps already drawn, as the server's warm-up draws them), against
+  the one-process write of the first peer (the page until 2026-12-05);
 * **maps drawn the usual way**: the first ``--map-sample`` scopes' maps drawn with
   geopandas' ``GeoDataFrame.plot`` (streets as LineStrings, hexes as polygons, service areas
   as boundaries, outline), at the same size and resolution, saved as PNG with matplotlib's
@@ -120,15 +123,24 @@ def main(argv: list[str] | None = None) -> int:
         total = time.perf_counter() - t_all
         tm = dict(report.timings)
         seq = peer_maps = our_maps = None
+        seq_write = page_write = 0.0
         if not args.no_peer:
             # peer 1: the same report prepared and written by one process (maps drawn afresh)
             t = time.perf_counter()
             seq_built = dataset_report(
                 bundle, net, None, dataset="demo", settings=Settings(), key=KEY, use_cache=args.cached
             )
+            t_w = time.perf_counter()
             write_reports(seq_built.report, out / "peer", levels=levels, formats=formats, workers=1)
             seq = time.perf_counter() - t
+            seq_write = time.perf_counter() - t_w
             del seq_built
+            # the Reports page's way: the report prepared and its maps drawn by the server's warm-up,
+            # the files written by a fork server's processes (the report pickled to them)
+            t = time.perf_counter()
+            write_reports(report, out / "page", levels=levels, formats=formats, workers=workers,
+                          start_method="forkserver")  # fmt: skip
+            page_write = time.perf_counter() - t
             # peer 2: maps the usual way (geopandas .plot) against ours, same scopes
             scopes = [sc for lv in LEVELS for sc in report.scopes(lv)][: args.map_sample]
             md = report.map_data
@@ -200,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| **total, wall clock** | **{total:.2f}** |")
     print("(* summed over the writer processes: CPU-seconds of the stage, more than its share of the wall clock)")
     if seq is not None and peer_maps is not None and our_maps is not None:
+        page_row = (
+            f"| Reports page: the click, report and maps ready (fork server, {workers} processes) against one "
+            f"process writing and drawing (the page until 2026-12-05) | {seq_write:.2f} | {page_write:.2f} | "
+            f"{seq_write / page_write:.2f}x |"
+        )
         print()
         print("| peer | peer s | ours s | ratio |")
         print("|---|---|---|---|")
@@ -211,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {len(scopes)} maps with GeoDataFrame.plot | {peer_maps:.2f} | {our_maps:.2f} | "
             f"{peer_maps / our_maps:.2f}x |"
         )
+        print(page_row)
     return 0
 
 

@@ -98,11 +98,17 @@ if st.button(t("report_build"), type="primary", disabled=not (levels and formats
     ds = current_dataset()
     report = report_for(ds, dataset_version(ds), settings, sites_key)
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_reports(report, tmp, levels=levels, formats=formats, progress=progress, scope_filter=in_area)
+        # one writer process per CPU, started by a fork server (the server's own threads are never forked)
+        files = write_reports(
+            report, tmp, levels=levels, formats=formats, progress=progress, scope_filter=in_area, workers=0,
+            start_method="forkserver",
+        )  # fmt: skip
         buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for f in files:
-                zf.write(f, Path(f).relative_to(tmp).as_posix())
+                # PDF and XLSX are compressed already: stored as they are
+                packed = Path(f).suffix in (".pdf", ".xlsx")
+                zf.write(f, Path(f).relative_to(tmp).as_posix(), zipfile.ZIP_STORED if packed else None)
     payload = buf.getvalue()
     get_audit().append(
         user.username, user.role.value, "export_report",

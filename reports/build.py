@@ -322,6 +322,7 @@ def write_reports(
     progress: Progress | None = None,
     scope_filter: Callable[[Scope], bool] | None = None,
     workers: int = 1,
+    start_method: str = "fork",
 ) -> list[Path]:
     """Write the reports of the given levels in the given formats.
 
@@ -334,9 +335,13 @@ def write_reports(
     progress : called with (share done 0-1, Chinese message).
     scope_filter : keeps only the scopes it accepts (e.g. a manager's own town and its
         village points); all scopes of the levels by default.
-    workers : processes writing files (0: the CPU count). More than one forks the process
-        (POSIX; the command line, never a server): first the maps are drawn, each once, then
-        the files are written, the scopes shared out; the files are the same.
+    workers : processes writing files (0: the CPU count). With more than one, first the
+        maps are drawn, each once, then the files are written, the scopes shared out; the
+        files are the same.
+    start_method : how the writer processes start: ``"fork"`` (the command line: they
+        inherit the report) or ``"forkserver"`` (a server, whose threads must not be
+        forked: the report is pickled to them once per pool, from a clean process that
+        has the writers' modules imported once).
 
     Returns
     -------
@@ -358,8 +363,8 @@ def write_reports(
     if scope_filter is not None:
         scopes = [sc for sc in scopes if scope_filter(sc)]
     n_workers = (os.cpu_count() or 1) if workers <= 0 else workers
-    if n_workers > 1 and len(scopes) > 1 and "fork" in mp.get_all_start_methods():
-        written = _write_parallel(report, root, scopes, list(formats), min(n_workers, len(scopes)), say)
+    if n_workers > 1 and len(scopes) > 1 and start_method in mp.get_all_start_methods():
+        written = _write_parallel(report, root, scopes, list(formats), min(n_workers, len(scopes)), say, start_method)
     else:
         written = []
         total = max(1, len(scopes))
@@ -397,51 +402,90 @@ def _write_scope(report: Report, root: Path, sc: Scope, formats: Sequence[str]) 
     return written
 
 
-#: the report a forked worker reads (set in the parent just before the fork, never pickled)
-_FORKED: dict[str, Any] = {}
+#: what a writer process reads: the report, the root folder and the formats (set by
+#: :func:`_init_worker` when the pool starts)
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(report: Report, root: Path | None, formats: list[str], nice: int = 0) -> None:
+    if nice:
+        os.nice(nice)
+    _WORKER.update(report=report, root=root, formats=formats)
 
 
 def _map_job(sc: Scope) -> tuple[tuple[str, str], bytes, float]:
-    report: Report = _FORKED["report"]
+    report: Report = _WORKER["report"]
     t0 = report.timings.get("maps", 0.0)
     png = report.map_png(sc)
     return (sc.level, sc.area_id), png, report.timings.get("maps", 0.0) - t0
 
 
 def _write_job(sc: Scope) -> tuple[list[Path], dict[str, float]]:
-    report: Report = _FORKED["report"]
+    report: Report = _WORKER["report"]
     before = dict(report.timings)
-    paths = _write_scope(report, _FORKED["root"], sc, _FORKED["formats"])
+    paths = _write_scope(report, _WORKER["root"], sc, _WORKER["formats"])
     return paths, {k: v - before.get(k, 0.0) for k, v in report.timings.items() if v != before.get(k, 0.0)}
 
 
+def _context(start_method: str) -> Any:
+    ctx = mp.get_context(start_method)
+    if start_method == "forkserver":
+        # the fork server imports the writers once (not the caller's main module); set before it starts
+        ctx.set_forkserver_preload(["reports.build"])
+    return ctx
+
+
+def draw_maps(
+    report: Report,
+    scopes: Sequence[Scope] | None = None,
+    *,
+    workers: int = 0,
+    start_method: str = "fork",
+    nice: int = 0,
+) -> int:
+    """Draw the maps the PDFs of ``scopes`` (all by default) print, each once, on ``workers``
+    processes (0: the CPU count), into the report (:meth:`reports.model.Report.map_png`);
+    ``nice`` lowers the processes' priority (a server drawing them ahead of the first request).
+
+    Returns
+    -------
+    How many maps were drawn (those already there are skipped).
+    """
+    if scopes is None:
+        scopes = [sc for level in LEVELS for sc in report.scopes(level)]
+    need = {(sc.level, sc.area_id): sc for sc in scopes}
+    if any(sc.level == LEVEL_DISTRICT for sc in scopes):
+        need.update({(sc.level, sc.area_id): sc for sc in report.scopes(LEVEL_TOWN)})
+    todo = [sc for key, sc in need.items() if key not in report._maps]
+    n = min((os.cpu_count() or 1) if workers <= 0 else workers, len(todo))
+    if n <= 1:
+        for sc in todo:
+            report.map_png(sc)
+        return len(todo)
+    ctx = _context(start_method)
+    with ctx.Pool(n, initializer=_init_worker, initargs=(report, None, [], nice)) as pool:
+        for key, png, sec in pool.imap_unordered(_map_job, todo):
+            report._maps[key] = png
+            report.timings["maps"] = report.timings.get("maps", 0.0) + sec
+    return len(todo)
+
+
 def _write_parallel(
-    report: Report, root: Path, scopes: list[Scope], formats: list[str], n: int, say: Progress
+    report: Report, root: Path, scopes: list[Scope], formats: list[str], n: int, say: Progress, start_method: str
 ) -> list[Path]:
-    """:func:`_write_scope` of every scope on ``n`` forked processes (maps drawn first, each once).
+    """:func:`_write_scope` of every scope on ``n`` processes (maps drawn first, each once).
 
     Timings are summed over the processes (CPU-seconds of each stage, not wall time).
     """
-    _FORKED.update(report=report, root=root, formats=formats)
-    ctx = mp.get_context("fork")
-    try:
-        if "pdf" in formats:
-            need = {(sc.level, sc.area_id): sc for sc in scopes}
-            if any(sc.level == LEVEL_DISTRICT for sc in scopes):
-                need.update({(sc.level, sc.area_id): sc for sc in report.scopes(LEVEL_TOWN)})
-            todo = [sc for key, sc in need.items() if key not in report._maps]
-            say(0.5, "绘制地图…")
-            with ctx.Pool(n) as pool:
-                for key, png, sec in pool.imap_unordered(_map_job, todo):
-                    report._maps[key] = png
-                    report.timings["maps"] = report.timings.get("maps", 0.0) + sec
-        written: list[Path] = []
-        with ctx.Pool(n) as pool:
-            for k, (paths, spent) in enumerate(pool.imap(_write_job, scopes)):
-                say(0.55 + 0.45 * k / len(scopes), f"写出 {scopes[k].name}")
-                written += paths
-                for stage, sec in spent.items():
-                    report.timings[stage] = report.timings.get(stage, 0.0) + sec
-        return written
-    finally:
-        _FORKED.clear()
+    ctx = _context(start_method)
+    if "pdf" in formats:
+        say(0.5, "绘制地图…")
+        draw_maps(report, scopes, workers=n, start_method=start_method)
+    written: list[Path] = []
+    with ctx.Pool(n, initializer=_init_worker, initargs=(report, root, formats)) as pool:
+        for k, (paths, spent) in enumerate(pool.imap(_write_job, scopes)):
+            say(0.55 + 0.45 * k / len(scopes), f"写出 {scopes[k].name}")
+            written += paths
+            for stage, sec in spent.items():
+                report.timings[stage] = report.timings.get(stage, 0.0) + sec
+    return written

@@ -151,14 +151,21 @@ def capacity_frames(view: CapacityView, town_names: Mapping[str, str]) -> dict[s
 
 def capacity_section(view: CapacityView, town_names: Mapping[str, str]) -> ReportSection:
     """The 服务能力 section: district: one row per town; town or village point: one row per provider of its town."""
-    frames = capacity_frames(view, town_names)
-    empty = pd.DataFrame(columns=list(CAPACITY_HEADERS))
-
-    def rows_for(scope: Scope) -> pd.DataFrame:
-        town = town_of_scope(scope)
-        return frames.get("" if town is None else town, empty).copy()
-
+    rows_for = _CapacityRows(capacity_frames(view, town_names), pd.DataFrame(columns=list(CAPACITY_HEADERS)))
     return ReportSection(sheet=t("rep_capacity"), headers=CAPACITY_HEADERS, rows_for=rows_for, note=CAPACITY_NOTE)
+
+
+@dataclass(frozen=True, eq=False)
+class _CapacityRows:
+    """A scope's 服务能力 rows: its town's (the towns' at district level); a plain object, so
+    that a report can be handed to writer processes (pickled)."""
+
+    frames: dict[str, pd.DataFrame]
+    empty: pd.DataFrame
+
+    def __call__(self, scope: Scope) -> pd.DataFrame:
+        town = town_of_scope(scope)
+        return self.frames.get("" if town is None else town, self.empty).copy()
 
 
 def capacity_rows(view: CapacityView, scope: Scope, town_names: Mapping[str, str]) -> pd.DataFrame:
@@ -244,16 +251,23 @@ def _dup_printed(sc: _DupScope, shown: ShownScreen) -> pd.DataFrame:
 
 def duplicates_section(flags: pd.DataFrame, records: pd.DataFrame, households: pd.DataFrame) -> ReportSection:
     """The 重复救助 section: department × item group of the open flags of the scope's area."""
-    frames = duplicate_frames(flags, records, households)
     empty = pd.DataFrame(
         [{"department": TOTAL_ZH, "item_group": "—", "n_flags": "0", "n_records": "—", "amount": 0.0}]
     ).reindex(columns=list(DUPLICATE_HEADERS))
-
-    def rows_for(scope: Scope) -> pd.DataFrame:
-        area = "" if scope.level == LEVEL_DISTRICT else scope.area_id
-        return frames.get((scope.level, area), empty).copy()
-
+    rows_for = _DuplicateRows(duplicate_frames(flags, records, households), empty)
     return ReportSection(sheet=t("rep_duplicates"), headers=DUPLICATE_HEADERS, rows_for=rows_for, note=DUPLICATE_NOTE)
+
+
+@dataclass(frozen=True, eq=False)
+class _DuplicateRows:
+    """A scope's 重复救助 rows (a plain object, see :class:`_CapacityRows`)."""
+
+    frames: dict[tuple[str, str], pd.DataFrame]
+    empty: pd.DataFrame
+
+    def __call__(self, scope: Scope) -> pd.DataFrame:
+        area = "" if scope.level == LEVEL_DISTRICT else scope.area_id
+        return self.frames.get((scope.level, area), self.empty).copy()
 
 
 def duplicate_rows(flags: pd.DataFrame, records: pd.DataFrame, households: pd.DataFrame, scope: Scope) -> pd.DataFrame:
