@@ -600,8 +600,7 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
     """Fill the shared caches a first overview needs (demo dataset, default settings), so the
     first person to sign in after a start waits for none of it: the bundle, network and base
     map, and per area (:func:`warm_up_areas` by default) the summary, the protected screen (a
-    viewer's takes seconds) and the rendered overview map, then the prepared report of the
-    Reports page. Runs in a background thread (no
+    viewer's takes seconds) and the rendered overview map. Runs in a background thread (no
     session): a session asking for the same entry meanwhile waits for this computation instead
     of repeating it. Every entry is an ordinary bounded cache entry (``max_entries``)."""
     areas = warm_up_areas() if areas is None else areas
@@ -625,12 +624,3 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
     for area in areas:
         _map_payload(RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area), "coverage_pct", "", lang_code)
     logger.info("warm-up done: %d areas in %.1f s", len(areas), time.monotonic() - t0)
-    # last, the prepared report (shared by every role; the Reports page's first build then only writes)
-    t1 = time.monotonic()
-    report = report_for(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, "")
-    from reports.build import draw_maps  # here: the writers' modules are not needed before
-
-    # its maps drawn by the Reports page's writer processes (a fork server's, below the sessions'
-    # priority): the first build then only writes
-    n = draw_maps(report, start_method="forkserver", nice=10)
-    logger.info("warm-up: report prepared and %d maps drawn in %.1f s", n, time.monotonic() - t1)

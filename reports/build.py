@@ -407,9 +407,7 @@ def _write_scope(report: Report, root: Path, sc: Scope, formats: Sequence[str]) 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(report: Report, root: Path | None, formats: list[str], nice: int = 0) -> None:
-    if nice:
-        os.nice(nice)
+def _init_worker(report: Report, root: Path | None, formats: list[str]) -> None:
     _WORKER.update(report=report, root=root, formats=formats)
 
 
@@ -441,11 +439,10 @@ def draw_maps(
     *,
     workers: int = 0,
     start_method: str = "fork",
-    nice: int = 0,
 ) -> int:
     """Draw the maps the PDFs of ``scopes`` (all by default) print, each once, on ``workers``
-    processes (0: the CPU count), into the report (:meth:`reports.model.Report.map_png`);
-    ``nice`` lowers the processes' priority (a server drawing them ahead of the first request).
+    processes (0: the CPU count, started as :func:`write_reports` says), into the report
+    (:meth:`reports.model.Report.map_png`).
 
     Returns
     -------
@@ -463,7 +460,7 @@ def draw_maps(
             report.map_png(sc)
         return len(todo)
     ctx = _context(start_method)
-    with ctx.Pool(n, initializer=_init_worker, initargs=(report, None, [], nice)) as pool:
+    with ctx.Pool(n, initializer=_init_worker, initargs=(report, None, [])) as pool:
         for key, png, sec in pool.imap_unordered(_map_job, todo):
             report._maps[key] = png
             report.timings["maps"] = report.timings.get("maps", 0.0) + sec

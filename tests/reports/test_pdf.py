@@ -187,14 +187,14 @@ def test_png_data_takes_only_8_bit_rgb_non_interlaced_intact_pngs() -> None:
 
 
 def test_maps_drawn_by_a_fork_servers_processes_are_the_same(report: Report) -> None:
-    # how the server draws the maps ahead of the Reports page (warm-up): other processes, the same PNGs
+    # as the Reports page has them drawn: a fork server's processes, the same PNGs
     import dataclasses
 
     from reports.build import draw_maps
 
     villages = report.scopes(LEVEL_VILLAGE)[5:8]
     fresh = dataclasses.replace(report, _maps={}, memo={})
-    assert draw_maps(fresh, villages, workers=2, start_method="forkserver", nice=5) == 3
+    assert draw_maps(fresh, villages, workers=2, start_method="forkserver") == 3
     assert draw_maps(fresh, villages, workers=2, start_method="forkserver") == 0  # drawn once
     for sc in villages:
         assert fresh._maps[(sc.level, sc.area_id)] == report.map_png(sc)
