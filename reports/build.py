@@ -149,8 +149,7 @@ def start_report(
     With ``background`` the disclosure control (when not cached) runs in another process
     (:class:`geo.disclosure.SuppressionWorker`, started before the coverage) while the
     caller computes what does not depend on it (matching, sections); :func:`finish_report`
-    collects it. Call
-    :meth:`ReportDraft.cancel` when the draft is abandoned.
+    collects it. Call :meth:`ReportDraft.cancel` when the draft is abandoned.
     """
     say = progress or _noop
     month = check_report_month(month) if month else current_month()
@@ -206,8 +205,8 @@ def finish_report(draft: ReportDraft, *, matching_result: MatchingResult | None 
         pub = draft.pending.result()
     finally:
         draft.cancel()
-    # the seconds of the computation where it ran (another process in the background)
-    timings["suppression"] = draft.pending.seconds if draft.pending.background else time.perf_counter() - t0
+    # the seconds of the computation where it ran (here in start_report, or another process; 0 when cached)
+    timings["suppression"] = draft.pending.seconds
     if draft.pending.background:
         timings["suppression_wait"] = time.perf_counter() - t0
     md = map_data(
