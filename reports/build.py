@@ -361,7 +361,7 @@ def write_reports(
     scopes = [sc for level in LEVELS if level in lv for sc in report.scopes(level)]
     if scope_filter is not None:
         scopes = [sc for sc in scopes if scope_filter(sc)]
-    n_workers = (os.cpu_count() or 1) if workers <= 0 else workers
+    n_workers = _n_workers(workers)
     if n_workers > 1 and len(scopes) > 1 and start_method in mp.get_all_start_methods():
         written = _write_parallel(report, root, scopes, list(formats), min(n_workers, len(scopes)), say, start_method)
     else:
@@ -424,6 +424,11 @@ def _write_job(sc: Scope) -> tuple[list[Path], dict[str, float]]:
     return paths, {k: v - before.get(k, 0.0) for k, v in report.timings.items() if v != before.get(k, 0.0)}
 
 
+def _n_workers(workers: int) -> int:
+    """Processes to use: ``workers``, or the CPU count for 0 or less."""
+    return (os.cpu_count() or 1) if workers <= 0 else workers
+
+
 def _context(start_method: str) -> Any:
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
@@ -434,12 +439,12 @@ def _context(start_method: str) -> Any:
 
 def draw_maps(
     report: Report,
-    scopes: Sequence[Scope] | None = None,
+    scopes: Sequence[Scope],
     *,
     workers: int = 0,
     start_method: str = "fork",
 ) -> int:
-    """Draw the maps the PDFs of ``scopes`` (all by default) print, each once, on ``workers``
+    """Draw the maps the PDFs of ``scopes`` print, each once, on ``workers``
     processes (0: the CPU count, started as :func:`write_reports` says), into the report
     (:meth:`reports.model.Report.map_png`).
 
@@ -447,13 +452,11 @@ def draw_maps(
     -------
     How many maps were drawn (those already there are skipped).
     """
-    if scopes is None:
-        scopes = [sc for level in LEVELS for sc in report.scopes(level)]
     need = {(sc.level, sc.area_id): sc for sc in scopes}
     if any(sc.level == LEVEL_DISTRICT for sc in scopes):
         need.update({(sc.level, sc.area_id): sc for sc in report.scopes(LEVEL_TOWN)})
     todo = [sc for key, sc in need.items() if key not in report._maps]
-    n = min((os.cpu_count() or 1) if workers <= 0 else workers, len(todo))
+    n = min(_n_workers(workers), len(todo))
     if n <= 1:
         for sc in todo:
             report.map_png(sc)

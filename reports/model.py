@@ -209,9 +209,11 @@ def scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFram
     return allh.copy(), gaps.copy()
 
 
-def _hex_index(report: Report) -> tuple[pd.DataFrame, dict[tuple[str, str], tuple[set[str], set[str]]], dict[Any, int]]:
+def _hex_index(
+    report: Report,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], tuple[set[str], set[str]]], dict[tuple[str, str], int]]:
     """Shared by every scope: the printed hexes with their sort key, each area's hexes and
-    gap hexes, and each area's row in ``tables.areas``."""
+    gap hexes, and each area's row position in ``tables.areas``."""
     if "hex_index" not in report.memo:
         pub = report.published
         t = pub.tables
@@ -226,9 +228,9 @@ def _hex_index(report: Report) -> tuple[pd.DataFrame, dict[tuple[str, str], tupl
             cells.add(h3)
             if gap:
                 gaps.add(h3)
-        rows: dict[Any, int] = {}
-        for i, level, area in zip(t.areas.index, t.areas["level"], t.areas["area_id"].astype(str), strict=True):
-            rows.setdefault((level, area), i)  # the first row of an area, as .index[...][0]
+        rows: dict[tuple[str, str], int] = {}
+        for i, (level, area) in enumerate(zip(t.areas["level"], t.areas["area_id"].astype(str), strict=True)):
+            rows.setdefault((level, area), i)  # an area's first row (area_status is aligned with tables.areas)
         report.memo["hex_index"] = (hx, by_area, rows)
     return report.memo["hex_index"]  # type: ignore[no-any-return]
 
@@ -239,8 +241,8 @@ def _scope_hexes(report: Report, scope: Scope) -> tuple[pd.DataFrame, pd.DataFra
     cells, gap_cells = by_area.get((scope.level, scope.area_id), (set(), set()))
     row = rows.get((scope.level, scope.area_id))
     st = pub.area_status
-    show_all = row is not None and int(st["n"].to_numpy()[st.index.get_loc(row)]) == 0
-    show_gap = row is not None and int(st["outside"].to_numpy()[st.index.get_loc(row)]) == 0
+    show_all = row is not None and int(st["n"].to_numpy()[row]) == 0
+    show_gap = row is not None and int(st["outside"].to_numpy()[row]) == 0
     allh = hx[hx["h3"].isin(cells)] if show_all else hx.iloc[0:0]
     gaps = hx[hx["h3"].isin(gap_cells)] if show_gap else hx.iloc[0:0]
     allh = allh.sort_values(["_key", "h3"]).drop(columns="_key").reset_index(drop=True)

@@ -358,14 +358,10 @@ def _towns_table(towns: pd.DataFrame, report: Report, st: _Styles) -> Flowable:
 def _map(report: Report, scope: Scope, height_mm: float) -> Flowable:
     png = report.map_png(scope)
     data = png_data(png)
-    h = height_mm * mm
-    if data is not None:  # the PNG's pixel data copied as it is
-        ratio = data.width / data.height
-        w = min(BODY_W, h * ratio)
-        return PngImage(data, w, w / ratio)
-    img = Image(io.BytesIO(png))
+    # the PNG's pixel data copied as it is (reports.pdf_png), else reportlab's own image
+    img = PngImage(data) if data is not None else Image(io.BytesIO(png))
     ratio = img.imageWidth / img.imageHeight
-    w = min(BODY_W, h * ratio)
+    w = min(BODY_W, height_mm * mm * ratio)
     img.drawWidth, img.drawHeight = w, w / ratio
     return img
 

@@ -95,13 +95,14 @@ class _PngXObject(pdfdoc.PDFImageXObject):  # type: ignore[misc]
 
 
 class PngImage(Flowable):  # type: ignore[misc]
-    """A flowable drawing a PNG (see :func:`png_data`) at ``width`` x ``height`` points."""
+    """A flowable drawing a PNG (see :func:`png_data`) at ``drawWidth`` x ``drawHeight`` points
+    (its size in pixels unless set, as reportlab's ``Image``)."""
 
-    def __init__(self, data: PngData, width: float, height: float) -> None:
+    def __init__(self, data: PngData) -> None:
         super().__init__()
         self.data = data
-        self.drawWidth, self.drawHeight = width, height
         self.imageWidth, self.imageHeight = data.width, data.height
+        self.drawWidth, self.drawHeight = float(data.width), float(data.height)
         self._name = "png" + hashlib.sha1(data.idat, usedforsecurity=False).hexdigest()
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
