@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import HubError
 from core.settings import Settings
 from geo.coverage import HubSet, engine_for_hubs, hubs_from_frame, point_coverage
 from geo.engine import CoverageEngine, nearest_hub_cm
@@ -54,7 +55,25 @@ class CoverageRun:
         return coverage_pct(self.n_covered, n)
 
 
-def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFrame, settings: Settings) -> CoverageRun:
+#: the hubs of a run on the network and their engine: they depend on the hubs and settings only,
+#: so every area's run of one dataset can share one (see ``coverage_run(..., base=)``)
+HubEngine = tuple[HubSet, CoverageEngine]
+
+
+def hub_engine(snapper: Snapper, hubs: pd.DataFrame, settings: Settings) -> HubEngine:
+    """``hubs`` snapped onto the network and searched up to the settings' cutoff."""
+    hubset = hubs_from_frame(hubs, snapper)
+    return hubset, engine_for_hubs(snapper, hubset, settings)
+
+
+def coverage_run(
+    snapper: Snapper,
+    hubs: pd.DataFrame,
+    beneficiaries: pd.DataFrame,
+    settings: Settings,
+    *,
+    base: HubEngine | None = None,
+) -> CoverageRun:
     """Compute the coverage of ``beneficiaries`` by ``hubs`` (both with ``lon, lat`` in WGS-84).
 
     Parameters
@@ -64,9 +83,18 @@ def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFra
     beneficiaries : table with at least ``lon, lat``; ``category`` and ``need_type`` are
         aggregated per hex when present.
     settings : minutes, speed, H3 resolution, off-network threshold.
+    base : :func:`hub_engine` of the same ``hubs`` and ``settings``, computed once and shared
+        read-only by the runs that pass it (the run's ``engine`` is then that engine: copy
+        before editing, as :class:`geo.scenario.Scenario` does). Computed here when None.
     """
-    hubset = hubs_from_frame(hubs, snapper)
-    engine = engine_for_hubs(snapper, hubset, settings)
+    if base is None:
+        base = hub_engine(snapper, hubs, settings)
+    hubset, engine = base
+    if not np.array_equal(hubset.hub_id, hubs["hub_id"].astype(str).to_numpy(dtype=object)) or (
+        engine.cutoff_cm != settings.cutoff_cm
+    ):
+        msg = "coverage_run: base was computed for other hubs or another cutoff"
+        raise HubError(msg)
     cov = point_coverage(
         pd.to_numeric(beneficiaries["lon"], errors="coerce").to_numpy(dtype=np.float64),
         pd.to_numeric(beneficiaries["lat"], errors="coerce").to_numpy(dtype=np.float64),
@@ -75,8 +103,8 @@ def coverage_run(snapper: Snapper, hubs: pd.DataFrame, beneficiaries: pd.DataFra
         hub_ids=hubset.hub_id,
         settings=settings,
     )
-    base = beneficiaries.reset_index(drop=True).drop(columns=[c for c in cov.columns if c in beneficiaries.columns])
-    points = pd.concat([base, cov], axis=1)
+    rows = beneficiaries.reset_index(drop=True).drop(columns=[c for c in cov.columns if c in beneficiaries.columns])
+    points = pd.concat([rows, cov], axis=1)
     served = points.loc[points["covered"], "hub_id"].value_counts()
     hub_out = hubs.reset_index(drop=True).copy()
     hub_out["slot"] = np.arange(len(hub_out))

@@ -36,7 +36,7 @@ from data.feedback import feedback_version
 from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import DATABASE_DOWN_ERRORS, Store
-from geo.analysis import CoverageRun
+from geo.analysis import CoverageRun, HubEngine
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
 from geo.graph import WalkNetwork
@@ -249,10 +249,20 @@ def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None 
         st.info("\n\n".join(notes))
 
 
-@st.cache_data(max_entries=32, show_spinner="计算步行覆盖… / computing coverage…")
+@st.cache_resource(max_entries=8, show_spinner="计算步行覆盖… / computing coverage…")
+def hub_engine_for(dataset: str, version: int, settings: Settings) -> HubEngine:
+    """The dataset's hubs on the network and their engine, shared read-only by every area's run
+    (an engine is ~7 MB; the planner's scenarios edit a copy)."""
+    return svc.hub_engine_for(bundle_snapper(), dataset_tables(dataset, version), settings)
+
+
+@shared_result(max_entries=AREA_ENTRIES, show_spinner="计算步行覆盖… / computing coverage…")
 def run_for(key: RunKey) -> CoverageRun:
-    """The coverage run of the households ``key.area`` may see (filtered before caching)."""
-    return svc.coverage_for(bundle_snapper(), dataset_tables(key.dataset, key.version), key)
+    """The coverage run of the households ``key.area`` may see (filtered before caching): one
+    entry shared by the sessions of that area (``st.cache_data`` kept it pickled, ~8 MB, and
+    unpickled it on every rerun of the hub and planner pages)."""
+    base = hub_engine_for(key.dataset, key.version, key.settings)
+    return svc.coverage_for(bundle_snapper(), dataset_tables(key.dataset, key.version), key, base=base)
 
 
 @shared_result(max_entries=AREA_ENTRIES, show_spinner="计算步行覆盖… / computing coverage…")
@@ -260,7 +270,8 @@ def summary_for(key: RunKey) -> Summary:
     """Aggregates for ``key.area``. A viewer gets district aggregates computed here, so no
     cache entry reachable by a viewer holds a household."""
     if svc.needs_protection(key):
-        return svc.district_summary(bundle_snapper(), dataset_tables(key.dataset, key.version), key.settings)
+        base = hub_engine_for(key.dataset, key.version, key.settings)
+        return svc.district_summary(bundle_snapper(), dataset_tables(key.dataset, key.version), key.settings, base=base)
     return svc.summary_of(run_for(key), suppressed=False)
 
 
@@ -304,8 +315,8 @@ def share_table(counts: pd.DataFrame, labels: dict[str, str], *, shown: pd.DataF
 @st.cache_data(max_entries=8, show_spinner=False)
 def service_areas_for(dataset: str, version: int, settings: Settings) -> gpd.GeoDataFrame:
     b = get_bundle()
-    hubs = dataset_tables(dataset, version)["hubs"]
-    return svc.service_areas(bundle_snapper(), get_node_cells(str(b.network_path), b.metric_crs), hubs, settings)
+    cells = get_node_cells(str(b.network_path), b.metric_crs)
+    return svc.service_areas(hub_engine_for(dataset, version, settings), cells)
 
 
 def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str | None = None) -> folium.Map:

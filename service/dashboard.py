@@ -22,9 +22,8 @@ from data.accounts.access import AreaFilter, can_see_individuals, filter_frame
 from data.accounts.auth import Role
 from data.bundle import Bundle, with_tables
 from data.storage import Store
-from geo.analysis import CoverageRun, coverage_run
+from geo.analysis import CoverageRun, HubEngine, coverage_run, hub_engine
 from geo.candidates import candidates_from_frame, candidates_from_run
-from geo.coverage import engine_for_hubs, hubs_from_frame
 from geo.disclosure import CoverageScreen, marker, printed_order, protect_coverage_screen, protect_hexes
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
@@ -69,14 +68,22 @@ def area_filter_of(area: AreaKey) -> AreaFilter:
     return AreaFilter(Role.parse(role), town or None, village or None)
 
 
-def coverage_for(snapper: Snapper, tables: dict[str, pd.DataFrame], key: RunKey) -> CoverageRun:
+def coverage_for(
+    snapper: Snapper, tables: dict[str, pd.DataFrame], key: RunKey, *, base: HubEngine | None = None
+) -> CoverageRun:
     """The coverage run of the households ``key.area`` may see (filtered before anything is cached).
 
     Every hub takes part (a household may be served by a hub of the next town); only the
-    beneficiaries are filtered. A viewer's run holds no household at all.
+    beneficiaries are filtered. A viewer's run holds no household at all. ``base``: the
+    dataset's :func:`hub_engine_for` (every area's run shares it), computed here when None.
     """
     ben = filter_frame("beneficiaries", tables["beneficiaries"], key.area_filter)
-    return coverage_run(snapper, tables["hubs"], ben, key.settings)
+    return coverage_run(snapper, tables["hubs"], ben, key.settings, base=base)
+
+
+def hub_engine_for(snapper: Snapper, tables: dict[str, pd.DataFrame], settings: Settings) -> HubEngine:
+    """The dataset's hubs on the network and their engine: the same for every area."""
+    return hub_engine(snapper, tables["hubs"], settings)
 
 
 @dataclass(frozen=True)
@@ -119,9 +126,12 @@ def needs_protection(key: RunKey) -> bool:
     return not can_see_individuals(key.area_filter.role)
 
 
-def district_summary(snapper: Snapper, tables: dict[str, pd.DataFrame], settings: Settings) -> Summary:
+def district_summary(
+    snapper: Snapper, tables: dict[str, pd.DataFrame], settings: Settings, *, base: HubEngine | None = None
+) -> Summary:
     """District aggregates for roles that see no household: protected when shown."""
-    return summary_of(coverage_run(snapper, tables["hubs"], tables["beneficiaries"], settings), suppressed=True)
+    run = coverage_run(snapper, tables["hubs"], tables["beneficiaries"], settings, base=base)
+    return summary_of(run, suppressed=True)
 
 
 def protect_screen(summary: Summary) -> CoverageScreen:
@@ -183,10 +193,9 @@ def share_table(
     return out
 
 
-def service_areas(snapper: Snapper, node_cells: NodeCells, hubs: pd.DataFrame, settings: Settings) -> gpd.GeoDataFrame:
-    """Display-only service areas of every hub (no household data involved)."""
-    engine = engine_for_hubs(snapper, hubs_from_frame(hubs, snapper), settings)
-    return service_area_polygons(engine, node_cells=node_cells)
+def service_areas(base: HubEngine, node_cells: NodeCells) -> gpd.GeoDataFrame:
+    """Display-only service areas of every hub (no household data involved); ``base``: :func:`hub_engine_for`."""
+    return service_area_polygons(base[1], node_cells=node_cells)
 
 
 def town_bounds(bundle: Bundle, town_code: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
