@@ -7,7 +7,9 @@ module only draws them. Nothing here reads files or loads tiles.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -19,7 +21,7 @@ from folium.map import Layer
 from core.i18n import t
 from core.settings import STORAGE_CRS
 from geo.graph import WalkNetwork
-from layers.geojson_layer import DataLayer, esc, frame_features
+from layers.geojson_layer import DataLayer, FeatureJS, esc, frame_features
 
 #: drawing order and style of the road classes (``road_class`` of the roads frame)
 ROAD_STYLE: dict[str, dict[str, Any]] = {
@@ -49,6 +51,49 @@ def _merge_lines(gdf: gpd.GeoDataFrame) -> Any:
         return None
     merged = shapely.line_merge(shapely.union_all(geoms))
     return merged
+
+
+#: the written feature collections of the base maps drawn lately: (id of the frame, layer key,
+#: decimals, tooltips) -> (the frame, held so that its id stays its own; its collection)
+_WRITTEN: OrderedDict[tuple[int, str, int | None, tuple[str, ...]], tuple[gpd.GeoDataFrame, FeatureJS]] = OrderedDict()
+_WRITTEN_MAX = 16
+_WRITTEN_LOCK = threading.Lock()
+
+
+def _written(
+    key: str, frame: gpd.GeoDataFrame, round_deg: int | None, tips: tuple[str, ...], make: Callable[[], FeatureJS]
+) -> FeatureJS:
+    """``make()`` once per base-map frame (the frames are read-only: cached by the app)."""
+    k = (id(frame), key, round_deg, tips)
+    with _WRITTEN_LOCK:
+        hit = _WRITTEN.get(k)
+        if hit is not None and hit[0] is frame:
+            _WRITTEN.move_to_end(k)
+            return hit[1]
+    made = make()
+    with _WRITTEN_LOCK:
+        _WRITTEN[k] = (frame, made)
+        _WRITTEN.move_to_end(k)
+        while len(_WRITTEN) > _WRITTEN_MAX:
+            _WRITTEN.popitem(last=False)
+    return made
+
+
+def _road_features(roads: gpd.GeoDataFrame, round_deg: int | None) -> tuple[list[str], FeatureJS]:
+    classes = [c for c in ROAD_STYLE if c in set(roads["road_class"].astype(str))]
+
+    def make() -> FeatureJS:
+        geoms = [_merge_lines(roads[roads["road_class"].astype(str) == c]) for c in classes]
+        merged = gpd.GeoDataFrame({"road_class": classes}, geometry=geoms, crs=roads.crs or STORAGE_CRS)
+        return FeatureJS.of(frame_features(merged, np.arange(len(classes)), round_deg=round_deg))
+
+    return classes, _written("roads", roads, round_deg, (), make)
+
+
+def _frame_js(key: str, frame: gpd.GeoDataFrame, round_deg: int | None, tips: tuple[str, ...] = ()) -> FeatureJS:
+    return _written(
+        key, frame, round_deg, tips, lambda: FeatureJS.of(frame_features(frame, tips=tips or None, round_deg=round_deg))
+    )
 
 
 def basemap_layers(
@@ -89,7 +134,7 @@ def basemap_layers(
     water = frames.get("water")
     if water is not None and len(water):
         DataLayer(
-            frame_features(water, round_deg=round_deg),
+            _frame_js("water", water, round_deg),
             [WATER_STYLE],
             name="water",
             key="water",
@@ -101,7 +146,7 @@ def basemap_layers(
     network = frames.get("network")
     if network is not None and len(network):
         DataLayer(
-            frame_features(network, round_deg=round_deg),
+            _frame_js("network", network, round_deg),
             [NETWORK_STYLE],
             name="network",
             key="network",
@@ -112,11 +157,9 @@ def basemap_layers(
         has_background = True
     roads = frames.get("roads")
     if roads is not None and len(roads):
-        classes = [c for c in ROAD_STYLE if c in set(roads["road_class"].astype(str))]
-        geoms = [_merge_lines(roads[roads["road_class"].astype(str) == c]) for c in classes]
-        merged = gpd.GeoDataFrame({"road_class": classes}, geometry=geoms, crs=roads.crs or STORAGE_CRS)
+        classes, written = _road_features(roads, round_deg)
         DataLayer(
-            frame_features(merged, np.arange(len(classes)), round_deg=round_deg),
+            written,
             [ROAD_STYLE[c] for c in classes],
             name="roads",
             key="roads",
@@ -131,7 +174,7 @@ def basemap_layers(
     if district is not None and len(district):
         out.append(
             DataLayer(
-                frame_features(district, round_deg=round_deg),
+                _frame_js("district", district, round_deg),
                 [DISTRICT_STYLE],
                 name=esc(lab["district"]),
                 key="district",
@@ -142,10 +185,10 @@ def basemap_layers(
     towns = frames.get("towns")
     if towns is not None and len(towns):
         names = towns["name"] if "name" in towns.columns else [""] * len(towns)
-        tips = [lab["town_tip"].format(name=esc(n)) for n in names]
+        tips = tuple(lab["town_tip"].format(name=esc(n)) for n in names)
         out.append(
             DataLayer(
-                frame_features(towns, tips=tips, round_deg=round_deg),
+                _frame_js("towns", towns, round_deg, tips),
                 [TOWN_STYLE],
                 name=esc(lab["towns"]),
                 key="towns",

@@ -18,11 +18,14 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.element import Element, Figure
+from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.template import Template
 from shapely.geometry import mapping
@@ -102,12 +105,37 @@ def frame_features(
     return features(geoms, st, tips)
 
 
+@dataclass(frozen=True)
+class FeatureJS:
+    """A feature collection already written as :func:`js_json` (for layers drawn again and again
+    from the same data, such as the base map: every area's map prints the same roads)."""
+
+    js: str
+    n_features: int
+
+    @classmethod
+    def of(cls, feats: list[dict[str, Any]]) -> FeatureJS:
+        return cls(js_json({"type": "FeatureCollection", "features": feats}), len(feats))
+
+
+class _Printed(Element):
+    """Text printed into the page as it is (no Jinja template compiled from it)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
 class DataLayer(Layer):
     """A GeoJSON layer whose features pick a style by index and carry their tooltip HTML.
 
     Parameters
     ----------
-    feats : list of GeoJSON features from :func:`features` / :func:`frame_features`.
+    feats : list of GeoJSON features from :func:`features` / :func:`frame_features`, or a
+        :class:`FeatureJS` of them written once.
     styles : list of dict
         Leaflet path options per style index (``color``, ``weight``, ``fillColor`` ...);
         for ``point_kind="divicon"`` each holds ``html`` (trusted markup, not data),
@@ -166,7 +194,7 @@ class DataLayer(Layer):
 
     def __init__(
         self,
-        feats: list[dict[str, Any]],
+        feats: list[dict[str, Any]] | FeatureJS,
         styles: Sequence[Mapping[str, Any]],
         *,
         name: str,
@@ -186,14 +214,35 @@ class DataLayer(Layer):
             msg = "a DataLayer needs at least one style"
             raise ValueError(msg)
         self.key = key
-        self.n_features = len(feats)
+        data = feats if isinstance(feats, FeatureJS) else FeatureJS.of(feats)
+        self.n_features = data.n_features
         self.point_kind = point_kind
-        self.data_js = js_json({"type": "FeatureCollection", "features": feats})
+        self.data_js = data.js
         self.styles_js = js_json([dict(s) for s in styles])
         self.interactive_js = "true" if interactive else "false"
         self.sticky_js = "true" if sticky else "false"
         self.class_name_js = js_json(class_name)
         self.attribution_js = js_json(attribution)
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # MacroElement.render returns nothing
+        """As :class:`folium.map.Layer` renders, except that the script (hundreds of KB of
+        GeoJSON) goes into the page as it is: folium wraps every rendered script in a new
+        ``Element``, which compiles it as a Jinja template (lexing all of it) only to print it
+        unchanged; that was about a fifth of building a map."""
+        figure = self.get_root()
+        parent = self._parent
+        if not isinstance(figure, Figure) or parent is None:
+            msg = "a DataLayer is rendered inside a Figure"
+            raise TypeError(msg)
+        if self.show:  # folium.map.Layer.render: the layer adds itself to its parent
+            self.add_child(
+                ElementAddToElement(element_name=self.get_name(), element_parent_name=parent.get_name()),
+                name=self.get_name() + "_add",
+            )
+        script = self._template.module.script(self, kwargs)  # type: ignore[attr-defined]
+        figure.script.add_child(_Printed(str(script)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
 
     def payload_bytes(self) -> int:
         """Bytes of this layer's script in the page (its data, styles and code)."""
