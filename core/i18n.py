@@ -61,6 +61,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "pick_hub": ("选择站点", "Choose a hub"),
     "hub_area": ("责任区域", "Area of responsibility"),
     "hub_vs_district": ("本站点与全区对比", "This hub against the district"),
+    "hub_vs_area": ("本站点与本辖区对比", "This hub against your area"),
     "outside_list": (
         "圈外救助对象（按优先级：生存型、紧急程度高者在前）",
         "Outside the circle (survival needs and urgency first)",

@@ -67,7 +67,9 @@ pct = coverage_pct(n_in, n)
 c1.metric(t("households"), f"{n:,}")
 c2.metric(t("inside"), f"{n_in:,}")
 c3.metric(t("outside"), f"{n - n_in:,}")
-st.caption(f"{t('hub_vs_district')}: {pct:.1f}% / {run.coverage_pct:.1f}%")
+# the run holds the households this user may see: the district, or a manager's own town or village
+versus = t("hub_vs_area") if area_of(user).town_code else t("hub_vs_district")
+st.caption(f"{versus}: {pct:.1f}% / {run.coverage_pct:.1f}%")
 
 st.subheader(t("hub_area"))
 # one map for every hub of the area (drawn once, kept in the browser); the view moves to the hub's town

@@ -133,6 +133,8 @@ def test_hub_view_pick_a_town(direct: tuple[object, Snapper]) -> None:
     expect = area.groupby("category")["covered"].agg(["size", "sum"])
     assert int(by_cat["户数"].sum()) == len(area) and int(by_cat["圈内"].sum()) == int(expect["sum"].sum())
     assert by_cat["户数"].notna().all()
+    pct = 100.0 * int(area["covered"].sum()) / len(area)
+    assert any(c.value == f"本站点与全区对比: {pct:.1f}% / {run.coverage_pct:.1f}%" for c in at.caption)
     outside = at.dataframe[1].value
     assert len(outside) == int((~area["covered"]).sum())
     # priority order: survival needs first, then urgency descending
@@ -252,6 +254,11 @@ def test_town_manager_sees_own_town_only(direct: tuple[object, Snapper]) -> None
     assert not at.exception, at.exception
     hub_choices = at.selectbox(key="hub_pick").options
     assert hub_choices and all("T330106008" in o or "V330106008" in o for o in hub_choices)
+    # the second figure is the manager's own town (all the run holds), and says so
+    versus = [c.value for c in at.caption if "本站点与" in c.value]
+    town_pct = 100.0 * int(own["covered"].sum()) / len(own)
+    assert len(versus) == 1 and versus[0].startswith("本站点与本辖区对比: ")
+    assert versus[0].endswith(f" / {town_pct:.1f}%") and "全区" not in versus[0]
 
 
 def test_planner_recommends_and_whatif_equals_recompute(direct: tuple[object, Snapper]) -> None:
