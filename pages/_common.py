@@ -36,7 +36,7 @@ from data.feedback import feedback_version
 from data.idcard import id_hash_key
 from data.network import load_network
 from data.storage import DATABASE_DOWN_ERRORS, Store
-from geo.analysis import CoverageRun, HubEngine
+from geo.analysis import CoverageRun, HubEngine, hub_engine
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
 from geo.graph import WalkNetwork
@@ -253,7 +253,7 @@ def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None 
 def hub_engine_for(dataset: str, version: int, settings: Settings) -> HubEngine:
     """The dataset's hubs on the network and their engine, shared read-only by every area's run
     (an engine is ~7 MB; the planner's scenarios edit a copy)."""
-    return svc.hub_engine_for(bundle_snapper(), dataset_tables(dataset, version), settings)
+    return hub_engine(bundle_snapper(), dataset_tables(dataset, version)["hubs"], settings)
 
 
 @shared_result(max_entries=AREA_ENTRIES, show_spinner="计算步行覆盖… / computing coverage…")
@@ -316,7 +316,7 @@ def share_table(counts: pd.DataFrame, labels: dict[str, str], *, shown: pd.DataF
 def service_areas_for(dataset: str, version: int, settings: Settings) -> gpd.GeoDataFrame:
     b = get_bundle()
     cells = get_node_cells(str(b.network_path), b.metric_crs)
-    return svc.service_areas(hub_engine_for(dataset, version, settings), cells)
+    return svc.service_areas(hub_engine_for(dataset, version, settings)[1], cells)
 
 
 def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str | None = None) -> folium.Map:

@@ -22,9 +22,10 @@ from data.accounts.access import AreaFilter, can_see_individuals, filter_frame
 from data.accounts.auth import Role
 from data.bundle import Bundle, with_tables
 from data.storage import Store
-from geo.analysis import CoverageRun, HubEngine, coverage_run, hub_engine
+from geo.analysis import CoverageRun, HubEngine, coverage_run
 from geo.candidates import candidates_from_frame, candidates_from_run
 from geo.disclosure import CoverageScreen, marker, printed_order, protect_coverage_screen, protect_hexes
+from geo.engine import CoverageEngine
 from geo.figures import coverage_pct
 from geo.graph import WalkNetwork
 from geo.hexes import category_columns
@@ -75,15 +76,10 @@ def coverage_for(
 
     Every hub takes part (a household may be served by a hub of the next town); only the
     beneficiaries are filtered. A viewer's run holds no household at all. ``base``: the
-    dataset's :func:`hub_engine_for` (every area's run shares it), computed here when None.
+    dataset's :func:`geo.analysis.hub_engine` (every area's run shares it), computed here when None.
     """
     ben = filter_frame("beneficiaries", tables["beneficiaries"], key.area_filter)
     return coverage_run(snapper, tables["hubs"], ben, key.settings, base=base)
-
-
-def hub_engine_for(snapper: Snapper, tables: dict[str, pd.DataFrame], settings: Settings) -> HubEngine:
-    """The dataset's hubs on the network and their engine: the same for every area."""
-    return hub_engine(snapper, tables["hubs"], settings)
 
 
 @dataclass(frozen=True)
@@ -193,9 +189,9 @@ def share_table(
     return out
 
 
-def service_areas(base: HubEngine, node_cells: NodeCells) -> gpd.GeoDataFrame:
-    """Display-only service areas of every hub (no household data involved); ``base``: :func:`hub_engine_for`."""
-    return service_area_polygons(base[1], node_cells=node_cells)
+def service_areas(engine: CoverageEngine, node_cells: NodeCells) -> gpd.GeoDataFrame:
+    """Display-only service areas of every hub of ``engine`` (no household data involved)."""
+    return service_area_polygons(engine, node_cells=node_cells)
 
 
 def town_bounds(bundle: Bundle, town_code: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
