@@ -7,6 +7,9 @@ A Streamlit script cannot answer with ``Set-Cookie``; these routes can (see
 sets the HttpOnly session cookie; ``/api/signout`` clears it. Both accept only same-origin
 POSTs.
 
+The Reports page starts preparing its report (~10 s) when it opens, so that a click on 生成报告
+finds it ready (:func:`pages._common.prepare_report_soon`; ``XIHU_REPORTS_EARLY=0`` turns it off).
+
 At start a background thread fills the shared caches a first overview needs
 (:func:`pages._common.warm_up`: bundle, network, base map, and per district role and town the
 coverage summary, the viewer's protected screen and the rendered map), so the first people to
@@ -86,7 +89,12 @@ GC_EVERY_S = 60.0
 
 def _warm_up() -> None:
     """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
+    import pages._common
     from pages._common import warm_up
+
+    # the Reports page starts preparing its report when it opens (pages._common.prepare_report_soon);
+    # XIHU_REPORTS_EARLY=0 leaves it to the click (bench/bench_reports_page.py compares both)
+    pages._common.PREPARE_REPORTS_EARLY = os.environ.get("XIHU_REPORTS_EARLY", "1") != "0"
 
     # below the sessions: a person waiting for a page comes first (on Linux a thread is a task)
     with contextlib.suppress(AttributeError, OSError):

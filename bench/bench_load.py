@@ -112,7 +112,7 @@ def accounts(n: int) -> list[Account]:
 
 
 def start_server(
-    tmp: Path, port: int, accts: list[Account], cpus: set[int] | None = None
+    tmp: Path, port: int, accts: list[Account], cpus: set[int] | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     from argon2 import PasswordHasher
 
@@ -127,7 +127,7 @@ def start_server(
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-    env = {**os.environ, "DATABASE_URL": db, "XIHU_AUDIT_KEY": "load-audit-key-0123456789",
+    env = {**os.environ, **(env or {}), "DATABASE_URL": db, "XIHU_AUDIT_KEY": "load-audit-key-0123456789",
            "XIHU_ID_HASH_KEY": "load-id-hash-key-0123456789", "PYTHONPATH": str(ROOT)}  # fmt: skip
     cmd = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "serve.py", "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1",
@@ -379,6 +379,7 @@ async def run(args: argparse.Namespace) -> int:
                       f"{cpu_signin:.1f} s; RSS {rss_mb(server):.0f} MB", file=sys.stderr, flush=True)  # fmt: skip
                 # warm overview: away and back, all sessions at once
                 await asyncio.gather(*(open_page(pg, "报告") for _, pg in live))
+                await server_idle(server, args.warm_s)  # the Reports page prepares its report in the background
                 cpu0 = cpu_s(server)
                 await asyncio.gather(*(open_page(pg, "总览") for _, pg in live))
                 cpu_warm = (cpu_s(server) - cpu0) / max(1, len(live))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -387,6 +388,52 @@ def report_for(dataset: str, version: int, settings: Settings, scenario_id: str)
         sections=report_sections(dataset, version, settings),
         dataset=dataset,
     )
+
+
+#: Set by ``serve.py`` (the server, like its warm-up); ``streamlit run app.py`` and the page tests
+#: prepare the report in the click.
+PREPARE_REPORTS_EARLY = False
+_PREPARING: set[tuple[str, int, Settings, str]] = set()
+_PREPARING_LOCK = threading.Lock()
+
+
+def prepare_report_soon(dataset: str, version: int, settings: Settings, scenario_id: str = "") -> None:
+    """Start preparing :func:`report_for` in a background thread (at most one per key at a time).
+
+    The Reports page calls it when it opens, so the ~10 s of statistics and privacy protection
+    run while the person picks levels and formats. A click on 生成报告 then finds the report
+    ready, or waits for the computation already running (``st.cache_resource`` runs one per
+    key). This is not done at server start: the report holds ~200 MB that a server nobody
+    builds reports on should not pay. A failure here only means the click prepares it.
+    """
+    if not PREPARE_REPORTS_EARLY:
+        return
+    key = (dataset, version, settings, scenario_id)
+    with _PREPARING_LOCK:
+        if key in _PREPARING:
+            return
+        _PREPARING.add(key)
+
+    def work() -> None:
+        # at the sessions' priority (unlike the warm-up): the person on the Reports page waits for it
+        t0 = time.perf_counter()
+        try:
+            report_for(*key)
+            if time.perf_counter() - t0 > 0.5:  # not a report already in the cache
+                logging.getLogger(__name__).info(
+                    "report of %s prepared in the background (%.1f s)", dataset, time.perf_counter() - t0
+                )
+        except DATABASE_DOWN_ERRORS:  # the page says so in Chinese; the click prepares it when the database is back
+            logging.getLogger(__name__).warning(
+                "report of %s not prepared in the background: database unavailable", dataset
+            )
+        except Exception:  # the click computes it again and shows the error where it belongs
+            logging.getLogger(__name__).exception("preparing the report in the background failed")
+        finally:
+            with _PREPARING_LOCK:
+                _PREPARING.discard(key)
+
+    threading.Thread(target=work, name="xihu-report-prepare", daemon=True).start()
 
 
 # -- matching (精准匹配): the district's problem shared read-only, results cut to the area ------

@@ -23,6 +23,7 @@ from pages._common import (
     dataset_version,
     get_bundle,
     get_store,
+    prepare_report_soon,
     report_for,
 )
 from pages._i18n import label, t
@@ -61,6 +62,10 @@ def in_area(scope: Scope) -> bool:
     return scope_in_area(scope, af, town_of_community)
 
 
+ds = current_dataset()
+# the report without a scenario: prepared while the person chooses (a scenario's on the click)
+prepare_report_soon(ds, dataset_version(ds), settings)
+
 c1, c2 = st.columns(2)
 levels = c1.multiselect(
     t("report_levels"),
@@ -92,10 +97,7 @@ if st.button(t("report_build"), type="primary", disabled=not (levels and formats
     def progress(share: float, message: str) -> None:
         bar.progress(min(max(share, 0.0), 1.0), text=message)
 
-    sites_key = ""
-    if scenario_id is not None:
-        sites_key = str(scenario_id)
-    ds = current_dataset()
+    sites_key = "" if scenario_id is None else str(scenario_id)
     report = report_for(ds, dataset_version(ds), settings, sites_key)
     with tempfile.TemporaryDirectory() as tmp:
         # one writer process per CPU, started by a fork server (the server's own threads are never forked)

@@ -343,6 +343,35 @@ def test_reports_page_viewer_gets_district_and_export_is_audited() -> None:
     assert log.verify().ok
 
 
+def test_reports_page_prepares_the_report_while_the_person_chooses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under serve.py the page starts preparing its report when it opens; the click then uses that one."""
+    import threading
+
+    import pages._common as common
+
+    calls: list[str] = []
+    real = common.svc.dashboard_report
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(common.svc, "dashboard_report", counted)
+    monkeypatch.setattr(common, "PREPARE_REPORTS_EARLY", True)
+    common.report_for.clear()
+    at = signed_in("viewer1")
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception, at.exception
+    for th in [th for th in threading.enumerate() if th.name == "xihu-report-prepare"]:
+        th.join(timeout=300)
+    assert calls == ["xihu-report-prepare"]  # prepared once, in the background, before any click
+    at.multiselect(key="report_formats").set_value(["xlsx"]).run()  # a rerun starts no second preparation
+    at.button(key="report_build").click().run(timeout=300)
+    assert not at.exception, at.exception
+    assert calls == ["xihu-report-prepare"]  # the click used the prepared report
+    assert _zip_names(at) == [f"district/district_330106_{report_month_of_app()}.xlsx"]
+
+
 def test_hub_view_export_of_individuals_is_audited_before_it_is_offered() -> None:
     """The list is offered only in the rerun after an audited "prepare", and never again without one."""
     import os
