@@ -90,7 +90,6 @@ GC_EVERY_S = 60.0
 def _warm_up() -> None:
     """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
     import pages._common
-    from pages._common import warm_up
 
     # the Reports page starts preparing its report when it opens (pages._common.prepare_report_soon);
     # XIHU_REPORTS_EARLY=0 leaves it to the click (bench/bench_reports_page.py compares both)
@@ -100,7 +99,7 @@ def _warm_up() -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     try:
-        warm_up()
+        pages._common.warm_up()
     except Exception:  # a failed warm-up only means the first session computes it
         logging.getLogger(__name__).exception("warm-up failed")
     # The shared caches live as long as the process: out of the cyclic collector's sight, so

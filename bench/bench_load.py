@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -49,6 +50,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +147,16 @@ def start_server(
             time.sleep(0.3)
     proc.kill()
     raise SystemExit("the app did not start")
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """Stop a server started by :func:`start_server` (terminate, then kill if it lingers)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def cpu_s(proc: Any) -> float:
@@ -399,12 +411,7 @@ async def run(args: argparse.Namespace) -> int:
                 report(accts, args, burst, cpu_warm, (rss_start, rss_warm, rss_end), n_switch)
                 await browser.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+            stop_server(proc)
     return 1 if any(a.errors for a in accts) else 0
 
 
@@ -482,14 +489,12 @@ async def _run_to_end(ws: Any, msgs: list[Any]) -> int:
             return int(fm.script_finished)
 
 
-async def proto_session(base: str, a: Account, ready: asyncio.Event, go: asyncio.Event, assets: list[str]) -> None:
-    """One person over the WebSocket the page would open: load the sign-in form, wait, submit it
-    (the widget states a browser sends), then read until the overview's run ended with the map in it
-    (``t_data``: from sending the form until that run's last message arrived), then make the
-    requests a browser makes after a sign-in (``t_drawn``: until they are answered)."""
+@contextlib.asynccontextmanager
+async def _form_session(base: str) -> AsyncIterator[tuple[Any, list[Any]]]:
+    """A WebSocket session as a page opens it, its first run (the sign-in form) read: the socket and
+    that run's messages."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     url = base.replace("http://", "ws://") + "/_stcore/stream"
     async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, origin=base) as ws:  # type: ignore[list-item]
@@ -498,6 +503,18 @@ async def proto_session(base: str, a: Account, ready: asyncio.Event, go: asyncio
         await ws.send(first.SerializeToString())
         msgs: list[Any] = []
         await _run_to_end(ws, msgs)
+        yield ws, msgs
+
+
+async def proto_session(base: str, a: Account, ready: asyncio.Event, go: asyncio.Event, assets: list[str]) -> None:
+    """One person over the WebSocket the page would open: load the sign-in form, wait, submit it
+    (the widget states a browser sends), then read until the overview's run ended with the map in it
+    (``t_data``: from sending the form until that run's last message arrived), then make the
+    requests a browser makes after a sign-in (``t_drawn``: until they are answered)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async with _form_session(base) as (ws, msgs):
         ids: dict[str, str] = {}
         for el in _elements(msgs):
             kind = el.WhichOneof("type")
@@ -632,12 +649,7 @@ async def run_protocol(args: argparse.Namespace) -> int:
                 if isinstance(r, BaseException):
                     a.errors.append(f"protocol: {type(r).__name__}: {str(r)[:200]}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+            stop_server(proc)
     data = [a.t_data for a in accts]
     cores = os.cpu_count() or 1
     print(f"{len(accts)} simultaneous sign-ins over Streamlit's WebSocket protocol, no browser (--protocol); "
@@ -665,15 +677,7 @@ async def run_protocol(args: argparse.Namespace) -> int:
 
 async def _open_form(base: str) -> None:
     """A session that opens the sign-in form and stays (what a page load does for the warm-up)."""
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    url = base.replace("http://", "ws://") + "/_stcore/stream"
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, origin=base) as ws:  # type: ignore[list-item]
-        first = BackMsg()
-        first.rerun_script.query_string = ""
-        await ws.send(first.SerializeToString())
-        await _run_to_end(ws, [])
+    async with _form_session(base):
         await asyncio.sleep(3600)
 
 

@@ -34,10 +34,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_load import CHROMIUM, PASSWORD, Account, cpu_s, idle, server_idle, start_server  # noqa: E402
+from bench.bench_load import (  # noqa: E402
+    CHROMIUM,
+    PASSWORD,
+    Account,
+    cpu_s,
+    idle,
+    server_idle,
+    start_server,
+    stop_server,
+)
+from core.i18n import label  # noqa: E402
+from reports.build import FORMATS, LEVELS  # noqa: E402
 
-LEVELS_ZH = ("镇街", "村(社区)")  # added to the default 区级
-FORMATS_ADDED = ("gpkg", "geojson")  # added to the default xlsx, pdf
+LEVELS_ADDED = tuple(label("level", lv) for lv in LEVELS[1:])  # the page's default is the first, 区级
+FORMATS_ADDED = tuple(f for f in FORMATS if f not in ("xlsx", "pdf"))  # the page's default: xlsx, pdf
 
 
 @contextlib.contextmanager
@@ -94,7 +105,7 @@ async def one_build(early: bool, think_s: float) -> tuple[float, float, int]:
                 t_open = time.monotonic()
                 await page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="报告").first.click()
                 await page.get_by_role("button", name="生成报告").wait_for()
-                for level in LEVELS_ZH:
+                for level in LEVELS_ADDED:
                     await _choose(page, 0, level)
                 for fmt in FORMATS_ADDED:
                     await _choose(page, 1, fmt)
@@ -112,8 +123,7 @@ async def one_build(early: bool, think_s: float) -> tuple[float, float, int]:
                 n = len(zipfile.ZipFile(io.BytesIO(path.read_bytes())).namelist())
                 await browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+            stop_server(proc)
     return t_done - t_open, t_done - t_click, n
 
 
