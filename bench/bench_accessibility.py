@@ -23,6 +23,7 @@ the end when absent).
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import platform
@@ -125,8 +126,8 @@ def main() -> None:
 
     offers = offers_from_providers(bundle.providers)
     offers["group"] = offers["item_id"].map(lambda c: SERVICE_BY_CODE[c].need_type if c in SERVICE_BY_CODE else None)
-    supply = offers.dropna(subset=["group"]).groupby(["provider_id", "group"], as_index=False)["capacity_per_month"]
-    supply = supply.sum().rename(columns={"provider_id": "dest_id", "capacity_per_month": "supply"})
+    by_group = offers.dropna(subset=["group"]).groupby(["provider_id", "group"], as_index=False)
+    supply = by_group.agg(supply=("capacity_per_month", "sum")).rename(columns={"provider_id": "dest_id"})
     providers = bundle.providers.rename(columns={"provider_id": "dest_id"})[["dest_id", "lon", "lat"]]
 
     dem = demand[["origin_id", "group", "demand"]]
@@ -176,10 +177,10 @@ def main() -> None:
     hub_ll = bundle.hubs[["lon", "lat"]].to_numpy(dtype=float)
     t_plain, t_kw, found = [], [], []
     for lon, lat in hub_ll:
-        res, tq = timed(lambda lon=lon, lat=lat: index.search(lon, lat))
+        res, tq = timed(functools.partial(index.search, lon, lat))
         t_plain.append(tq)
         found.append(len(res))
-        _, tq = timed(lambda lon=lon, lat=lat: index.search(lon, lat, keyword="救助", with_capacity=True))
+        _, tq = timed(functools.partial(index.search, lon, lat, keyword="救助", with_capacity=True))
         t_kw.append(tq)
     rows = runs[catch][4]
 

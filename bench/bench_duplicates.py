@@ -55,7 +55,7 @@ def naive_flags(records: pd.DataFrame, period: str) -> pd.DataFrame:
             }
         )
 
-    out = rec.groupby(["person_key", "item_group", "period"]).apply(one, include_groups=False)
+    out = rec.groupby(["person_key", "item_group", "period"]).apply(one, include_groups=False)  # type: ignore[call-overload]  # pandas-stubs lacks include_groups
     out = out.unstack() if isinstance(out, pd.Series) else out
     out = out.loc[out["flag"].astype(bool)].reset_index()
     return out.drop(columns="flag")

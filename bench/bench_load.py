@@ -495,9 +495,12 @@ async def _form_session(base: str) -> AsyncIterator[tuple[Any, list[Any]]]:
     that run's messages."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
+    from websockets.typing import Origin, Subprotocol
 
     url = base.replace("http://", "ws://") + "/_stcore/stream"
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, origin=base) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        url, subprotocols=[Subprotocol("streamlit")], max_size=None, origin=Origin(base)
+    ) as ws:
         first = BackMsg()
         first.rerun_script.query_string = ""
         await ws.send(first.SerializeToString())

@@ -27,7 +27,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,13 +39,16 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def median_time(fn, repeats: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    times, out = [], None
+T = TypeVar("T")
+
+
+def median_time(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
+    times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return statistics.median(times), out  # repeats >= 1
 
 
 def main() -> int:
@@ -60,7 +65,7 @@ def main() -> int:
     from core.settings import Settings
     from data.demo import load_default_bundle
     from data.network import load_network
-    from geo.matching import MatchingProblem, Objective, matching_problem
+    from geo.matching import MatchingProblem, MatchingResult, Objective, matching_problem
     from geo.snap import Snapper
 
     shared = Settings().shared_data
@@ -79,16 +84,16 @@ def main() -> int:
     offers = bundle.offers.merge(bundle.providers[["provider_id", "lon", "lat"]], on="provider_id")
     cat = bundle.catalogue
 
-    def full() -> tuple[MatchingProblem, object]:
+    def full() -> tuple[MatchingProblem, MatchingResult]:
         p = matching_problem(needs, offers, cat, snapper=snapper, settings=settings)
         return p, p.solve()
 
     log("warm-up (numba kernels, OR-Tools import)")
     full()
-    t_full, (problem, result) = median_time(full, args.repeats)  # type: ignore[misc]
+    t_full, (problem, result) = median_time(full, args.repeats)
     t_arcs, _ = median_time(lambda: matching_problem(needs, offers, cat, snapper=snapper, settings=settings), 3)
     t_solve, _ = median_time(problem.solve, args.repeats)
-    busiest = result.offers.sort_values("assigned", ascending=False).iloc[0]  # type: ignore[attr-defined]
+    busiest = result.offers.sort_values("assigned", ascending=False).iloc[0]
     key = (str(busiest["provider_id"]), str(busiest["item_id"]))
     caps = [int(busiest["capacity_per_month"]) + k for k in (1, 5, 10, 20, 40)]
     remat = []
@@ -97,7 +102,7 @@ def main() -> int:
         problem.solve(capacity_overrides={key: c})
         remat.append(time.perf_counter() - t0)
     t_remat = statistics.median(remat)
-    opt: Objective = result.objective  # type: ignore[attr-defined]
+    opt: Objective = result.objective
 
     # -- the same flow graph for the peers --------------------------------------------
     n, m = len(problem.needs), len(problem.offers)
@@ -155,7 +160,7 @@ def main() -> int:
     gre: Objective = g.objective  # type: ignore[attr-defined]
 
     disagree = [name for name, o in (("networkx", nx_obj), ("linprog", lp_obj)) if o != opt]
-    nd = result.needs  # type: ignore[attr-defined]
+    nd = result.needs
     gd = g.needs  # type: ignore[attr-defined]
     surv = nd["need_type"] == "survival"
     high = nd["urgency"] == 3

@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -144,7 +145,7 @@ def map_drawn(page) -> None:  # type: ignore[no-untyped-def]
             page.wait_for_timeout(50)
 
 
-SERVER: dict[str, object] = {}  # "proc": psutil.Process of the server, "cpu": CPU ms per timed input
+SERVER: dict[str, Any] = {}  # "proc": psutil.Process of the server, "cpu": CPU ms per timed input
 
 
 def _server_cpu_ms() -> float:
@@ -168,7 +169,7 @@ def timed(page, action, *, fresh: bool = False, sel: str = "", min_n: int = 0) -
         return _timed(page, action, t0)
     finally:
         wait_idle(page, settle_ms=300)
-        SERVER.setdefault("cpu", []).append(_server_cpu_ms() - cpu0)  # type: ignore[union-attr]
+        SERVER.setdefault("cpu", []).append(_server_cpu_ms() - cpu0)
 
 
 def _timed(page, action, t0: float) -> float:  # type: ignore[no-untyped-def]
@@ -181,7 +182,7 @@ def _timed(page, action, t0: float) -> float:  # type: ignore[no-untyped-def]
             page.wait_for_timeout(5)
     if done is None:
         return float("nan")
-    SERVER.setdefault("run", []).append(float(done))  # type: ignore[union-attr]
+    SERVER.setdefault("run", []).append(float(done))
     while time.monotonic() < deadline:
         drawn = page.evaluate("window.__drawnAt")
         if drawn is not None:

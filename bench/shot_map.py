@@ -132,7 +132,7 @@ def main() -> int:
     Path("/tmp/xihu_map.html").write_text(html, encoding="utf-8")
     print(f"map HTML: {len(html.encode()):,} bytes -> /tmp/xihu_map.html; external URLs: {external_urls(html)}")
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, sync_playwright
 
     port = _free_port()
     failures: list[str] = []
@@ -159,10 +159,16 @@ def main() -> int:
                 )
                 page = browser.new_page(viewport={"width": 1400, "height": 950})
                 page.on("request", lambda r: requests.append(r.url))
-                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+                def on_dialog(d: Dialog) -> None:
+                    dialogs.append(d.message)
+                    d.dismiss()
+
+                page.on("dialog", on_dialog)
                 t0 = time.monotonic()
                 page.goto(base, wait_until="domcontentloaded")
                 iframe = page.wait_for_selector("iframe[title*='st_folium'], iframe", timeout=120_000)
+                assert iframe is not None
                 frame = iframe.content_frame()
                 assert frame is not None
                 frame.wait_for_selector(".leaflet-container", timeout=120_000)

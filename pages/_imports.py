@@ -7,6 +7,7 @@ The page reads the upload; validation is :func:`service.imports.validate_upload`
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -101,7 +102,9 @@ def show_outcome(res: Outcome, kind: str, file_name: str, user: User) -> None:
         )
 
 
-def save_section(res: Outcome, kind: str, file_name: str, file_sha: str, user: User, area: dict[str, object]) -> None:
+def save_section(
+    res: Outcome, kind: str, file_name: str, file_sha: str, user: User, area: Mapping[str, object]
+) -> None:
     """The save step: a canonical table replaces the imported one; a list becomes a new monthly version."""
     if not len(res.accepted):
         return

@@ -48,11 +48,14 @@ def whatif_controls(
     """Change an offer's capacity or add an offer at a hub (the what-if); returns the chosen hub id."""
     changes, added = whatif_state()
     with st.expander(t("match_whatif"), expanded=bool(changes or added)):
-        offers = list(zip(am.offers["provider_id"].astype(str), am.offers["item_id"].astype(str), strict=True))
-        pick = st.selectbox(
-            t("match_whatif_offer"), offers, key="match_offer",
-            format_func=lambda o: svc.offer_label(*o, names, lang=lang(), items=item_names),
-        )  # fmt: skip
+        offers: list[tuple[str, str]] = list(
+            zip(am.offers["provider_id"].astype(str), am.offers["item_id"].astype(str), strict=True)
+        )
+
+        def offer_text(o: tuple[str, str]) -> str:
+            return svc.offer_label(o[0], o[1], names, lang=lang(), items=item_names)
+
+        pick = st.selectbox(t("match_whatif_offer"), offers, key="match_offer", format_func=offer_text)
         cap = st.number_input(t("match_whatif_capacity"), 0, 100_000, 0, step=10, key="match_cap")
         hub_names = dict(zip(hubs["hub_id"].astype(str), hubs["name"].astype(str), strict=True))
         hub_id = st.selectbox(

@@ -51,10 +51,11 @@ town = village = None
 if hub_id:
     row = hubs[hubs["hub_id"].astype(str) == hub_id].iloc[0]
     town, village = (str(row["town_code"]), hub_id[1:]) if row["tier"] == "village" else (str(row["town_code"]), None)
-scope = {"town_code": town, "village_code": village, "audit": get_audit(), "who": user.username}
-
-listed = flag_list(flags, recs.households, af, **scope)
-matrix = overlap_matrix(flags, recs.records, recs.households, af, **scope)
+audit = get_audit()
+listed = flag_list(flags, recs.households, af, town_code=town, village_code=village, audit=audit, who=user.username)
+matrix = overlap_matrix(
+    flags, recs.records, recs.households, af, town_code=town, village_code=village, audit=audit, who=user.username
+)
 c1, c2 = st.columns(2)
 c1.metric(t("dup_n_open"), f"{matrix.n_flags:,}")
 c2.metric(t("dup_total_amount"), f"{matrix.total_amount:,.0f}")

@@ -58,7 +58,7 @@ hub_id = st.selectbox(
 hub = choices[choices["hub_id"].astype(str) == hub_id].iloc[0]
 
 pts = run.points
-area_pts = pts[hub_area_mask(hub.to_dict(), pts)]
+area_pts = pts[hub_area_mask({str(k): v for k, v in hub.items()}, pts)]
 
 c1, c2, c3 = st.columns(3)
 n = len(area_pts)
@@ -78,7 +78,7 @@ bounds = town_bounds(bundle, str(hub["town_code"]))
 show_map(map_payload_for(current_key(area), "uncovered", focus_town=home), height=520, key="hub_map", fit_bounds=bounds)
 
 st.subheader(t("by_category"))
-counts = area_pts.groupby("category")["covered"].agg(n="size", covered="sum").astype(int)
+counts = area_pts.groupby("category").agg(n=("covered", "size"), covered=("covered", "sum")).astype(int)
 st.dataframe(share_table(counts, labels_of("category")), width="stretch")  # own area: a role that sees households
 
 st.subheader(t("outside_list"))
