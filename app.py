@@ -4,7 +4,7 @@ streamlit run app.py
 
 A database that stops or cannot be reached (:data:`data.storage.DATABASE_DOWN_ERRORS`) is
 handled here, once for every page: one Chinese message instead of a traceback, and the app
-reruns by itself when the database answers again (:func:`pages._common.database_down`).
+reruns by itself when the database answers again (:func:`pages._database.database_down`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import streamlit as st
 from data.accounts.auth import Role, User
 from data.storage import DATABASE_DOWN_ERRORS
 from pages._auth import current_user, sign_out, signin_form, sync_cookie
-from pages._common import database_down, sidebar_settings
+from pages._common import sidebar_settings
+from pages._database import database_down
 from pages._i18n import t
 from pages._map import load_component
 

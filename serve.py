@@ -8,10 +8,10 @@ sets the HttpOnly session cookie; ``/api/signout`` clears it. Both accept only s
 POSTs.
 
 The Reports page starts preparing its report (~10 s) when it opens, so that a click on 生成报告
-finds it ready (:func:`pages._common.prepare_report_soon`; ``XIHU_REPORTS_EARLY=0`` turns it off).
+finds it ready (:func:`pages._reporting.prepare_report_soon`; ``XIHU_REPORTS_EARLY=0`` turns it off).
 
 At start a background thread fills the shared caches a first overview needs
-(:func:`pages._common.warm_up`: bundle, network, base map, and per district role and town the
+(:func:`pages._coverage.warm_up`: bundle, network, base map, and per district role and town the
 coverage summary, the viewer's protected screen and the rendered map), so the first people to
 sign in wait for none of it.
 """
@@ -88,18 +88,19 @@ GC_EVERY_S = 60.0
 
 
 def _warm_up() -> None:
-    """Fill the shared caches in the background (:func:`pages._common.warm_up`)."""
-    import pages._common
+    """Fill the shared caches in the background (:func:`pages._coverage.warm_up`)."""
+    import pages._coverage
+    import pages._reporting
 
-    # the Reports page starts preparing its report when it opens (pages._common.prepare_report_soon);
+    # the Reports page starts preparing its report when it opens (pages._reporting.prepare_report_soon);
     # XIHU_REPORTS_EARLY=0 leaves it to the click (bench/bench_reports_page.py compares both)
-    pages._common.PREPARE_REPORTS_EARLY = os.environ.get("XIHU_REPORTS_EARLY", "1") != "0"
+    pages._reporting.PREPARE_REPORTS_EARLY = os.environ.get("XIHU_REPORTS_EARLY", "1") != "0"
 
     # below the sessions: a person waiting for a page comes first (on Linux a thread is a task)
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     try:
-        pages._common.warm_up()
+        pages._coverage.warm_up()
     except Exception:  # a failed warm-up only means the first session computes it
         logging.getLogger(__name__).exception("warm-up failed")
     # The shared caches live as long as the process: out of the cyclic collector's sight, so

@@ -29,7 +29,24 @@ CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
 
 
 class XihuError(ValueError):
-    """Root of the expected errors: catch this where any user-facing error may arrive."""
+    """Root of the expected errors: catch this where any user-facing error may arrive.
+
+    Parameters
+    ----------
+    msg : str
+        The message (English where the raise is in a computation; logs and command lines print it).
+    key : str, optional
+        The message's entry in the one catalogue (:data:`core.i18n.TEXT`), for an error a person
+        can cause from a page; :func:`core.i18n.error_text` gives it in the user's language.
+    **params
+        The values the catalogue entry is formatted with (``town_code`` / ``town_codes`` are
+        shown as town names where the page knows them).
+    """
+
+    def __init__(self, msg: str = "", *, key: str | None = None, **params: object) -> None:
+        super().__init__(msg)
+        self.key = key
+        self.params = params
 
 
 class SettingsError(XihuError):

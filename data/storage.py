@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 SQLITE_FILE_NAME: Final = "xihu.sqlite"
 #: what a database that stopped, restarted or cannot be reached raises (a connection refused or
 #: dropped mid-query, a server shutting down); the app shows one Chinese message for these and
-#: recovers when the database answers again (pages._common.database_down)
+#: recovers when the database answers again (pages._database.database_down)
 DATABASE_DOWN_ERRORS: Final = (sa.exc.OperationalError, sa.exc.InterfaceError)
 #: seconds to wait for a PostgreSQL connection before giving up
 CONNECT_TIMEOUT_S: Final = 5

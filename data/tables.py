@@ -13,6 +13,7 @@ with many control or unassigned characters is refused as binary.
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 import unicodedata
 import zipfile
@@ -83,6 +84,18 @@ def read_table(path: str | Path, *, dtype_str: bool = True, limits: TableLimits 
     and headers, so an exported file imports back unchanged.
     """
     return strip_frame(_read_table(path, dtype_str=dtype_str, limits=limits))
+
+
+def table_from_upload(file_name: str, payload: bytes, *, limits: TableLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """:func:`read_table` of an uploaded file's bytes (text cells), read as its name's extension says.
+
+    The one way the pages read an upload; check it first with
+    :func:`data.accounts.access.check_upload` (type, size, content).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(file_name).suffix.lower()}"
+        path.write_bytes(payload)
+        return read_table(path, limits=limits)
 
 
 def _limit(zh: str, en: str) -> TableLimitError:

@@ -267,7 +267,7 @@ def candidates_from_cells(
     arr = arr[arr != 0]
     if arr.size == 0:
         msg = "no gap hexes: every beneficiary is already covered, so there is nowhere to add a station"
-        raise CandidateError(msg)
+        raise CandidateError(msg, key="cand_no_gaps")
     res = np.unique(cells_resolution(arr))
     if res.shape[0] != 1:
         msg = "the gap cells mix H3 resolutions"
@@ -366,24 +366,26 @@ def candidates_from_frame(
     missing = [c for c in ("site_id", "lon", "lat") if c not in frame.columns]
     if missing:
         msg = f"the candidate list lacks column(s): {', '.join(missing)}"
-        raise InputColumnsError(msg)
+        raise InputColumnsError(msg, key="cand_columns", cols=", ".join(missing))
     if frame.empty:
         msg = "the candidate list is empty"
-        raise CandidateError(msg)
+        raise CandidateError(msg, key="cand_empty")
     ids = frame["site_id"].astype(str).str.strip().reset_index(drop=True)
     if (ids == "").any() or frame["site_id"].isna().any():
         msg = "every candidate needs a site_id"
-        raise CandidateError(msg)
+        raise CandidateError(msg, key="cand_blank_id")
     dup = ids[ids.duplicated()].unique()
     if len(dup):
-        msg = f"duplicate site_id in the candidate list: {', '.join(map(str, dup[:5]))}"
-        raise CandidateError(msg)
+        ids_text = ", ".join(map(str, dup[:5]))
+        msg = f"duplicate site_id in the candidate list: {ids_text}"
+        raise CandidateError(msg, key="cand_dup_id", ids=ids_text)
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if bad.any():
-        msg = f"candidate(s) without valid lon/lat: {', '.join(ids[bad].head(5))}"
-        raise CandidateError(msg)
+        ids_text = ", ".join(ids[bad].head(5))
+        msg = f"candidate(s) without valid lon/lat: {ids_text}"
+        raise CandidateError(msg, key="cand_bad_lonlat", ids=ids_text)
     sn = snapper.snap(lon, lat)
     off = sn.access_m > max_access_m
     for sid, d in zip(ids[off], sn.access_m[off], strict=True):

@@ -470,14 +470,19 @@ class Scenario:
             if want != have:
                 diff = ", ".join(f"{k} {want[k]} (base run: {have[k]})" for k in want if want[k] != have[k])
                 msg = f"the scenario was saved with other settings: {diff}; recompute the base run with them"
-                raise ScenarioError(msg)
+                raise ScenarioError(
+                    msg, key="scenario_other_settings",
+                    minutes_saved=want["minutes"], speed_saved=want["speed_kmh"], res_saved=want["h3_res"],
+                    minutes_now=have["minutes"], speed_now=have["speed_kmh"], res_now=have["h3_res"],
+                )  # fmt: skip
         sc = cls(run, snapper, name=name or str(payload.get("name") or "scenario"))
         for i, e in enumerate(edits):
             try:
                 sc.apply(e)
             except ScenarioError as exc:
                 msg = f"scenario edit {i + 1}: {exc}"
-                raise ScenarioError(msg) from exc
+                hub = e.get("hub_id", "") if isinstance(e, Mapping) else ""
+                raise ScenarioError(msg, key="scenario_bad_edit", n=i + 1, hub_id=str(hub)) from exc
         return sc
 
 

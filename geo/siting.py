@@ -466,10 +466,10 @@ def _check_p(p: int, red: _Reduced) -> None:
         raise SitingError(msg)
     if p > red.site.shape[0]:
         msg = f"{p} new stations asked but only {red.site.shape[0]} candidate sites are allowed"
-        raise SitingError(msg)
+        raise SitingError(msg, key="siting_too_few_sites", p=int(p), n=int(red.site.shape[0]))
     if len(red.groups) > p:
         msg = f"{len(red.groups)} towns must each get a station but only {p} stations are to be placed"
-        raise SitingError(msg)
+        raise SitingError(msg, key="siting_too_many_required", n=len(red.groups), p=int(p))
 
 
 def _solution(
@@ -1080,13 +1080,13 @@ def _site_constraints(
         allowed &= np.isin(town, np.asarray([str(t) for t in wt], dtype=object))
         if not allowed.any():
             msg = f"no usable candidate site inside town(s) {', '.join(map(str, wt))}"
-            raise SitingError(msg)
+            raise SitingError(msg, key="siting_within_empty", town_codes=tuple(map(str, wt)))
     groups: list[IntArray] = []
     for code in dict.fromkeys(str(t) for t in require_towns):
         g = np.flatnonzero(allowed & (town == code)).astype(np.int64)
         if g.size == 0:
             msg = f"town {code} must get a station but has no usable candidate site"
-            raise SitingError(msg)
+            raise SitingError(msg, key="siting_required_empty", town_code=code)
         groups.append(g)
     return allowed, groups
 

@@ -176,4 +176,4 @@ def signin_form() -> None:
             st.error(error)
         else:
             st.rerun()
-    st.caption(t("attribution"))
+    st.caption(t("map_attribution"))  # OSM data whatever the bundle (the sign-in page loads none)

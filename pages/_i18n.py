@@ -10,7 +10,7 @@ from core import i18n
 from core.i18n import LANGS
 
 K_LANG = "lang"
-__all__ = ["K_LANG", "LANGS", "item_name", "label", "lang", "t"]
+__all__ = ["K_LANG", "LANGS", "error_text", "item_name", "label", "lang", "t"]
 
 
 def lang() -> str:
@@ -22,6 +22,11 @@ def lang() -> str:
 def t(key: str, **fmt: object) -> str:
     """The UI string ``key`` in the session's language, formatted with ``fmt``."""
     return i18n.t(key, lang(), **fmt)
+
+
+def error_text(exc: BaseException, town_names: Mapping[str, str] | None = None) -> str:
+    """An expected error as the person reads it, in the session's language (:func:`core.i18n.error_text`)."""
+    return i18n.error_text(exc, lang(), town_names=town_names)
 
 
 def item_name(code: object, items: Mapping[str, str] | None) -> str:

@@ -6,7 +6,6 @@ The page reads the upload; validation is :func:`service.imports.validate_upload`
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from data.accounts.auth import User
 from data.import_kinds import Outcome, current_month, is_list_kind, mapping_targets, save_accepted, unmapped_headers
 from data.monthly import check_month
 from data.safe_export import frame_to_csv_bytes
-from data.tables import read_table
+from data.tables import table_from_upload
 from pages._aliases import need_alias_section
 from pages._auth import get_audit
 from pages._common import DATASET_USER, current_item_names, get_store
@@ -37,13 +36,10 @@ def parse_upload(sha256: str, suffix: str, _payload: bytes) -> tuple[pd.DataFram
     Returns the frame or the error message: a refused file is not parsed again either.
     Reading is bounded (:mod:`data.tables`): size, rows, columns, cells and time.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(_payload)
-        try:
-            return read_table(path), None
-        except DataError as exc:
-            return None, str(exc)
+    try:
+        return table_from_upload(f"upload{suffix}", _payload), None
+    except DataError as exc:
+        return None, str(exc)
 
 
 def mapping_widgets(raw: pd.DataFrame, kind: str) -> dict[str, str | None]:

@@ -1,9 +1,7 @@
-"""Plumbing of the 满意度 and 月度清单 pages: reading an upload, demo tables (cached, read-only)."""
+"""Plumbing of the 满意度 and 月度清单 pages: reading an upload (the planner's candidate file too), demo
+tables (cached, read-only)."""
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -13,7 +11,7 @@ from data.accounts.access import check_upload
 from data.idcard import id_hash_key
 from data.service_demo import synthetic_service_records
 from data.service_records import default_catalogue, import_service_records
-from data.tables import read_table
+from data.tables import table_from_upload
 from pages._common import DATASET_DEMO, current_tables, get_bundle
 
 
@@ -22,10 +20,7 @@ def read_upload(upload: object) -> pd.DataFrame:
     payload = upload.getvalue()  # type: ignore[attr-defined]
     name = str(upload.name)  # type: ignore[attr-defined]
     check_upload(name, payload)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
-        path.write_bytes(payload)
-        return read_table(path)
+    return table_from_upload(name, payload)
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)

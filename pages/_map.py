@@ -4,7 +4,7 @@
 about 1 MB of script and 0.6-1.2 s of server CPU per rerun) and keys its browser component by
 a hash of that script, so any change (one marker) loads a new frame and draws the map anew.
 Here the map is rendered once into a :class:`MapPayload` (cached by the caller per dataset,
-settings, area, colouring and language, see :func:`pages._common.map_payload_for`) and shown
+settings, area, colouring and language, see :func:`pages._coverage.map_payload_for`) and shown
 with streamlit-folium's own browser component:
 
 * the same payload gives the same component key: the browser keeps its frame and its map,

@@ -10,17 +10,9 @@ from data.accounts.access import can_export_individuals, can_see_individuals, fi
 from data.duplicate_reviews import load_reviews
 from data.duplicates import PERIODS, apply_reviews
 from pages._auth import area_of, get_audit, require_user
-from pages._common import (
-    current_dataset,
-    current_tables,
-    dataset_notice,
-    dataset_version,
-    duplicate_flags,
-    get_bundle,
-    get_store,
-    service_records,
-)
+from pages._common import current_dataset, current_tables, dataset_notice, dataset_version, get_bundle, get_store
 from pages._i18n import t
+from pages._records import duplicate_flags, service_records
 from service.duplicates import FLAG_LIST_COLUMNS, export_flag_list_csv, flag_list, overlap_matrix, review_flag
 
 K_PERIOD, K_HUB, K_FLAG, K_NOTE, K_DONE = "dup_period", "dup_hub", "dup_flag", "dup_note", "dup_done_msg"

@@ -13,9 +13,10 @@ from data.accounts.auth import Role
 from data.feedback import CHANNELS, form_response, import_feedback, save_feedback, saved_file
 from data.safe_export import frame_to_csv_bytes
 from pages._auth import area_of, get_audit, require_user
-from pages._common import current_dataset, current_item_names, current_tables, feedback_for, get_bundle, get_store
+from pages._common import current_dataset, current_item_names, current_tables, get_bundle, get_store
 from pages._i18n import item_name, lang, t
 from pages._lists import read_upload
+from pages._records import feedback_for
 from service import feedback as fb
 
 K_FLASH = "fb_flash"

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.i18n import labels as labels_of
-from core.vocab import NEED_PRIORITY
 from data.accounts.access import can_export_individuals, ensure_can_export_individuals, filter_frame
 from data.accounts.audit import sha256_hex
 from data.safe_export import frame_to_csv_bytes
-from geo.analysis import walk_from_point
-from geo.areas import hub_area_mask
 from geo.figures import coverage_pct
 from pages._auth import area_key, area_of, get_audit, require_user
 from pages._common import (
+    attribution_caption,
     bundle_snapper,
     current_item_names,
     current_key,
-    current_run,
     current_settings,
     current_tables,
     get_bundle,
-    map_payload_for,
-    nearest_other_hub,
-    share_table,
 )
-from pages._i18n import item_name, label, t
+from pages._coverage import current_run, map_payload_for, nearest_other_hub, share_table
+from pages._i18n import label, lang, t
 from pages._map import show_map
 from service.dashboard import town_bounds
+from service.hub_view import category_counts, hub_households, outside_list, providers_near
 
 K_TIER = "hub_tier"
 K_HUB = "hub_pick"
@@ -57,8 +51,7 @@ hub_id = st.selectbox(
 )
 hub = choices[choices["hub_id"].astype(str) == hub_id].iloc[0]
 
-pts = run.points
-area_pts = pts[hub_area_mask({str(k): v for k, v in hub.items()}, pts)]
+area_pts = hub_households(run, hub)
 
 c1, c2, c3 = st.columns(3)
 n = len(area_pts)
@@ -78,30 +71,15 @@ bounds = town_bounds(bundle, str(hub["town_code"]))
 show_map(map_payload_for(current_key(area), "uncovered", focus_town=home), height=520, key="hub_map", fit_bounds=bounds)
 
 st.subheader(t("by_category"))
-counts = area_pts.groupby("category").agg(n=("covered", "size"), covered=("covered", "sum")).astype(int)
-st.dataframe(share_table(counts, labels_of("category")), width="stretch")  # own area: a role that sees households
+# own area: a role that sees households
+st.dataframe(share_table(category_counts(area_pts), labels_of("category")), width="stretch")
 
 st.subheader(t("outside_list"))
-outside = area_pts[~area_pts["covered"]].copy()
-if outside.empty:
+if area_pts["covered"].all():
     st.success(t("no_outside"))
 else:
-    alt = nearest_other_hub(current_key(area), hub_id)
-    outside = outside.join(alt)
-    outside["_prio"] = outside["need_type"].map(NEED_PRIORITY).fillna(len(NEED_PRIORITY))
-    outside = outside.sort_values(["_prio", "urgency", "beneficiary_id"], ascending=[True, False, True])
     names = dict(zip(run.hubs["hub_id"].astype(str), run.hubs["name"].astype(str), strict=True))
-    view = pd.DataFrame(
-        {
-            t("col_id"): outside["beneficiary_id"].astype(str),
-            t("col_name"): outside["name_masked"].fillna(""),
-            t("col_category"): outside["category"].map(lambda c: label("category", c)),
-            t("col_need_type"): outside["need_type"].map(lambda c: label("need_type", c)),
-            t("col_urgency"): outside["urgency"],
-            t("nearest_alt"): outside["alt_hub_id"].map(lambda h: names.get(str(h), "—") if h else "—"),
-            t("col_walk_m"): np.round(outside["alt_walk_m"], 0),
-        }
-    )
+    view = outside_list(area_pts, nearest_other_hub(current_key(area), hub_id), names, lang())
     st.dataframe(view, width="stretch", hide_index=True)
     # The individual list leaves the system in two steps, so it is never offered unaudited:
     # 1. "prepare" writes the audit entry (with the file's hash) before anything can be fetched;
@@ -131,25 +109,12 @@ else:
         )
 
 st.subheader(t("providers_near"))
-prov = current_tables()["providers"]
 radius_cm = 2 * settings.cutoff_cm
-walk = walk_from_point(
-    bundle_snapper(), float(hub["lon"]), float(hub["lat"]), prov["lon"], prov["lat"], cutoff_cm=radius_cm
-)
-near = prov.assign(walk_m=walk)[np.isfinite(walk)]
+near = providers_near(
+    bundle_snapper(), float(hub["lon"]), float(hub["lat"]), current_tables()["providers"],
+    cutoff_cm=radius_cm, lang=lang(), items=current_item_names(),
+)  # fmt: skip
 st.caption(f"≤ {radius_cm / 100:.0f} m")
-rows = [
-    {"service": code, "provider": r["name"], "capacity_month": r["capacity_month"], "walk_m": round(r["walk_m"])}
-    for _, r in near.iterrows()
-    for code in str(r["services"]).split(";")
-    if code
-]
-if rows:
-    by_item, item_names = pd.DataFrame(rows), current_item_names()
-    by_item["service"] = by_item["service"].map(lambda c: item_name(c, item_names))
-    by_item = by_item.sort_values(["service", "walk_m"]).rename(
-        columns={"service": t("col_service"), "provider": t("col_provider"),
-                 "capacity_month": t("col_capacity"), "walk_m": t("col_walk_m")}
-    )  # fmt: skip
-    st.dataframe(by_item, width="stretch", hide_index=True)
-st.caption(t("attribution"))
+if len(near):
+    st.dataframe(near, width="stretch", hide_index=True)
+attribution_caption()

@@ -7,17 +7,16 @@ import streamlit as st
 from data.accounts.access import filter_frame
 from pages._auth import area_key, area_of, require_user
 from pages._common import (
+    attribution_caption,
     current_item_names,
     current_key,
     current_tables,
     dataset_notice,
     get_bundle,
-    matching_for,
-    matching_map_payload,
-    search_for,
 )
 from pages._i18n import lang, t
 from pages._map import show_map
+from pages._match_data import matching_for, matching_map_payload, search_for
 from pages._match_widgets import (
     clicked_point,
     plan_export,
@@ -93,4 +92,4 @@ if res is not None and len(res):
     st.dataframe(svc.search_view(res, lang=lang(), items=item_names), width="stretch", hide_index=True)
 elif res is not None:
     st.info(t("search_none"))
-st.caption(t("attribution"))
+attribution_caption()

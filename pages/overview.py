@@ -6,17 +6,8 @@ import streamlit as st
 
 from core.i18n import CATEGORY_ZH, NEED_TYPE_ZH
 from pages._auth import area_key, require_user
-from pages._common import (
-    current_key,
-    current_screen,
-    current_settings,
-    current_summary,
-    dataset_notice,
-    get_bundle,
-    map_payload_for,
-    share_table,
-    shown_hexes_for,
-)
+from pages._common import attribution_caption, current_key, current_settings, dataset_notice, get_bundle
+from pages._coverage import current_screen, current_summary, map_payload_for, share_table, shown_hexes_for
 from pages._i18n import t
 from pages._map import show_map
 from service.dashboard import grouped, worst_gaps
@@ -86,4 +77,4 @@ with cols[1]:
         width="stretch",
         hide_index=True,
     )
-st.caption(t("attribution"))
+attribution_caption()

@@ -8,16 +8,15 @@ import streamlit as st
 from data.accounts.access import can_see_individuals
 from pages._auth import area_of, require_user
 from pages._common import (
-    capacity_for,
     current_dataset,
     current_item_names,
     current_settings,
     dataset_notice,
     dataset_version,
     get_bundle,
-    service_records,
 )
 from pages._i18n import item_name, lang, t
+from pages._records import capacity_for, service_records
 from service.capacity import FORMULA_EN, FORMULA_ZH, scope_table
 
 K_TREND = "cap_trend_pick"

@@ -16,17 +16,9 @@ import streamlit as st
 
 from data.accounts.auth import Role
 from pages._auth import area_of, get_audit, require_user
-from pages._common import (
-    current_dataset,
-    current_settings,
-    dataset_notice,
-    dataset_version,
-    get_bundle,
-    get_store,
-    prepare_report_soon,
-    report_for,
-)
+from pages._common import current_dataset, current_settings, dataset_notice, dataset_version, get_bundle, get_store
 from pages._i18n import label, t
+from pages._reporting import prepare_report_soon, report_for
 from reports.build import FORMATS, LEVELS, write_reports
 from reports.model import Scope
 from service.dashboard import scope_in_area

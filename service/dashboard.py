@@ -16,7 +16,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from core.i18n import t
+from core.i18n import attribution_text, t
 from core.settings import Settings
 from data.accounts.access import AreaFilter, can_see_individuals, filter_frame
 from data.accounts.auth import Role
@@ -240,7 +240,7 @@ def dashboard_map(
         minutes=key.settings.minutes,
         bounds=town_bounds(bundle, town) if town else None,
         lang=lang,
-        attribution=bundle.attribution,
+        attribution=attribution_text(bundle.attribution, lang),
         show=None if town else {"providers": False},
         items=items,
     )

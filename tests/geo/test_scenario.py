@@ -10,6 +10,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from core.errors import ScenarioError
+from core.i18n import error_text
 from core.settings import Settings
 from data.storage import Store
 from geo.analysis import CoverageRun, coverage_run
@@ -231,9 +232,16 @@ def test_payload_round_trip_through_sqlite(demo: Demo, tmp_path: Path) -> None:
     assert again.hubs_table()["scenario_status"].value_counts().to_dict() == {"existing": 166, "new": 2, "moved": 1}
     # a scenario saved with other minutes is refused on this base run
     other = {**payload, "settings": {**payload["settings"], "minutes": 15.0}}
-    with pytest.raises(ScenarioError, match=r"minutes 15\.0"):
+    with pytest.raises(ScenarioError, match=r"minutes 15\.0") as refused:
         Scenario.from_payload(other, run, snapper)
+    # the page says it in the user's language, with both settings
+    assert error_text(refused.value, "zh") == (
+        "该方案保存时为 15 分钟、4.5 公里/小时、H3 9 级，当前为 10 分钟、4.5 公里/小时、H3 9 级："
+        "请在侧边栏改为相同设置后再载入"
+    )
+    assert error_text(refused.value, "en").startswith("The scenario was saved at 15 min, 4.5 km/h, H3 9;")
     assert settings_from_payload(other).minutes == 15.0
     bad = {**payload, "edits": [*payload["edits"], {"op": "remove", "hub_id": "ghost"}]}
-    with pytest.raises(ScenarioError, match="edit 6"):
+    with pytest.raises(ScenarioError, match="edit 6") as refused:
         Scenario.from_payload(bad, run, snapper)
+    assert error_text(refused.value, "zh").startswith("方案的第 6 项修改（站点 ghost）无法用于当前数据")

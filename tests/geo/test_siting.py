@@ -16,6 +16,7 @@ import pytest
 from scipy import sparse
 
 from core.errors import InputColumnsError, SitingError
+from core.i18n import error_text
 from core.settings import Settings
 from geo.candidates import candidates_from_run, coverage_matrix, main_component_mask
 from geo.graph import WalkNetwork
@@ -165,12 +166,22 @@ def test_lattice_town_constraints(lattice_net: WalkNetwork, settings: Settings) 
     assert set(greedy.sites["site_id"]) == {"mid", "corner"}
     inside = recommend_sites(prob, 2, within_towns="X", method="milp")
     assert set(inside.sites["town_code"]) == {"X"} and inside.solution.objective == 20
-    with pytest.raises(SitingError, match="only 1"):
+    names = {"W": "北山街道", "Q": "转塘街道"}  # what a page passes: codes read as town names
+    with pytest.raises(SitingError, match="only 1") as refused:
         recommend_sites(prob, 1, require_towns=["Y", "Z"])
-    with pytest.raises(SitingError, match="no usable candidate"):
+    assert error_text(refused.value, "zh", town_names=names) == "有 2 个镇街必须新增站点，但新增站点数只有 1 个"
+    with pytest.raises(SitingError, match="no usable candidate") as refused:
         recommend_sites(prob, 1, require_towns=["Q"])
-    with pytest.raises(SitingError, match="inside town"):
-        recommend_sites(prob, 1, within_towns=["Q"])
+    assert error_text(refused.value, "zh", town_names=names).startswith("转塘街道必须新增站点，但在可选范围内")
+    assert error_text(refused.value, "en").startswith("Q must get a station")  # no name known: the code
+    with pytest.raises(SitingError, match="inside town") as refused:
+        recommend_sites(prob, 1, within_towns=["Q", "W"])
+    assert error_text(refused.value, "zh", town_names=names) == "限定的镇街（转塘街道、北山街道）内没有可用的候选站点"
+    with pytest.raises(SitingError, match="only 5") as refused:
+        recommend_sites(prob, 9)
+    assert error_text(refused.value, "en") == (
+        "9 new stations asked but only 5 candidate sites are usable: ask for fewer or widen the choice"
+    )
 
 
 def test_lattice_set_covering(lattice_net: WalkNetwork, settings: Settings) -> None:

@@ -347,18 +347,18 @@ def test_reports_page_prepares_the_report_while_the_person_chooses(monkeypatch: 
     """Under serve.py the page starts preparing its report when it opens; the click then uses that one."""
     import threading
 
-    import pages._common as common
+    import pages._reporting as reporting
 
     calls: list[str] = []
-    real = common.svc.dashboard_report
+    real = reporting.svc.dashboard_report
 
     def counted(*args: object, **kwargs: object) -> object:
         calls.append(threading.current_thread().name)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(common.svc, "dashboard_report", counted)
-    monkeypatch.setattr(common, "PREPARE_REPORTS_EARLY", True)
-    common.report_for.clear()
+    monkeypatch.setattr(reporting.svc, "dashboard_report", counted)
+    monkeypatch.setattr(reporting, "PREPARE_REPORTS_EARLY", True)
+    reporting.report_for.clear()
     at = signed_in("viewer1")
     at.switch_page("pages/reports.py").run()
     assert not at.exception, at.exception
@@ -475,3 +475,30 @@ def test_planner_uploaded_candidates_are_used() -> None:
     assert not at.exception, at.exception
     sites = at.dataframe[0].value
     assert set(sites["站点"]) <= {"U1", "U2", "U3"} and len(sites) == 3
+
+
+def test_planner_refusals_read_in_the_users_language(direct: tuple[object, Snapper]) -> None:
+    """A wrong candidate file or contradictory town choices: the reason in Chinese (town names,
+    not codes), in English on an English screen; never the computation's English message."""
+    bundle, _ = direct
+    towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()  # type: ignore[attr-defined]
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    dup = b"site_id,lon,lat\nU1,120.0993,30.2865\nU1,120.1300,30.2700\n"
+    at.get("file_uploader")[0].upload("cands.csv", dup, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["候选站点编号重复：U1"]
+    at.session_state["lang"] = "en"
+    at.run()
+    assert [e.value for e in at.error] == ["Repeated site_id in the candidate file: U1"]
+
+    at = signed_in("planner1")
+    at.switch_page("pages/planner.py").run()
+    first, second = sorted(towns)[:2]
+    at.session_state["planner_within_town"] = first
+    at.session_state["planner_require_towns"] = [second]
+    at.run()
+    assert not at.exception, at.exception
+    [shown] = [e.value for e in at.error]
+    assert shown.startswith(f"{towns[second]}必须新增站点") and second not in shown

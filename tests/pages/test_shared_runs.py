@@ -61,7 +61,8 @@ def test_a_scenario_leaves_the_shared_engine_alone(demo: Demo) -> None:
 
 
 def test_the_pages_share_one_engine_and_keep_each_run_once(demo: Demo) -> None:
-    from pages._common import DATASET_DEMO, RunKey, dataset_version, default_settings, run_for
+    from pages._common import DATASET_DEMO, RunKey, dataset_version, default_settings
+    from pages._coverage import run_for
 
     town = str(demo.bundle.towns["town_code"].iloc[0])
     keys = [
