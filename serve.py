@@ -11,7 +11,7 @@ The Reports page starts preparing its report (~10 s) when it opens, so that a cl
 finds it ready (:func:`pages._reporting.prepare_report_soon`; ``XIHU_REPORTS_EARLY=0`` turns it off).
 
 At start a background thread fills the shared caches a first overview needs
-(:func:`pages._coverage.warm_up`: bundle, network, base map, and per district role and town the
+(:func:`pages._warm_up.warm_up`: bundle, network, base map, and per district role and town the
 coverage summary, the viewer's protected screen and the rendered map), so the first people to
 sign in wait for none of it.
 """
@@ -88,9 +88,9 @@ GC_EVERY_S = 60.0
 
 
 def _warm_up() -> None:
-    """Fill the shared caches in the background (:func:`pages._coverage.warm_up`)."""
-    import pages._coverage
+    """Fill the shared caches in the background (:func:`pages._warm_up.warm_up`)."""
     import pages._reporting
+    import pages._warm_up
 
     # the Reports page starts preparing its report when it opens (pages._reporting.prepare_report_soon);
     # XIHU_REPORTS_EARLY=0 leaves it to the click (bench/bench_reports_page.py compares both)
@@ -100,7 +100,7 @@ def _warm_up() -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     try:
-        pages._coverage.warm_up()
+        pages._warm_up.warm_up()
     except Exception:  # a failed warm-up only means the first session computes it
         logging.getLogger(__name__).exception("warm-up failed")
     # The shared caches live as long as the process: out of the cyclic collector's sight, so

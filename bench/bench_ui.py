@@ -10,7 +10,9 @@ planner account, drives Debian's Chromium with Playwright and prints a table of 
 * overview: one step of the minutes slider (arrow key) -> run over and the map drawn again;
 * hub view: another hub chosen in the list -> run over and its map drawn;
 * sign-in -> overview map drawn: the first right after the server answers (its warm-up still
-  running) and a later one in a new page.
+  running) and a later one in a new page;
+* every page of the sidebar (before the inputs above): a click on its link -> its script run
+  over, the first visit after the warm-up and later visits (``--only pages``).
 
 A run is timed from the input to the ``data-test-script-state`` of the app going back to
 ``notRunning`` after it was ``running`` (a MutationObserver records every change), then until
@@ -266,11 +268,38 @@ def bench_hubs(page, picks: int) -> list[float]:  # type: ignore[no-untyped-def]
     return out
 
 
+def run_over_ms(page, action) -> float:  # type: ignore[no-untyped-def]
+    """ms from ``action`` until the script run it starts is over (the page's content sent)."""
+    page.evaluate(RECORDER)
+    t0 = page.evaluate("performance.now()")
+    action()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = page.evaluate(DONE_SINCE, t0)
+        if done is not None:
+            return float(done)
+        page.wait_for_timeout(5)
+    return float("nan")
+
+
+def bench_pages(page, rounds: int) -> list[tuple[str, float, list[float]]]:  # type: ignore[no-untyped-def]
+    """Every page of the sidebar in turn: (label, ms of its first visit, ms of ``rounds`` later visits)."""
+    links = page.locator('[data-testid="stSidebarNavLink"]').all_text_contents()
+    links = links[1:] + links[:1]  # the overview (open already) last
+    out: dict[str, list[float]] = {label: [] for label in links}
+    for _ in range(rounds + 1):
+        for label in links:
+            link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=label).first
+            out[label].append(run_over_ms(page, link.click))
+            wait_idle(page, settle_ms=300)
+    return [(label, ms[0], ms[1:]) for label, ms in out.items()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clicks", type=int, default=5)
     ap.add_argument("--port", type=int, default=0, help="loopback port of the server (default: a free one)")
-    ap.add_argument("--only", default="", help="only the inputs whose name starts so (planner, overview, hub)")
+    ap.add_argument("--only", default="", help="only the inputs whose name starts so (planner, overview, hub, pages)")
     args = ap.parse_args()
     import psutil
     from playwright.sync_api import sync_playwright
@@ -292,6 +321,9 @@ def main() -> None:
                     if _server_cpu_ms() - c0 < 500:
                         break
                 rows = []
+                visits = []
+                if "pages".startswith(args.only) or not args.only:  # first: every page's first visit
+                    visits = bench_pages(page, max(1, args.clicks // 2))
                 for name, goal, fn in (
                     ("planner: click on the map, add-a-station mode", 300, bench_planner),
                     ("overview: one step of the minutes slider", 500, bench_overview),
@@ -337,6 +369,13 @@ def main() -> None:
         c = statistics.median(cpu) if cpu else float("nan")
         r = statistics.median(run) if run else float("nan")
         print(f"| {name} | {len(good)} | {med:.0f} | {lo:.0f} | {hi:.0f} | {goal} | {c:.0f} | {r:.0f} |")
+    if visits:
+        print("\n| page: click on its sidebar link -> script run over | first visit ms | later visits ms (median) |")
+        print("|---|---|---|")
+        for label, first_ms, again in visits:
+            seen = [m for m in again if m == m]  # nan: no script run was seen starting
+            print(f"| {label} | {first_ms:.0f} | {statistics.median(seen) if seen else float('nan'):.0f} |")
+        print()
 
 
 if __name__ == "__main__":

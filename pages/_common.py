@@ -5,16 +5,16 @@ Cached resources (bundle, network, snapper, store, base map) are shared read-onl
 sessions; never mutate what they return. What is computed from them lives beside its pages,
 each cached with a bounded size and, where it depends on the person, keyed by
 :class:`service.dashboard.RunKey` (dataset, version, settings, area):
-:mod:`pages._coverage` (coverage, maps, siting, the warm-up), :mod:`pages._match_data`
+:mod:`pages._coverage` (coverage, maps, siting), :mod:`pages._match_data`
 (matching), :mod:`pages._records` (service records, duplicates, capacity, feedback),
-:mod:`pages._reporting` (reports) and :mod:`pages._database` (the database down).
+:mod:`pages._reporting` (reports), :mod:`pages._database` (the database down) and
+:mod:`pages._warm_up` (what a first session would wait for, at server start).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import ParamSpec, TypeVar
@@ -40,7 +40,6 @@ from service import dashboard as svc
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.datasets import dataset_notes
 
-logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
-"""Coverage on a page: an area's shared run, summary, protected screen and rendered map, the
-siting recommendation, and the warm-up that fills them at server start (``serve.py``).
+"""Coverage on a page: an area's shared run, summary, protected screen and rendered map, and the
+siting recommendation (:mod:`pages._warm_up` fills the first ones at server start).
 
 Every result is keyed by :class:`service.dashboard.RunKey` (dataset and version, settings, the
 user's area) and shared read-only by the sessions of that area; the computation is in
@@ -9,7 +9,6 @@ user's area) and shared read-only by the sessions of that area; the computation 
 from __future__ import annotations
 
 import logging
-import time
 
 import folium
 import geopandas as gpd
@@ -26,8 +25,6 @@ from pages._common import (
     bundle_snapper,
     current_key,
     dataset_tables,
-    dataset_version,
-    default_settings,
     get_basemap,
     get_bundle,
     get_named_roads,
@@ -35,9 +32,9 @@ from pages._common import (
     shared_result,
 )
 from pages._i18n import lang
-from pages._map import MapPayload, component_ready, payload_of
+from pages._map import MapPayload, payload_of
 from service import dashboard as svc
-from service.dashboard import DATASET_DEMO, AreaKey, RunKey, Summary
+from service.dashboard import AreaKey, RunKey, Summary
 
 logger = logging.getLogger(__name__)
 #: entries per area-keyed cache: the warm-up's 15 areas (3 district roles, 12 towns) plus the
@@ -137,14 +134,15 @@ def map_for(key: RunKey, hex_metric: str, focus_town: str = "", lang_code: str |
 
 
 @st.cache_resource(max_entries=2 * AREA_ENTRIES, show_spinner=False)
-def _map_payload(key: RunKey, hex_metric: str, focus_town: str, lang_code: str) -> MapPayload:
+def map_payload(key: RunKey, hex_metric: str, focus_town: str, lang_code: str) -> MapPayload:
+    """:func:`map_for` rendered once (:func:`pages._map.payload_of`), in ``lang_code``."""
     return payload_of(map_for(key, hex_metric, focus_town, lang_code))
 
 
 def map_payload_for(key: RunKey, hex_metric: str, focus_town: str = "") -> MapPayload:
     """:func:`map_for` rendered once per run key (area included), colouring, town and language,
     shared read-only by every session of that area (see :mod:`pages._map`)."""
-    return _map_payload(key, hex_metric, focus_town, lang())
+    return map_payload(key, hex_metric, focus_town, lang())
 
 
 @st.cache_data(max_entries=16, show_spinner="求解选址模型… / solving…")
@@ -168,44 +166,3 @@ def recommend_for(
         within_town=within_town,
         candidates=candidates,
     )
-
-
-# -- warm-up at server start (serve.py) -------------------------------------------------------
-#: how long the warm-up waits for a first session before leaving the maps to the sessions
-WARM_UP_WAIT_S = 600.0
-
-
-def warm_up_areas() -> tuple[AreaKey, ...]:
-    """The areas whose first overview the warm-up prepares: the district roles, then every town."""
-    towns = tuple(sorted(get_bundle().towns["town_code"].astype(str)))
-    return (("planner", "", ""), ("viewer", "", ""), ("admin", "", ""), *(("town_manager", c, "") for c in towns))
-
-
-def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> None:
-    """Fill the shared caches a first overview needs (demo dataset, default settings), so the
-    first person to sign in after a start waits for none of it: the bundle, network and base
-    map, and per area (:func:`warm_up_areas` by default) the summary, the protected screen (a
-    viewer's takes seconds) and the rendered overview map. Runs in a background thread (no
-    session): a session asking for the same entry meanwhile waits for this computation instead
-    of repeating it. Every entry is an ordinary bounded cache entry (``max_entries``)."""
-    areas = warm_up_areas() if areas is None else areas
-    settings = default_settings()
-    t0 = time.monotonic()
-    bundle_snapper()
-    get_basemap()
-    for area in areas:
-        key = RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area)
-        summary_for(key)
-        if svc.needs_protection(key):
-            screen_for(key)
-        shown_hexes_for(key)
-        service_areas_for(key.dataset, key.version, key.settings.with_(h3_res=DEFAULT_H3_RES))
-    # the rendered maps need streamlit-folium, which must be imported by a session first
-    deadline = time.monotonic() + WARM_UP_WAIT_S
-    while not component_ready():
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.2)
-    for area in areas:
-        _map_payload(RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area), "coverage_pct", "", lang_code)
-    logger.info("warm-up done: %d areas in %.1f s", len(areas), time.monotonic() - t0)

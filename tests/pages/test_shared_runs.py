@@ -78,3 +78,37 @@ def test_the_pages_share_one_engine_and_keep_each_run_once(demo: Demo) -> None:
     again = run_for(keys[0])
     assert again.engine is district.engine and again is not district
     assert again.points["covered"].equals(covered) and again.points.loc[0, "hub_id"] != "x"
+
+
+def test_the_warm_up_leaves_matching_and_capacity_ready(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the warm-up, a first visit of 匹配 or 服务能力 computes neither the district's matching
+    nor the provider capacity again (it waited 1.6-2.0 s for them)."""
+    import pages._match_data as match_data
+    import pages._records as records
+    import pages._warm_up as warm
+    from pages._common import DATASET_DEMO, default_settings
+
+    monkeypatch.setenv("XIHU_ID_HASH_KEY", "test-id-key-0123456789abcdef")
+    monkeypatch.setattr(warm, "WARM_UP_WAIT_S", 0.0)  # the maps need a session: not waited for here
+    monkeypatch.setattr(warm, "component_ready", lambda: False)
+    for cached in (match_data.matching_problem_for, match_data.matching_result_for, records.capacity_for):
+        cached.clear()
+    computed: list[str] = []
+    real_problem, real_view = match_data.svc_match.district_problem, records.capacity_view
+
+    def problem(*args: object, **kwargs: object) -> object:
+        computed.append("matching")
+        return real_problem(*args, **kwargs)  # type: ignore[arg-type]
+
+    def view(*args: object, **kwargs: object) -> object:
+        computed.append("capacity")
+        return real_view(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(match_data.svc_match, "district_problem", problem)
+    monkeypatch.setattr(records, "capacity_view", view)
+    warm.warm_up(areas=(("planner", "", ""),))
+    assert computed == ["matching", "capacity"]
+    settings = default_settings()
+    match_data.matching_result_for(DATASET_DEMO, 0, settings)  # what the pages call
+    records.capacity_for(DATASET_DEMO, 0, settings)
+    assert computed == ["matching", "capacity"]  # nothing computed again
