@@ -791,6 +791,12 @@ LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "coords_out_of_range": ("经纬度超出取值范围", "Coordinates out of range"),
         "coords_swapped": ("经纬度填反且无法更正", "Coordinates swapped, cannot be fixed"),
         "outside_area": ("不在区域范围内", "Outside the area"),
+        # satisfaction surveys (keys of data.feedback.REASONS)
+        "no_target": ("未填写服务机构编号或站点编号", "Neither provider nor hub given"),
+        "unknown_hub": ("站点编号不存在", "Unknown hub"),
+        "bad_score": ("评分须为 1–5 的整数", "Score must be a whole number 1–5"),
+        "bad_channel": ("渠道无法识别", "Unknown channel"),
+        "comment_too_long": ("意见过长", "Comment too long"),
     },
     # notes on accepted rows (keys of data.importer.WARNINGS)
     "import_warning": {

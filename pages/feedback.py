@@ -18,6 +18,7 @@ from pages._i18n import item_name, lang, t
 from pages._lists import read_upload
 from pages._records import feedback_for
 from service import feedback as fb
+from service.display import rejected_table
 
 K_FLASH = "fb_flash"
 user = require_user()
@@ -108,7 +109,8 @@ with tab_import:
         s = result.summary
         st.info(t("fb_import_result", read=s["read"], acc=s["accepted"], rej=s["rejected"]))
         if len(result.rejected):
-            st.dataframe(result.rejected, hide_index=True, key="fb_rejected")
+            # reasons named, ID-like cells masked; the download keeps the rows as they came, for fixing
+            st.dataframe(rejected_table(result.rejected, {}, lang()), hide_index=True, key="fb_rejected")
             st.download_button(t("fb_rejected_download"), frame_to_csv_bytes(result.rejected),
                                file_name="feedback_rejected.csv", mime="text/csv", key="fb_rejected_dl")  # fmt: skip
         sha = hashlib.sha256(upload.getvalue()).hexdigest()

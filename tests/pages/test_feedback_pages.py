@@ -126,3 +126,33 @@ def test_feedback_is_read_once_per_version_and_a_saved_response_shows_at_once() 
         assert marker in set(comments["意见"])
     finally:
         sa.event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def test_monthly_import_shows_every_rejected_row_before_saving() -> None:
+    """A list with a bad row: read = accepted + rejected on screen, the reason in Chinese, the rows
+    downloadable; saving keeps the accepted rows only."""
+    from core.settings import Settings
+    from data.demo import load_default_bundle
+
+    bundle = load_default_bundle(Settings().shared_data)
+    hh = bundle.beneficiaries["beneficiary_id"].astype(str).tolist()[:2]
+    item = str(bundle.needs["item_id"].iloc[0])
+    csv = f"need_id,household_id,item_id,urgency\nT1,{hh[0]},{item},3\nT2,{hh[1]},{item},2\nT3,{hh[1]},{item},很急\n"
+    at = signed_in("planner1")
+    at.switch_page("pages/monthly.py").run()
+    at.selectbox(key="mo_kind").set_value("needs")
+    at.text_input(key="mo_month").input("2026-09")
+    at.get("file_uploader")[0].upload("needs.csv", csv.encode(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    counts = {m.label: int(str(m.value).replace(",", "")) for m in at.metric}
+    assert (counts["读取"], counts["接受"], counts["拒绝"]) == (3, 2, 1)
+    rejected = next(df.value for df in at.dataframe if "原因" in df.value.columns and "行号" in df.value.columns)
+    assert rejected["原因"].tolist() == ["紧急程度无效"]
+    assert "bad_need_urgency" not in _all_text(at)
+    assert [b for b in at.get("download_button")]  # the rejected rows, with their reasons
+    at.button(key="mo_save").click().run()
+    assert not at.exception, at.exception
+    assert any("2 " in s.value or "2条" in s.value or "2 条" in s.value for s in at.success), [
+        s.value for s in at.success
+    ]

@@ -29,7 +29,9 @@ def _no_codes(frame: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_reason_and_warning_code_has_a_name(lang: str) -> None:
-    for kind, codes in (("import_reason", REASONS), ("import_warning", WARNINGS)):
+    from data.feedback import REASONS as FEEDBACK_REASONS  # a survey's rejected rows show on the 满意度 page
+
+    for kind, codes in (("import_reason", REASONS), ("import_reason", FEEDBACK_REASONS), ("import_warning", WARNINGS)):
         missing = set(codes) - set(LABELS[kind])
         assert not missing, f"{kind} without a name: {sorted(missing)}"
     table = reason_table(dict.fromkeys(REASONS, 1), lang)
