@@ -664,13 +664,7 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "mo_col_departments": ("部门", "Departments"),
     "mo_col_period": ("周期", "Period"),
     "mo_import": ("导入本月清单（保存为新版本）", "Import a month's list (kept as a new version)"),
-    "mo_month": ("清单月份", "Month of the list"),
     "mo_kind": ("清单类型", "List"),
-    "mo_save": ("保存为新版本", "Save as a new version"),
-    "mo_saved": (
-        "已保存：{kind} {month} 第 {v} 版，{n} 行（已记入审计日志）",
-        "Saved: {kind} {month} version {v}, {n} rows (audited)",
-    ),
     "mo_need_two": ("至少需要两个月份的清单才能比较", "At least two months are needed to compare"),
     "mo_demo_load": ("载入演示月度清单（合成数据）", "Load the demo monthly lists (synthetic)"),
     "mo_summary": ("{a} → {b}：", "{a} → {b}:"),
@@ -898,7 +892,7 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANG, *, town_names: Mapp
         params["town"] = names.get(code, code)
     if "town_codes" in params:
         codes = [str(c) for c in params.pop("town_codes")]  # type: ignore[attr-defined]
-        params["towns"] = ("、" if _lang(lang) == 0 else ", ").join(names.get(c, c) for c in codes)
+        params["towns"] = t("map_list_sep", lang).join(names.get(c, c) for c in codes)
     return t(key, lang, **params)
 
 

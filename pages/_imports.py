@@ -1,32 +1,43 @@
-"""Widgets of the Data page (数据): column mapping, the outcome of a validation, and the save step.
+"""The import flow of the Data page (数据) and the 月度清单 page: the upload, column mapping, the
+outcome of a validation, and the save step (:func:`upload_section`, one flow for both pages, so a
+file validates the same on either).
 
-The page reads the upload; validation is :func:`service.imports.validate_upload`, saving is
+Validation is :func:`service.imports.validate_upload`, saving is
 :func:`data.import_kinds.save_accepted` (what ``python -m data import --save`` calls too).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.errors import DataError, MonthlyListError
+from core.errors import DataError, MonthlyListError, XihuError
+from data.accounts.access import MAX_UPLOAD_MB, check_upload
 from data.accounts.auth import User
+from data.idcard import id_hash_key
 from data.import_kinds import Outcome, current_month, is_list_kind, mapping_targets, save_accepted, unmapped_headers
 from data.monthly import check_month
 from data.safe_export import frame_to_csv_bytes
 from data.tables import table_from_upload
 from pages._aliases import need_alias_section
-from pages._auth import get_audit
+from pages._auth import area_of, get_audit
 from pages._common import DATASET_USER, current_item_names, get_store
 from pages._i18n import lang, t
 from service.display import reason_table, warnings_table
-from service.imports import accepted_view, rejected_view
+from service.imports import accepted_view, rejected_view, validate_upload
 
 K_MAP_PREFIX = "import_map_"
 K_MONTH = "import_month"
+K_FILE = "import_file"
+K_RESULT = "import_result"  # (file SHA-256, kind, validation outcome)
+#: what the widget accepts (= server.maxUploadSize in .streamlit/config.toml); check_upload then
+#: refuses anything over MAX_UPLOAD_MB in Chinese
+UPLOAD_WIDGET_MB = 2 * MAX_UPLOAD_MB
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -98,15 +109,76 @@ def show_outcome(res: Outcome, kind: str, file_name: str, user: User) -> None:
         )
 
 
+def upload_section(
+    kind: str,
+    tables: Mapping[str, pd.DataFrame],
+    user: User,
+    *,
+    dataset: str = DATASET_USER,
+    geo: Mapping[str, Any] | None = None,
+    month_default: str | None = None,
+) -> None:
+    """Upload a table of ``kind`` into ``dataset``: the file checked and read, unknown headers
+    mapped, the rows validated on the button (against ``tables``, the dataset's), then the outcome
+    (:func:`show_outcome`: every rejected row with its reason, downloadable) and the save step."""
+    # the widget lets twice the limit through, so check_upload can say "too large" in Chinese
+    upload = st.file_uploader(
+        t("upload"), type=["csv", "xlsx"], key=K_FILE, max_upload_size=UPLOAD_WIDGET_MB,
+        help=t("upload_help", mb=MAX_UPLOAD_MB),
+    )  # fmt: skip
+    if upload is None:
+        return
+    payload = upload.getvalue()
+    try:
+        check_upload(upload.name, payload)
+    except DataError as exc:
+        st.error(str(exc))
+        return
+    file_sha = hashlib.sha256(payload).hexdigest()
+    raw, read_error = parse_upload(file_sha, Path(upload.name).suffix.lower(), payload)
+    if raw is None:
+        st.error(read_error)
+        return
+    mapping = mapping_widgets(raw, kind)
+    if st.button(t("run_import"), type="primary"):
+        try:
+            result = validate_upload(
+                raw, kind, tables, id_key=id_hash_key(), mapping=mapping, need_aliases=get_store().need_aliases(),
+                geo=geo,
+            )  # fmt: skip
+        except XihuError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[K_RESULT] = (file_sha, kind, result)
+    stored = st.session_state.get(K_RESULT)
+    if not stored or stored[0] != file_sha or stored[1] != kind:
+        return
+    show_outcome(stored[2], kind, upload.name, user)
+    save_section(
+        stored[2], kind, upload.name, file_sha, user, area_of(user).as_dict(), dataset=dataset,
+        month_default=month_default,
+    )  # fmt: skip
+
+
 def save_section(
-    res: Outcome, kind: str, file_name: str, file_sha: str, user: User, area: Mapping[str, object]
+    res: Outcome,
+    kind: str,
+    file_name: str,
+    file_sha: str,
+    user: User,
+    area: Mapping[str, object],
+    *,
+    dataset: str = DATASET_USER,
+    month_default: str | None = None,
 ) -> None:
     """The save step: a canonical table replaces the imported one; a list becomes a new monthly version."""
     if not len(res.accepted):
         return
     month = None
     if is_list_kind(kind):
-        month = st.text_input(t("import_month"), value=current_month(), help=t("import_month_help"), key=K_MONTH)
+        month = st.text_input(
+            t("import_month"), value=month_default or current_month(), help=t("import_month_help"), key=K_MONTH
+        )
     if not st.button(t("save_list") if is_list_kind(kind) else t("save_db"), key="import_save"):
         return
     if month is not None:
@@ -118,7 +190,7 @@ def save_section(
     try:
         # the rows and their audit entry commit together, or neither does
         saved = save_accepted(
-            get_store(), get_audit(), kind, res, dataset=DATASET_USER, who=user.username, role=user.role.value,
+            get_store(), get_audit(), kind, res, dataset=dataset, who=user.username, role=user.role.value,
             file_name=file_name, file_sha256=file_sha, month=month, area=area,
         )  # fmt: skip
     except DataError as exc:

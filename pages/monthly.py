@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
-from core.errors import XihuError
 from data.accounts.auth import Role
-from data.idcard import id_hash_key
-from data.import_kinds import save_accepted
-from data.monthly import LIST_KINDS, check_month, list_versions
+from data.monthly import LIST_KINDS, list_versions
 from pages._auth import area_of, get_audit, require_user
 from pages._common import DATASET_DEMO, current_dataset, current_item_names, current_tables, get_bundle, get_store
 from pages._i18n import lang, t
-from pages._imports import show_outcome
-from pages._lists import demo_records, households_for_lists, read_upload
+from pages._imports import upload_section
+from pages._lists import demo_records, households_for_lists
 from service import monthly as mo
-from service.imports import validate_upload
 
-K_RESULT = "mo_result"  # (file SHA-256, kind, validation outcome) of the uploaded list
 user = require_user()
 af = area_of(user)
 if user.role is Role.VIEWER:
@@ -78,28 +71,7 @@ else:
 
 if can_write:
     st.subheader(t("mo_import"))
-    c1, c2 = st.columns(2)
-    kind = c1.selectbox(t("mo_kind"), list(LIST_KINDS), format_func=lambda k: t(f"mo_kind_{k}"), key="mo_kind")
-    month = c2.text_input(t("mo_month"), value=b if len(all_months) >= 2 else "", placeholder="2026-06", key="mo_month")
-    upload = st.file_uploader(t("upload"), type=["csv", "xlsx"], key="mo_upload")
-    if upload is not None:
-        # validated once per file and kind; every rejected row is shown with its reason and downloadable
-        sha = hashlib.sha256(upload.getvalue()).hexdigest()
-        held = st.session_state.get(K_RESULT)
-        if held is None or held[:2] != (sha, kind):
-            try:
-                held = (sha, kind, validate_upload(read_upload(upload), kind, tables, id_key=id_hash_key()))
-            except XihuError as exc:
-                st.error(str(exc))
-                st.stop()
-            st.session_state[K_RESULT] = held
-        rows = held[2]
-        show_outcome(rows, kind, upload.name, user)
-        if len(rows.accepted) and st.button(t("mo_save"), key="mo_save"):
-            try:
-                saved = save_accepted(store, audit, kind, rows, dataset=ds, who=user.username, role=user.role.value,
-                                      file_name=upload.name, file_sha256=sha, month=check_month(month),
-                                      area=af.as_dict())  # fmt: skip
-                st.success(t("mo_saved", kind=t(f"mo_kind_{kind}"), month=month, v=saved.version, n=saved.n_rows))
-            except XihuError as exc:
-                st.error(str(exc))
+    kind = st.selectbox(t("mo_kind"), list(LIST_KINDS), format_func=lambda k: t(f"mo_kind_{k}"), key="mo_kind")
+    # the Data page's flow (column mapping, need aliases, every rejected row shown), into this dataset;
+    # the month offered is the later of the two compared
+    upload_section(kind, tables, user, dataset=ds, month_default=b if len(all_months) >= 2 else None)

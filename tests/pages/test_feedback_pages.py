@@ -85,7 +85,7 @@ def test_monthly_page_loads_demo_months_and_compares() -> None:
     town = signed_in("town8")
     town.switch_page("pages/monthly.py").run()
     assert not town.exception, town.exception
-    assert not [b for b in town.button if b.key == "mo_save"]
+    assert not [b for b in town.button if b.key == "import_save"] and not town.get("file_uploader")
     town_values = [int(m.value.replace(",", "")) for m in town.metric]
     assert town_values[0] < values[0] and town_values[2:4] == values[2:4]  # offers are public
     new_needs = pd.concat([df.value for df in town.dataframe if "需求编号" in df.value.columns])
@@ -141,9 +141,10 @@ def test_monthly_import_shows_every_rejected_row_before_saving() -> None:
     at = signed_in("planner1")
     at.switch_page("pages/monthly.py").run()
     at.selectbox(key="mo_kind").set_value("needs")
-    at.text_input(key="mo_month").input("2026-09")
     at.get("file_uploader")[0].upload("needs.csv", csv.encode(), "text/csv")
     at.run()
+    [validate] = [b for b in at.button if b.label == "校验并导入"]  # the Data page's flow
+    validate.click().run()
     assert not at.exception, at.exception
     counts = {m.label: int(str(m.value).replace(",", "")) for m in at.metric}
     assert (counts["读取"], counts["接受"], counts["拒绝"]) == (3, 2, 1)
@@ -151,7 +152,8 @@ def test_monthly_import_shows_every_rejected_row_before_saving() -> None:
     assert rejected["原因"].tolist() == ["紧急程度无效"]
     assert "bad_need_urgency" not in _all_text(at)
     assert [b for b in at.get("download_button")]  # the rejected rows, with their reasons
-    at.button(key="mo_save").click().run()
+    at.text_input(key="import_month").input("2026-09")
+    at.button(key="import_save").click().run()
     assert not at.exception, at.exception
     assert any("2 " in s.value or "2条" in s.value or "2 条" in s.value for s in at.success), [
         s.value for s in at.success
