@@ -174,14 +174,20 @@ def timed(page, action, *, fresh: bool = False, sel: str = "", min_n: int = 0) -
         SERVER.setdefault("cpu", []).append(_server_cpu_ms() - cpu0)
 
 
+def _run_over(page, t0: float, deadline: float) -> float | None:  # type: ignore[no-untyped-def]
+    """ms from ``t0`` (the page's clock) until the script run started since is over; None at ``deadline``."""
+    while time.monotonic() < deadline:
+        done = page.evaluate(DONE_SINCE, t0)
+        if done is not None:
+            return float(done)
+        page.wait_for_timeout(5)
+    return None
+
+
 def _timed(page, action, t0: float) -> float:  # type: ignore[no-untyped-def]
     action()
     deadline = time.monotonic() + 30  # no run within 30 s: the input started none (nan)
-    done = None
-    while done is None and time.monotonic() < deadline:
-        done = page.evaluate(DONE_SINCE, t0)
-        if done is None:
-            page.wait_for_timeout(5)
+    done = _run_over(page, t0, deadline)
     if done is None:
         return float("nan")
     SERVER.setdefault("run", []).append(float(done))
@@ -273,13 +279,8 @@ def run_over_ms(page, action) -> float:  # type: ignore[no-untyped-def]
     page.evaluate(RECORDER)
     t0 = page.evaluate("performance.now()")
     action()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        done = page.evaluate(DONE_SINCE, t0)
-        if done is not None:
-            return float(done)
-        page.wait_for_timeout(5)
-    return float("nan")
+    done = _run_over(page, t0, time.monotonic() + 120)
+    return float("nan") if done is None else done
 
 
 def bench_pages(page, rounds: int) -> list[tuple[str, float, list[float]]]:  # type: ignore[no-untyped-def]

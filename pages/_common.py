@@ -1,5 +1,4 @@
-"""Page plumbing: session-state keys, the shared sidebar, the shared read-only resources and the
-cache helpers every page module uses.
+"""Page plumbing: session-state keys, the shared sidebar and the shared read-only resources.
 
 Cached resources (bundle, network, snapper, store, base map) are shared read-only across
 sessions; never mutate what they return. What is computed from them lives beside its pages,
@@ -8,26 +7,23 @@ each cached with a bounded size and, where it depends on the person, keyed by
 :mod:`pages._coverage` (coverage, maps, siting), :mod:`pages._match_data`
 (matching), :mod:`pages._records` (service records, duplicates, capacity, feedback),
 :mod:`pages._reporting` (reports), :mod:`pages._database` (the database down) and
-:mod:`pages._warm_up` (what a first session would wait for, at server start).
+:mod:`pages._warm_up` (what a first session would wait for, at server start); the cache
+helpers are in :mod:`pages._cache`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ParamSpec, TypeVar
+from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from core.i18n import attribution_text, item_names
 from core.settings import DEFAULT_H3_RES, DEFAULT_MINUTES, DEFAULT_SPEED_KMH, ELDERLY_SPEED_KMH, Settings
-from data.basemap import basemap_frames_from_shared, named_roads
+from data.basemap import basemap_frames_from_shared
 from data.bundle import Bundle
-from data.config import xihu_file
 from data.demo import load_default_bundle
 from data.network import load_network
 from data.storage import Store
@@ -35,46 +31,11 @@ from geo.graph import WalkNetwork
 from geo.service_area import NodeCells
 from geo.snap import Snapper
 from layers.basemap import basemap_from_network
+from pages._cache import shared_result
 from pages._i18n import K_LANG, LANGS, lang, t
 from service import dashboard as svc
 from service.dashboard import DATASET_DEMO, DATASET_USER, AreaKey, RunKey, Summary
 from service.datasets import dataset_notes
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def handed_out(value: T) -> T:
-    """A shared cache entry as one caller gets it: every DataFrame in it (in dicts and frozen
-    dataclasses too) a shallow copy. pandas copies on write, so a caller's change never reaches
-    the entry, and nothing is copied or unpickled (``st.cache_data`` unpickled the whole entry
-    on every call: the dataset's tables, 2 MB, on every rerun of every page)."""
-    if isinstance(value, pd.DataFrame):
-        return value.copy(deep=False)  # type: ignore[return-value]
-    if isinstance(value, dict):
-        return {k: handed_out(v) for k, v in value.items()}  # type: ignore[return-value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: handed_out(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
-        return dataclasses.replace(value, **changed)  # type: ignore[return-value]
-    return value
-
-
-def shared_result(max_entries: int, show_spinner: bool | str = False) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """``st.cache_resource`` (one entry shared by every session, role and area in the key) with
-    each call's result :func:`handed_out`: what ``st.cache_data`` guaranteed, without its copy."""
-
-    def wrap(fn: Callable[P, T]) -> Callable[P, T]:
-        cached = st.cache_resource(max_entries=max_entries, show_spinner=show_spinner)(fn)
-
-        @functools.wraps(fn)
-        def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            return handed_out(cached(*args, **kwargs))
-
-        call.clear = cached.clear  # type: ignore[attr-defined]
-        return call
-
-    return wrap
-
 
 # session-state keys (widget keys)
 K_MINUTES = "minutes"
@@ -84,15 +45,19 @@ K_DATASET = "dataset"
 __all__ = ["DATASET_DEMO", "DATASET_USER", "RunKey", "Summary"]
 
 
-def current_settings() -> Settings:
-    """The analysis settings chosen in the sidebar (defaults before the sidebar ran)."""
-    s = st.session_state
+def _settings_from(state: Any) -> Settings:
+    """The settings the sidebar's keys in ``state`` (the session state, or ``{}``) choose."""
     return Settings(
-        minutes=float(s.get(K_MINUTES, DEFAULT_MINUTES)),
-        speed_kmh=float(s.get(K_SPEED, DEFAULT_SPEED_KMH)),
-        h3_res=int(s.get(K_H3_RES, DEFAULT_H3_RES)),
+        minutes=float(state.get(K_MINUTES, DEFAULT_MINUTES)),
+        speed_kmh=float(state.get(K_SPEED, DEFAULT_SPEED_KMH)),
+        h3_res=int(state.get(K_H3_RES, DEFAULT_H3_RES)),
         metric_crs=get_bundle().metric_crs,
     )
+
+
+def current_settings() -> Settings:
+    """The analysis settings chosen in the sidebar (defaults before the sidebar ran)."""
+    return _settings_from(st.session_state)
 
 
 def current_dataset() -> str:
@@ -172,15 +137,6 @@ def get_basemap() -> dict[str, object]:
     return dict(basemap_from_network(bundle_network()))
 
 
-@st.cache_resource(max_entries=1)
-def get_named_roads() -> gpd.GeoDataFrame | None:
-    """Named roads for "nearest named road" of recommended sites (None without shared data)."""
-    path = xihu_file(Settings().shared_data, "roads")
-    if get_bundle().is_fallback or not path.is_file():
-        return None
-    return named_roads(path)
-
-
 # -- keys ----------------------------------------------------------------------------------
 def dataset_version(dataset: str) -> int:
     """A number that changes whenever any stored table or list version of the dataset changes
@@ -233,10 +189,5 @@ def dataset_notice(kinds: tuple[str, ...] | None = None, *, dataset: str | None 
 
 
 def default_settings() -> Settings:
-    """The settings of a session whose sidebar has not moved (as :func:`current_settings` reads them)."""
-    return Settings(
-        minutes=float(DEFAULT_MINUTES),
-        speed_kmh=float(DEFAULT_SPEED_KMH),
-        h3_res=int(DEFAULT_H3_RES),
-        metric_crs=get_bundle().metric_crs,
-    )
+    """The settings of a session whose sidebar has not moved (:func:`current_settings` of no choice)."""
+    return _settings_from({})

@@ -17,19 +17,20 @@ import streamlit as st
 
 from core.i18n import item_names
 from core.settings import DEFAULT_H3_RES, Settings
+from data.basemap import named_roads
+from data.config import xihu_file
 from geo.analysis import CoverageRun, HubEngine, hub_engine
 from geo.analysis import nearest_other_hub as _nearest_other_hub
 from geo.disclosure import CoverageScreen
 from geo.siting import SitingResult
+from pages._cache import shared_result
 from pages._common import (
     bundle_snapper,
     current_key,
     dataset_tables,
     get_basemap,
     get_bundle,
-    get_named_roads,
     get_node_cells,
-    shared_result,
 )
 from pages._i18n import lang
 from pages._map import MapPayload, payload_of
@@ -143,6 +144,15 @@ def map_payload_for(key: RunKey, hex_metric: str, focus_town: str = "") -> MapPa
     """:func:`map_for` rendered once per run key (area included), colouring, town and language,
     shared read-only by every session of that area (see :mod:`pages._map`)."""
     return map_payload(key, hex_metric, focus_town, lang())
+
+
+@st.cache_resource(max_entries=1)
+def get_named_roads() -> gpd.GeoDataFrame | None:
+    """Named roads for "nearest named road" of recommended sites (None without shared data)."""
+    path = xihu_file(Settings().shared_data, "roads")
+    if get_bundle().is_fallback or not path.is_file():
+        return None
+    return named_roads(path)
 
 
 @st.cache_data(max_entries=16, show_spinner="求解选址模型… / solving…")

@@ -41,11 +41,12 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
     waits 1.6-2.0 s for."""
     areas = warm_up_areas() if areas is None else areas
     settings = default_settings()
+    version = dataset_version(DATASET_DEMO)
+    keys = [RunKey(DATASET_DEMO, version, settings, area) for area in areas]
     t0 = time.monotonic()
     bundle_snapper()
     get_basemap()
-    for area in areas:
-        key = RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area)
+    for key in keys:
         summary_for(key)
         if svc.needs_protection(key):
             screen_for(key)
@@ -56,10 +57,9 @@ def warm_up(areas: tuple[AreaKey, ...] | None = None, lang_code: str = "zh") -> 
     while not component_ready() and time.monotonic() < deadline:
         time.sleep(0.2)
     if component_ready():
-        for area in areas:
-            key = RunKey(DATASET_DEMO, dataset_version(DATASET_DEMO), settings, area)
+        for key in keys:
             map_payload(key, "coverage_pct", "", lang_code)
     # last: a first sign-in does not wait for these
-    matching_result_for(DATASET_DEMO, dataset_version(DATASET_DEMO), settings)
-    capacity_for(DATASET_DEMO, dataset_version(DATASET_DEMO), settings)
+    matching_result_for(DATASET_DEMO, version, settings)
+    capacity_for(DATASET_DEMO, version, settings)
     logger.info("warm-up done: %d areas, matching and capacity in %.1f s", len(areas), time.monotonic() - t0)

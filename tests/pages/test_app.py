@@ -466,13 +466,18 @@ def test_village_manager_sees_own_village_only(direct: tuple[object, Snapper]) -
     assert _zip_names(at) == [f"villages/village_V330106002051_{m}.pdf", f"villages/village_V330106002051_{m}.xlsx"]
 
 
-def test_planner_uploaded_candidates_are_used() -> None:
+def _planner_with_candidates(csv: bytes) -> AppTest:
+    """The planner page of planner1 after ``csv`` was uploaded as its candidate file."""
     at = signed_in("planner1")
     at.switch_page("pages/planner.py").run()
-    csv = b"site_id,lon,lat\nU1,120.0993,30.2865\nU2,120.1300,30.2700\nU3,120.0876,30.2864\n"
     at.get("file_uploader")[0].upload("cands.csv", csv, "text/csv")
     at.run()
     assert not at.exception, at.exception
+    return at
+
+
+def test_planner_uploaded_candidates_are_used() -> None:
+    at = _planner_with_candidates(b"site_id,lon,lat\nU1,120.0993,30.2865\nU2,120.1300,30.2700\nU3,120.0876,30.2864\n")
     sites = at.dataframe[0].value
     assert set(sites["站点"]) <= {"U1", "U2", "U3"} and len(sites) == 3
 
@@ -482,12 +487,7 @@ def test_planner_refusals_read_in_the_users_language(direct: tuple[object, Snapp
     not codes), in English on an English screen; never the computation's English message."""
     bundle, _ = direct
     towns = bundle.towns.set_index("town_code")["name"].astype(str).to_dict()  # type: ignore[attr-defined]
-    at = signed_in("planner1")
-    at.switch_page("pages/planner.py").run()
-    dup = b"site_id,lon,lat\nU1,120.0993,30.2865\nU1,120.1300,30.2700\n"
-    at.get("file_uploader")[0].upload("cands.csv", dup, "text/csv")
-    at.run()
-    assert not at.exception, at.exception
+    at = _planner_with_candidates(b"site_id,lon,lat\nU1,120.0993,30.2865\nU1,120.1300,30.2700\n")
     assert [e.value for e in at.error] == ["候选站点编号重复：U1"]
     at.session_state["lang"] = "en"
     at.run()

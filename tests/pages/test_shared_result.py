@@ -1,4 +1,4 @@
-"""pages._common.shared_result: one shared entry, and what a caller changes never reaches it."""
+"""pages._cache.shared_result: one shared entry, and what a caller changes never reaches it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pages._common import handed_out, shared_result
+from pages._cache import handed_out, shared_result
 
 CALLS: list[int] = []
 
